@@ -1,0 +1,356 @@
+//! The abstract syntax tree: what a `.hf` file says, with a byte span on every node.
+//!
+//! The parser (`crate::syntax`) builds it; the checker (`crate::check`) resolves and types it.
+
+mod span;
+
+pub use span::{FileId, Ident, Span, Spanned};
+
+/// One parsed file.
+#[derive(Clone, Debug, Default)]
+pub struct Module {
+    pub decls: Vec<Decl>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Decl {
+    Use(UseDecl),
+    Schema(SchemaDecl),
+    Source(SourceDecl),
+    Features(FeaturesDecl),
+    Model(ModelDecl),
+    Drift(DriftDecl),
+    Sink(SinkDecl),
+    Serve(ServeDecl),
+    Slo(SloDecl),
+    Guardrail(GuardrailDecl),
+    Scenario(ScenarioDecl),
+    Auction(AuctionDecl),
+}
+
+impl Decl {
+    /// The declared name, for declarations that have one.
+    pub fn name(&self) -> Option<&Ident> {
+        match self {
+            Decl::Schema(d) => Some(&d.name),
+            Decl::Source(d) => Some(&d.name),
+            Decl::Features(d) => Some(&d.name),
+            Decl::Model(d) => Some(&d.name),
+            Decl::Drift(d) => Some(&d.name),
+            Decl::Sink(d) => Some(&d.name),
+            Decl::Scenario(d) => Some(&d.name),
+            Decl::Auction(d) => Some(&d.name),
+            Decl::Use(_) | Decl::Serve(_) | Decl::Slo(_) | Decl::Guardrail(_) => None,
+        }
+    }
+
+    /// The word that starts the declaration.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Decl::Use(_) => "use",
+            Decl::Schema(_) => "schema",
+            Decl::Source(_) => "source",
+            Decl::Features(_) => "features",
+            Decl::Model(_) => "model",
+            Decl::Drift(_) => "drift",
+            Decl::Sink(_) => "sink",
+            Decl::Serve(_) => "serve",
+            Decl::Slo(_) => "slo",
+            Decl::Guardrail(_) => "guardrail",
+            Decl::Scenario(_) => "scenario",
+            Decl::Auction(_) => "auction",
+        }
+    }
+}
+
+/// `use "file.hf"`
+#[derive(Clone, Debug)]
+pub struct UseDecl {
+    pub path: Spanned<String>,
+    pub span: Span,
+}
+
+/// `schema NAME { field: type? in lo .. hi }`
+#[derive(Clone, Debug)]
+pub struct SchemaDecl {
+    pub name: Ident,
+    pub fields: Vec<SchemaField>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct SchemaField {
+    pub name: Ident,
+    pub ty: Spanned<FieldType>,
+    pub optional: bool,
+    pub range: Option<(Expr, Expr)>,
+    pub span: Span,
+}
+
+/// A field type as written; `Named` is checked later (`f64`, `i64`, `str`, `bool`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldType {
+    Named(String),
+    Category(Vec<String>),
+}
+
+/// `source NAME = expr`
+#[derive(Clone, Debug)]
+pub struct SourceDecl {
+    pub name: Ident,
+    pub value: Expr,
+    pub span: Span,
+}
+
+/// `features NAME from SCHEMA { name = expr }`
+#[derive(Clone, Debug)]
+pub struct FeaturesDecl {
+    pub name: Ident,
+    pub schema: Ident,
+    pub defs: Vec<FeatureDef>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct FeatureDef {
+    pub name: Ident,
+    pub value: Expr,
+}
+
+/// `key: value` inside a `{ }` body.
+#[derive(Clone, Debug)]
+pub struct Property {
+    pub key: Ident,
+    pub value: Expr,
+}
+
+/// `model NAME = expr { key: value }`
+#[derive(Clone, Debug)]
+pub struct ModelDecl {
+    pub name: Ident,
+    pub value: Expr,
+    pub body: Vec<Property>,
+    pub span: Span,
+}
+
+/// `drift NAME on TARGET window WINDOW { rules }`
+#[derive(Clone, Debug)]
+pub struct DriftDecl {
+    pub name: Ident,
+    /// `field`, `features.field`, `prediction` or `model.prediction`.
+    pub target: Vec<Ident>,
+    pub target_span: Span,
+    pub window: Expr,
+    pub rules: Vec<Rule>,
+    pub span: Span,
+}
+
+/// `condition (for N windows)? => action`
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub condition: Expr,
+    pub for_windows: Option<Expr>,
+    pub action: Action,
+    pub span: Span,
+}
+
+/// `alert`, `rollback`, `log(...)`
+#[derive(Clone, Debug)]
+pub struct Action {
+    pub name: Ident,
+    pub args: Vec<Arg>,
+    pub span: Span,
+}
+
+/// `sink NAME = target, target (from STREAM)?`
+#[derive(Clone, Debug)]
+pub struct SinkDecl {
+    pub name: Ident,
+    pub targets: Vec<Expr>,
+    pub stream: Option<Ident>,
+    pub span: Span,
+}
+
+/// `serve http(port: 8000)`
+#[derive(Clone, Debug)]
+pub struct ServeDecl {
+    pub value: Expr,
+    pub span: Span,
+}
+
+/// `slo p99(latency) < 50ms`
+#[derive(Clone, Debug)]
+pub struct SloDecl {
+    pub condition: Expr,
+    pub span: Span,
+}
+
+/// `guardrail ACTION when CONDITION (for N windows)?`
+#[derive(Clone, Debug)]
+pub struct GuardrailDecl {
+    pub action: Action,
+    pub condition: Expr,
+    pub for_windows: Option<Expr>,
+    pub span: Span,
+}
+
+/// `scenario NAME { statements }`
+#[derive(Clone, Debug)]
+pub struct ScenarioDecl {
+    pub name: Ident,
+    pub stmts: Vec<ScenarioStmt>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum ScenarioStmt {
+    Use(UseDecl),
+    Duration(Expr),
+    Seed(Expr),
+    /// `traffic TARGET pattern then pattern ...`
+    Traffic { target: Ident, patterns: Vec<Expr>, span: Span },
+    /// `at T drift FIELD change`
+    DriftAt { at: Expr, field: Ident, change: Expr, span: Span },
+    /// `at T fault KIND(args) | KIND STATE (for D)?`
+    FaultAt { at: Expr, fault: Fault, duration: Option<Expr>, span: Span },
+    Expect(Expectation),
+    Report(Spanned<String>),
+}
+
+#[derive(Clone, Debug)]
+pub struct Fault {
+    pub kind: Ident,
+    pub args: Vec<Arg>,
+    /// `down` in `cache down`.
+    pub state: Option<Ident>,
+    pub span: Span,
+}
+
+/// `expect CONDITION` or `expect SUBJECT (not)? detected (within D (of T)?)?`
+#[derive(Clone, Debug)]
+pub struct Expectation {
+    pub subject: Expr,
+    pub detection: Option<Detection>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Detection {
+    pub negated: bool,
+    pub within: Option<Expr>,
+    pub of: Option<Expr>,
+    pub span: Span,
+}
+
+/// `auction NAME { statements }`
+#[derive(Clone, Debug)]
+pub struct AuctionDecl {
+    pub name: Ident,
+    pub stmts: Vec<AuctionStmt>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum AuctionStmt {
+    Use(UseDecl),
+    Listings { count: Expr, source: Ident, span: Span },
+    Bidders(Vec<Bidder>),
+    Rule(Expr),
+    Bias { target: Ident, by: Expr, span: Span },
+    Seed(Expr),
+    Report(Spanned<String>),
+}
+
+/// `persona x COUNT { key: value }`
+#[derive(Clone, Debug)]
+pub struct Bidder {
+    pub persona: Ident,
+    pub count: Expr,
+    pub params: Vec<Property>,
+    pub span: Span,
+}
+
+/// A call argument, positional or `name: value`.
+#[derive(Clone, Debug)]
+pub struct Arg {
+    pub name: Option<Ident>,
+    pub value: Expr,
+}
+
+pub type Expr = Spanned<ExprKind>;
+
+#[derive(Clone, Debug)]
+pub enum ExprKind {
+    /// A number with its unit; `k`/`M` are already applied, the unit is not converted.
+    Number { value: f64, unit: Unit },
+    Str(String),
+    Bool(bool),
+    Name(String),
+    List(Vec<Expr>),
+    Map(Vec<(Ident, Expr)>),
+    Call { callee: Box<Expr>, args: Vec<Arg> },
+    Member { base: Box<Expr>, name: Ident },
+    Unary { op: UnaryOp, operand: Box<Expr> },
+    Binary { op: BinaryOp, lhs: Box<Expr>, rhs: Box<Expr> },
+}
+
+/// The unit written after a number.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Unit {
+    None,
+    Millis,
+    Seconds,
+    Minutes,
+    Hours,
+    PerSecond,
+    PerMinute,
+    PerHour,
+    Percent,
+    Events,
+    /// A suffix that is no unit (`10min`); the checker reports it.
+    Unknown(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    Neg,
+    Pos,
+    Not,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    Arrow,
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+impl BinaryOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Arrow => "->",
+            BinaryOp::Or => "or",
+            BinaryOp::And => "and",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Conditions over run metrics, as in `slo`, `guardrail ... when` and `expect`.
+
+use super::drift::cmp_op;
+use super::values::{as_call, as_name, describe_expr, Dim};
+use super::{Checker, Kind};
+use crate::ast::{BinaryOp, Expr, ExprKind, Ident, UnaryOp};
+use crate::diagnostics::{did_you_mean, Code, Diagnostic};
+use crate::program::{Condition, Metric};
+
+/// Where a condition appears; only for messages.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Context {
+    Slo,
+    Guardrail,
+    Expect,
+}
+
+const PLAIN_METRICS: &[&str] = &[
+    "throughput",
+    "error_rate",
+    "lost_events",
+    "dead_letters",
+    "late_events",
+    "unsent_requests",
+    "online_mae",
+];
+const METRIC_FUNCS: &[&str] = &["p50", "p90", "p95", "p99", "p999", "psi", "ks", "ks_p"];
+
+impl Checker<'_> {
+    pub(super) fn condition(&mut self, e: &Expr, cx: Context) -> Option<Condition> {
+        match &e.node {
+            ExprKind::Binary { op: BinaryOp::And, lhs, rhs } => {
+                let (a, b) = (self.condition(lhs, cx), self.condition(rhs, cx));
+                Some(Condition::And { all: vec![a?, b?] })
+            }
+            ExprKind::Binary { op: BinaryOp::Or, lhs, rhs } => {
+                let (a, b) = (self.condition(lhs, cx), self.condition(rhs, cx));
+                Some(Condition::Or { any: vec![a?, b?] })
+            }
+            ExprKind::Unary { op: UnaryOp::Not, operand } => {
+                Some(Condition::Not { condition: Box::new(self.condition(operand, cx)?) })
+            }
+            ExprKind::Binary { op, lhs, rhs } if cmp_op(*op).is_some() => {
+                let (metric, dim) = self.metric(lhs)?;
+                let value = self.quantity(rhs, dim, &format!("the bound for `{metric}`"))?;
+                Some(Condition::Compare { metric, op: cmp_op(*op)?, value })
+            }
+            _ => {
+                let example = match cx {
+                    Context::Slo => "p99(latency) < 50ms",
+                    Context::Guardrail => "psi(income_drift) > 0.25",
+                    Context::Expect => "lost_events == 0",
+                };
+                self.error(
+                    Diagnostic::new(Code::TypeMismatch, e.span, "expected a condition on a metric")
+                        .label(format!("found {}", describe_expr(e)))
+                        .hint(format!("for example `{example}`")),
+                );
+                None
+            }
+        }
+    }
+
+    /// A metric and the dimension its bound must have.
+    fn metric(&mut self, e: &Expr) -> Option<(Metric, Dim)> {
+        if let Some(name) = as_name(e) {
+            let m = match name.node.as_str() {
+                "throughput" => (Metric::Throughput, Dim::Rate),
+                "error_rate" => (Metric::ErrorRate, Dim::Percent),
+                "lost_events" => (Metric::LostEvents, Dim::Events),
+                "dead_letters" => (Metric::DeadLetters, Dim::Events),
+                "late_events" => (Metric::LateEvents, Dim::Events),
+                "unsent_requests" => (Metric::UnsentRequests, Dim::Events),
+                "online_mae" => (Metric::OnlineMae, Dim::Plain),
+                other => {
+                    let all = PLAIN_METRICS.iter().chain(METRIC_FUNCS).copied();
+                    self.error(
+                        Diagnostic::new(Code::UnknownName, e.span, format!("no metric `{other}`"))
+                            .label("not a metric")
+                            .hint(did_you_mean(other, all.clone())
+                                .unwrap_or_else(|| format!("metrics: {}", all.collect::<Vec<_>>().join(", ")))),
+                    );
+                    return None;
+                }
+            };
+            return Some(m);
+        }
+        let Some((callee, args)) = as_call(e) else {
+            self.error(
+                Diagnostic::new(Code::TypeMismatch, e.span, "expected a metric such as `p99(latency)` or `lost_events`")
+                    .label(format!("found {}", describe_expr(e))),
+            );
+            return None;
+        };
+        let f = callee.node.as_str();
+        if let Some(digits) = f.strip_prefix('p').filter(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit())) {
+            let quantile = digits.parse::<f64>().ok()? / 10f64.powi(digits.len() as i32);
+            let a = self.args(&callee, args, &["of"], &[]);
+            let which = a.require(self, "of")?;
+            let http = self.choice(which, "latency", &["latency", "http_latency"])? == "http_latency";
+            return Some((Metric::Latency { quantile, http }, Dim::Duration));
+        }
+        match f {
+            "psi" | "ks" | "ks_p" => {
+                let a = self.args(&callee, args, &["drift"], &[]);
+                let d = a.require(self, "drift")?;
+                let drift = self.drift_ref(d)?;
+                let m = match f {
+                    "psi" => Metric::Psi { drift },
+                    "ks" => Metric::KsD { drift },
+                    _ => Metric::KsP { drift },
+                };
+                Some((m, Dim::Plain))
+            }
+            other => {
+                let all = PLAIN_METRICS.iter().chain(METRIC_FUNCS).copied();
+                self.error(
+                    Diagnostic::new(Code::UnknownFunction, callee.span, format!("no metric function `{other}`"))
+                        .label("not a metric")
+                        .hint(did_you_mean(other, all.clone())
+                            .unwrap_or_else(|| format!("metrics: {}", all.collect::<Vec<_>>().join(", ")))),
+                );
+                None
+            }
+        }
+    }
+
+    /// A drift monitor by name.
+    pub(super) fn drift_ref(&mut self, e: &Expr) -> Option<String> {
+        let Some(name): Option<Ident> = as_name(e) else {
+            self.error(
+                Diagnostic::new(Code::TypeMismatch, e.span, "expected the name of a drift monitor")
+                    .label(format!("found {}", describe_expr(e))),
+            );
+            return None;
+        };
+        self.resolve(&name, Kind::Drift).then_some(name.node)
+    }
+}

@@ -1,0 +1,358 @@
+//! `drift NAME on TARGET window WINDOW { rules }`.
+
+use super::values::{as_call, describe_expr, Dim};
+use super::Checker;
+use crate::ast::{BinaryOp, DriftDecl, Expr, ExprKind, Rule as AstRule};
+use crate::diagnostics::{did_you_mean, Code, Diagnostic};
+use crate::program::{CmpOp, Drift, DriftRule, DriftTarget, FieldType, Measure, Statistic, Window, WindowShape};
+use crate::program::FeatureType;
+
+impl Checker<'_> {
+    pub(super) fn drift(&mut self, d: &DriftDecl) {
+        let target = self.drift_target(d);
+        let window = self.window(&d.window);
+        let mut rules = Vec::new();
+        for r in &d.rules {
+            if let Some(rule) = self.drift_rule(r) {
+                rules.push(rule);
+            }
+        }
+        if d.rules.is_empty() {
+            self.error(
+                Diagnostic::new(Code::MissingDecl, d.name.span, format!("drift `{}` has no rules", d.name.node))
+                    .label("nothing to check")
+                    .hint("add a rule such as `psi(bins: 10) > 0.2 => alert`"),
+            );
+        }
+        if let (Some((target, categorical)), Some(window)) = (target, window) {
+            if categorical {
+                for (r, rule) in d.rules.iter().zip(&rules) {
+                    if !matches!(rule.statistic, Statistic::Psi { .. }) {
+                        self.error(
+                            Diagnostic::new(Code::TypeMismatch, r.condition.span, "Kolmogorov–Smirnov needs a numeric target")
+                                .label("on a categorical target")
+                                .hint("use `psi(...)`, which works over categories"),
+                        );
+                    }
+                }
+            }
+            if rules.len() == d.rules.len() {
+                self.program.drifts.push(Drift { name: d.name.node.clone(), target, categorical, window, rules });
+            }
+        }
+    }
+
+    /// The monitored value, and whether it is categorical.
+    fn drift_target(&mut self, d: &DriftDecl) -> Option<(DriftTarget, bool)> {
+        let parts: Vec<&str> = d.target.iter().map(|p| p.node.as_str()).collect();
+        let span = d.target_span;
+        let models = self.program.models.clone();
+        let found = match parts.as_slice() {
+            ["prediction"] => match models.as_slice() {
+                [m] => Some((DriftTarget::Prediction { model: m.name.clone() }, false)),
+                [] => {
+                    self.error(
+                        Diagnostic::new(Code::BadTarget, span, "there is no model whose prediction to monitor")
+                            .label("no model declared"),
+                    );
+                    return None;
+                }
+                many => {
+                    self.error(
+                        Diagnostic::new(Code::BadTarget, span, "several models predict; say which")
+                            .label("ambiguous")
+                            .hint(format!("write `{}.prediction`", many[0].name)),
+                    );
+                    return None;
+                }
+            },
+            [owner, "prediction"] if models.iter().any(|m| m.name == *owner) => {
+                Some((DriftTarget::Prediction { model: owner.to_string() }, false))
+            }
+            [set, name] if self.program.feature_set(set).is_some() => {
+                let fs = self.program.feature_set(set).cloned()?;
+                fs.features.iter().find(|f| f.name == *name).map(|f| {
+                    (DriftTarget::Feature { set: set.to_string(), feature: name.to_string() }, f.ty != FeatureType::Numeric)
+                })
+            }
+            [schema, name] if self.program.schema(schema).is_some() => {
+                let s = self.program.schema(schema).cloned()?;
+                s.field(name).map(|f| {
+                    (DriftTarget::Field { schema: schema.to_string(), field: name.to_string() }, !f.ty.is_numeric())
+                })
+            }
+            [name] => self.find_target(name),
+            _ => None,
+        };
+        let Some((target, categorical)) = found else {
+            let mut candidates: Vec<String> = vec!["prediction".into()];
+            for s in &self.program.schemas {
+                candidates.extend(s.fields.iter().map(|f| f.name.clone()));
+            }
+            for f in &self.program.features {
+                candidates.extend(f.features.iter().map(|x| x.name.clone()));
+            }
+            let last = parts.last().copied().unwrap_or("");
+            self.error(
+                Diagnostic::new(Code::BadTarget, span, format!("`{}` is not a field, a feature or a prediction", parts.join(".")))
+                    .label("unknown drift target")
+                    .maybe_hint(did_you_mean(last, candidates.iter().map(String::as_str))),
+            );
+            return None;
+        };
+        if let DriftTarget::Field { schema, field } = &target {
+            let ty = self.program.schema(schema).and_then(|s| s.field(field)).map(|f| f.ty.clone());
+            if ty == Some(FieldType::Str) {
+                self.error(
+                    Diagnostic::new(Code::BadTarget, span, format!("`{field}` is free text, which has no distribution to compare"))
+                        .label("a text field")
+                        .hint("monitor a feature that extracts a category from it"),
+                );
+                return None;
+            }
+        }
+        Some((target, categorical))
+    }
+
+    /// A bare name: a schema field (models' schemas first), then a feature.
+    fn find_target(&self, name: &str) -> Option<(DriftTarget, bool)> {
+        let mut schemas: Vec<&str> = self
+            .program
+            .models
+            .iter()
+            .filter_map(|m| self.program.feature_set(&m.features).map(|f| f.schema.as_str()))
+            .collect();
+        schemas.extend(self.program.schemas.iter().map(|s| s.name.as_str()));
+        for s in schemas {
+            if let Some(f) = self.program.schema(s).and_then(|sc| sc.field(name)) {
+                return Some((DriftTarget::Field { schema: s.to_string(), field: name.to_string() }, !f.ty.is_numeric()));
+            }
+        }
+        for set in &self.program.features {
+            if let Some(f) = set.features.iter().find(|f| f.name == name) {
+                return Some((
+                    DriftTarget::Feature { set: set.name.clone(), feature: name.to_string() },
+                    f.ty != FeatureType::Numeric,
+                ));
+            }
+        }
+        None
+    }
+
+    /// `sliding(SIZE, every: STEP, lateness: D)` or `tumbling(SIZE, lateness: D)`;
+    /// SIZE is `N events` or a duration of event time.
+    fn window(&mut self, e: &Expr) -> Option<Window> {
+        let Some((callee, args)) = as_call(e) else {
+            self.error(
+                Diagnostic::new(Code::TypeMismatch, e.span, "expected a window: sliding(...) or tumbling(...)")
+                    .label(format!("found {}", describe_expr(e))),
+            );
+            return None;
+        };
+        let shape = match callee.node.as_str() {
+            "sliding" => WindowShape::Sliding,
+            "tumbling" => WindowShape::Tumbling,
+            other => {
+                self.error(
+                    Diagnostic::new(Code::UnknownFunction, callee.span, format!("unknown window `{other}`"))
+                        .label("not a window")
+                        .hint(did_you_mean(other, ["sliding", "tumbling"])
+                            .unwrap_or_else(|| "windows are sliding(...) and tumbling(...)".into())),
+                );
+                return None;
+            }
+        };
+        let named: &[&str] = if shape == WindowShape::Sliding { &["every", "lateness"] } else { &["lateness"] };
+        let a = self.args(&callee, args, &["size"], named);
+        let size_e = a.require(self, "size")?;
+        let (size, dim) = self.number(size_e)?;
+        let measure = match dim {
+            Dim::Events | Dim::Plain => Measure::Events,
+            Dim::Duration => Measure::EventTime,
+            other => {
+                self.error(
+                    Diagnostic::new(Code::UnitMismatch, size_e.span, format!("a window is a number of events or a duration, not {}", other.describe()))
+                        .label("wrong unit")
+                        .hint("write `10_000 events` or `10m`"),
+                );
+                return None;
+            }
+        };
+        let size = self.window_length(size_e, size, measure)?;
+        let every = match (shape, a.get("every")) {
+            (WindowShape::Tumbling, _) => size,
+            (WindowShape::Sliding, None) => {
+                a.require(self, "every");
+                return None;
+            }
+            (WindowShape::Sliding, Some(ev)) => {
+                let (v, d) = self.number(ev)?;
+                let fits = match measure {
+                    Measure::Events => matches!(d, Dim::Events | Dim::Plain),
+                    Measure::EventTime => d == Dim::Duration,
+                };
+                if !fits {
+                    let want = if measure == Measure::Events { Dim::Events } else { Dim::Duration };
+                    self.error(
+                        Diagnostic::new(
+                            Code::UnitMismatch,
+                            ev.span,
+                            format!("the window is {}, so `every` must be {} too; found {}", want.describe(), want.describe(), d.describe()),
+                        )
+                        .label("wrong unit"),
+                    );
+                    return None;
+                }
+                self.window_length(ev, v, measure)?
+            }
+        };
+        if every > size {
+            self.error(
+                Diagnostic::new(Code::OutOfRange, e.span, "a window cannot slide by more than its length")
+                    .label(format!("slides {every}, length {size}")),
+            );
+            return None;
+        }
+        if size % every != 0 {
+            self.error(
+                Diagnostic::new(Code::OutOfRange, e.span, "a sliding window's length must be a whole number of slides")
+                    .label(format!("{size} is not a multiple of {every}"))
+                    .hint(format!("use a length of {} or {}", size / every * every, (size / every + 1) * every)),
+            );
+            return None;
+        }
+        let lateness_ms = match a.get("lateness") {
+            None => 0,
+            Some(l) if measure == Measure::Events => {
+                self.error(
+                    Diagnostic::new(Code::Conflict, l.span, "`lateness` applies to windows of event time, not of event counts")
+                        .label("count window"),
+                );
+                return None;
+            }
+            Some(l) => self.duration_ms(l, "`lateness`")?,
+        };
+        Some(Window { shape, measure, size, every, lateness_ms })
+    }
+
+    fn window_length(&mut self, e: &Expr, v: f64, measure: Measure) -> Option<u64> {
+        if v < 1.0 || v.fract() != 0.0 || v > 1e12 {
+            let unit = if measure == Measure::Events { "events" } else { "milliseconds" };
+            self.error(
+                Diagnostic::new(Code::OutOfRange, e.span, format!("a window length is a whole number of {unit}, at least 1"))
+                    .label(format!("{v}")),
+            );
+            return None;
+        }
+        Some(v as u64)
+    }
+
+    /// `psi(bins: 10) > 0.2`, `ks(p: 0.01)`, `ks(cells: 1000) > 0.1`, each `=> action`.
+    fn drift_rule(&mut self, r: &AstRule) -> Option<DriftRule> {
+        let action = self.action(&r.action);
+        let for_windows = r.for_windows.as_ref().map_or(Some(1), |f| self.count(f, "`for N windows`", 1));
+        let (statistic, op, threshold) = match &r.condition.node {
+            ExprKind::Binary { op, lhs, rhs } if cmp_op(*op).is_some() => {
+                let stat = self.statistic(lhs)?;
+                let threshold = self.plain(rhs, "a drift threshold")?;
+                if threshold < 0.0 {
+                    self.error(Diagnostic::new(Code::OutOfRange, rhs.span, "drift statistics are never negative").label("negative threshold"));
+                    return None;
+                }
+                (stat, cmp_op(*op)?, threshold)
+            }
+            ExprKind::Call { .. } => {
+                let (callee, args) = as_call(&r.condition)?;
+                if callee.node != "ks" {
+                    self.error(
+                        Diagnostic::new(Code::TypeMismatch, r.condition.span, format!("`{}(...)` alone is no condition", callee.node))
+                            .label("compare it with a threshold")
+                            .hint(format!("write `{}(...) > 0.2`", callee.node)),
+                    );
+                    return None;
+                }
+                let a = self.args(&callee, args, &[], &["p", "cells"]);
+                let Some(p_e) = a.get("p") else {
+                    self.error(
+                        Diagnostic::new(Code::MissingProperty, r.condition.span, "a bare `ks(...)` rule needs a p-value: `ks(p: 0.01)`")
+                            .label("no `p:`")
+                            .hint("or compare the statistic: `ks() > 0.1`"),
+                    );
+                    return None;
+                };
+                let p = self.plain(p_e, "a p-value")?;
+                if !(0.0..=1.0).contains(&p) {
+                    self.error(Diagnostic::new(Code::OutOfRange, p_e.span, "a p-value lies between 0 and 1").label(format!("{p}")));
+                    return None;
+                }
+                let cells = self.cells(a.get("cells"))?;
+                (Statistic::KsP { cells }, CmpOp::Lt, p)
+            }
+            _ => {
+                self.error(
+                    Diagnostic::new(Code::TypeMismatch, r.condition.span, "expected a drift condition")
+                        .label(format!("found {}", describe_expr(&r.condition)))
+                        .hint("write `psi(bins: 10) > 0.2` or `ks(p: 0.01)`"),
+                );
+                return None;
+            }
+        };
+        Some(DriftRule { statistic, op, threshold, for_windows: for_windows? as u32, action: action? })
+    }
+
+    fn statistic(&mut self, e: &Expr) -> Option<Statistic> {
+        let Some((callee, args)) = as_call(e) else {
+            self.error(
+                Diagnostic::new(Code::TypeMismatch, e.span, "expected `psi(...)` or `ks(...)`")
+                    .label(format!("found {}", describe_expr(e))),
+            );
+            return None;
+        };
+        match callee.node.as_str() {
+            "psi" => {
+                let a = self.args(&callee, args, &[], &["bins"]);
+                let bins = a.get("bins").map_or(Some(10), |b| self.count(b, "`bins`", 2))?;
+                if bins > 1000 {
+                    self.error(Diagnostic::new(Code::OutOfRange, callee.span, "at most 1000 PSI bins").label(format!("{bins} bins")));
+                    return None;
+                }
+                Some(Statistic::Psi { bins: bins as u32 })
+            }
+            "ks" => {
+                let a = self.args(&callee, args, &[], &["cells"]);
+                Some(Statistic::KsD { cells: self.cells(a.get("cells"))? })
+            }
+            other => {
+                self.error(
+                    Diagnostic::new(Code::UnknownFunction, callee.span, format!("unknown drift statistic `{other}`"))
+                        .label("not a statistic")
+                        .hint(did_you_mean(other, ["psi", "ks"]).unwrap_or_else(|| "statistics are psi(...) and ks(...)".into())),
+                );
+                None
+            }
+        }
+    }
+
+    fn cells(&mut self, e: Option<&Expr>) -> Option<u32> {
+        let Some(e) = e else { return Some(1000) };
+        let c = self.count(e, "`cells`", 10)?;
+        if c > 100_000 {
+            self.error(Diagnostic::new(Code::OutOfRange, e.span, "at most 100,000 KS cells").label(format!("{c}")));
+            return None;
+        }
+        Some(c as u32)
+    }
+
+}
+
+pub(super) fn cmp_op(op: BinaryOp) -> Option<CmpOp> {
+    Some(match op {
+        BinaryOp::Lt => CmpOp::Lt,
+        BinaryOp::Le => CmpOp::Le,
+        BinaryOp::Gt => CmpOp::Gt,
+        BinaryOp::Ge => CmpOp::Ge,
+        BinaryOp::Eq => CmpOp::Eq,
+        BinaryOp::Ne => CmpOp::Ne,
+        _ => return None,
+    })
+}

@@ -1,0 +1,245 @@
+//! AST → checked, typed program. Resolves names across `use`d files, checks types
+//! and units, and collects every problem instead of stopping at the first.
+
+mod auction;
+mod conditions;
+mod drift;
+mod features;
+mod loader;
+mod model;
+mod pipeline;
+mod scenario;
+mod schema;
+mod values;
+
+pub use loader::{normalize, Disk, FileSource, MemoryFiles};
+
+use crate::ast::{Decl, FileId, Ident, Module, Span};
+use crate::diagnostics::{did_you_mean, Code, Diagnostic, Diagnostics, SourceMap};
+use crate::program::Program;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// What checking a file produced.
+pub struct Checked {
+    /// Every file read, for rendering diagnostics.
+    pub map: SourceMap,
+    /// Sorted by file and position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The program, when there were no errors.
+    pub program: Option<Program>,
+}
+
+/// Checks a file on disk. `Err` when the file itself cannot be read.
+pub fn check_file(path: &Path) -> std::io::Result<Checked> {
+    check_with(&Disk, path)
+}
+
+/// Checks a file from any [`FileSource`].
+pub fn check_with(fs: &dyn FileSource, path: &Path) -> std::io::Result<Checked> {
+    let mut map = SourceMap::new();
+    let mut diags = Vec::new();
+    let loaded = loader::load(fs, path, &mut map, &mut diags)?;
+    let mut cx = Checker::new(&map);
+    cx.diags.extend(diags);
+    // `modules` lists used files before their users; the entry file is last.
+    let mut files: Vec<String> = loaded.modules.iter().map(|(id, _)| map.get(*id).name.clone()).collect();
+    files.reverse();
+    cx.program.files = files;
+    cx.run(&loaded.modules);
+    let diagnostics = cx.diags.sorted();
+    let program = if diagnostics.is_empty() { Some(cx.program) } else { None };
+    Ok(Checked { map, diagnostics, program })
+}
+
+/// Checks source text given directly (tests, fuzzing); `use` is resolved against `files`.
+pub fn check_source(name: &str, text: &str) -> Checked {
+    let mut files = MemoryFiles::default();
+    files.0.insert(normalize(Path::new(name)), text.to_string());
+    check_with(&files, Path::new(name)).expect("the entry is in memory")
+}
+
+/// The declarations of each kind, gathered across files.
+#[derive(Default)]
+pub(crate) struct Decls<'a> {
+    pub all: Vec<&'a Decl>,
+}
+
+impl<'a> Decls<'a> {
+    fn of<T>(&self, pick: impl Fn(&'a Decl) -> Option<&'a T>) -> Vec<&'a T> {
+        self.all.iter().filter_map(|d| pick(d)).collect()
+    }
+}
+
+/// What a name refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Schema,
+    Source,
+    Features,
+    Model,
+    Drift,
+    Sink,
+    Scenario,
+    Auction,
+}
+
+impl Kind {
+    fn describe(self) -> &'static str {
+        match self {
+            Kind::Schema => "a schema",
+            Kind::Source => "a source",
+            Kind::Features => "a features block",
+            Kind::Model => "a model",
+            Kind::Drift => "a drift monitor",
+            Kind::Sink => "a sink",
+            Kind::Scenario => "a scenario",
+            Kind::Auction => "an auction",
+        }
+    }
+
+    fn of(d: &Decl) -> Option<Kind> {
+        Some(match d {
+            Decl::Schema(_) => Kind::Schema,
+            Decl::Source(_) => Kind::Source,
+            Decl::Features(_) => Kind::Features,
+            Decl::Model(_) => Kind::Model,
+            Decl::Drift(_) => Kind::Drift,
+            Decl::Sink(_) => Kind::Sink,
+            Decl::Scenario(_) => Kind::Scenario,
+            Decl::Auction(_) => Kind::Auction,
+            _ => return None,
+        })
+    }
+}
+
+/// The checker's state: the global scope, the program being built, the diagnostics.
+pub struct Checker<'a> {
+    map: &'a SourceMap,
+    diags: Diagnostics,
+    scope: HashMap<String, (Kind, Span)>,
+    program: Program,
+}
+
+impl<'a> Checker<'a> {
+    fn new(map: &'a SourceMap) -> Self {
+        Checker { map, diags: Diagnostics::default(), scope: HashMap::new(), program: Program::default() }
+    }
+
+    pub(crate) fn error(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn run(&mut self, modules: &[(FileId, Module)]) {
+        let decls = Decls { all: modules.iter().flat_map(|(_, m)| m.decls.iter()).collect() };
+        self.declare(&decls);
+        for s in decls.of(|d| if let Decl::Schema(s) = d { Some(s) } else { None }) {
+            self.schema(s);
+        }
+        for s in decls.of(|d| if let Decl::Source(s) = d { Some(s) } else { None }) {
+            self.source(s);
+        }
+        for f in decls.of(|d| if let Decl::Features(f) = d { Some(f) } else { None }) {
+            self.features(f);
+        }
+        for m in decls.of(|d| if let Decl::Model(m) = d { Some(m) } else { None }) {
+            self.model(m);
+        }
+        for d in decls.of(|d| if let Decl::Drift(x) = d { Some(x) } else { None }) {
+            self.drift(d);
+        }
+        for s in decls.of(|d| if let Decl::Sink(s) = d { Some(s) } else { None }) {
+            self.sink(s);
+        }
+        let serves = decls.of(|d| if let Decl::Serve(s) = d { Some(s) } else { None });
+        for (i, s) in serves.iter().enumerate() {
+            if i > 0 {
+                self.error(
+                    Diagnostic::new(Code::Conflict, s.span, "a program serves HTTP once")
+                        .label("second `serve`")
+                        .also(serves[0].span, "first `serve`"),
+                );
+            } else {
+                self.serve(s);
+            }
+        }
+        for s in decls.of(|d| if let Decl::Slo(s) = d { Some(s) } else { None }) {
+            if let Some(c) = self.condition(&s.condition, conditions::Context::Slo) {
+                self.program.slos.push(c);
+            }
+        }
+        for g in decls.of(|d| if let Decl::Guardrail(g) = d { Some(g) } else { None }) {
+            self.guardrail(g);
+        }
+        for s in decls.of(|d| if let Decl::Scenario(s) = d { Some(s) } else { None }) {
+            self.scenario(s);
+        }
+        for a in decls.of(|d| if let Decl::Auction(a) = d { Some(a) } else { None }) {
+            self.auction(a);
+        }
+    }
+
+    /// Enters every named declaration into the one global namespace.
+    fn declare(&mut self, decls: &Decls<'_>) {
+        for d in &decls.all {
+            let (Some(name), Some(kind)) = (d.name(), Kind::of(d)) else { continue };
+            if let Some((prev_kind, prev)) = self.scope.get(&name.node).copied() {
+                self.error(
+                    Diagnostic::new(Code::DuplicateName, name.span, format!("`{}` is declared twice", name.node))
+                        .label(format!("{} named `{}` again", kind.describe(), name.node))
+                        .also(prev, format!("first declared here as {}", prev_kind.describe()))
+                        .hint("names share one namespace across all `use`d files; rename one"),
+                );
+                continue;
+            }
+            self.scope.insert(name.node.clone(), (kind, name.span));
+        }
+    }
+
+    /// Resolves a name that must refer to a declaration of `kind`.
+    pub(crate) fn resolve(&mut self, name: &Ident, kind: Kind) -> bool {
+        match self.scope.get(&name.node).copied() {
+            Some((k, _)) if k == kind => true,
+            Some((k, span)) => {
+                self.error(
+                    Diagnostic::new(
+                        Code::WrongKind,
+                        name.span,
+                        format!("`{}` is {}, not {}", name.node, k.describe(), kind.describe()),
+                    )
+                    .label(format!("expected {}", kind.describe()))
+                    .also(span, "declared here")
+                    .maybe_hint(self.suggest(&name.node, kind)),
+                );
+                false
+            }
+            None => {
+                let hint = self.suggest(&name.node, kind);
+                self.error(
+                    Diagnostic::new(
+                        Code::UnknownName,
+                        name.span,
+                        format!("no {} named `{}`", kind.describe().trim_start_matches("a ").trim_start_matches("an "), name.node),
+                    )
+                    .label("not declared")
+                    .maybe_hint(hint),
+                );
+                false
+            }
+        }
+    }
+
+    fn suggest(&self, name: &str, kind: Kind) -> Option<String> {
+        did_you_mean(name, self.scope.iter().filter(|(_, (k, _))| *k == kind).map(|(n, _)| n.as_str()))
+    }
+
+    pub(crate) fn names_of(&self, kind: Kind) -> Vec<String> {
+        let mut v: Vec<String> =
+            self.scope.iter().filter(|(_, (k, _))| *k == kind).map(|(n, _)| n.clone()).collect();
+        v.sort();
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests;

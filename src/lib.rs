@@ -1,0 +1,13 @@
+//! housing-flow: a real-time ML system for housing prices whose pipelines, drift windows,
+//! stress scenarios and auctions are declared in a small language and compiled to
+//! timely/differential dataflow.
+//!
+//! Stages (see ARCHITECTURE.md): source text → [`syntax`] (pest) → [`ast`] → [`check`] →
+//! [`program`] (checked, typed) → [`plan`] (serde, what `explain` prints) → dataflow.
+
+pub mod ast;
+pub mod check;
+pub mod diagnostics;
+pub mod plan;
+pub mod program;
+pub mod syntax;

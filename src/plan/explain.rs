@@ -1,0 +1,196 @@
+//! The plan as readable text (`housing-flow explain`).
+
+use super::*;
+use crate::program::{Measure, Setting, SourceKind, WindowShape};
+use std::fmt::Write;
+
+/// Renders a plan for people.
+pub fn explain(plan: &Plan) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    let entry = plan.files.first().map_or("", String::as_str);
+    let _ = writeln!(w, "plan for {entry}: {} worker(s)", plan.workers);
+    if plan.files.len() > 1 {
+        let _ = writeln!(w, "files: {}", plan.files.join(", "));
+    }
+    for df in &plan.dataflows {
+        let _ = writeln!(w, "\ndataflow `{}`", df.source);
+        for op in &df.operators {
+            let inputs: Vec<String> = op
+                .inputs
+                .iter()
+                .map(|i| match i.port {
+                    Port::Main => format!("#{}", i.from),
+                    Port::Rejected => format!("#{}.rejected", i.from),
+                })
+                .collect();
+            let from = if inputs.is_empty() { String::new() } else { format!(" ← {}", inputs.join(", ")) };
+            let exchange = match &op.exchange {
+                Exchange::Pipeline => String::new(),
+                Exchange::Hash { key } => format!("  [exchange: hash {key}]"),
+                Exchange::Gather { worker } => format!("  [exchange: gather on worker {worker}]"),
+            };
+            let _ = writeln!(w, "  #{:<2} {:<12} {}{from}{exchange}", op.id, op.kind.name(), describe(&op.kind));
+        }
+    }
+    if !plan.models.is_empty() {
+        let _ = writeln!(w, "\nmodels");
+        for m in &plan.models {
+            let model = &m.model;
+            let _ = writeln!(
+                w,
+                "  {}: {} on `{}` ({} features) → label `{}`, registry \"{}\", {} predictor",
+                model.name,
+                model.algorithm,
+                m.features.name,
+                m.features.features.len(),
+                model.label,
+                model.registry,
+                match model.predictor {
+                    crate::program::PredictorKind::Compiled => "compiled",
+                    crate::program::PredictorKind::Lightgbm => "lightgbm",
+                }
+            );
+            let features: Vec<String> = m.features.features.iter().map(|f| format!("{} = {}", f.name, f.expr)).collect();
+            for f in features {
+                let _ = writeln!(w, "      {f}");
+            }
+            if !model.params.is_empty() {
+                let params: Vec<String> = model.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let _ = writeln!(w, "    params: {}", params.join(", "));
+            }
+            if !model.quantiles.is_empty() {
+                let _ = writeln!(w, "    quantiles: {:?}", model.quantiles);
+            }
+            let train = model.train.as_ref().map_or("none declared (train --data CSV)".to_string(), source_text);
+            let _ = writeln!(w, "    train: {train}, holdout {}%", model.holdout * 100.0);
+        }
+    }
+    if let Some(s) = &plan.serve {
+        let _ = writeln!(
+            w,
+            "\nserve http on {}:{} (body limit {} bytes, timeout {} ms)",
+            s.host, s.port, s.body_limit, s.timeout_ms
+        );
+    }
+    for slo in &plan.slos {
+        let _ = writeln!(w, "slo {slo}");
+    }
+    for g in &plan.guardrails {
+        let _ = writeln!(w, "guardrail {} when {} for {} window(s)", g.action, g.condition, g.for_windows);
+    }
+    for s in &plan.scenarios {
+        let _ = writeln!(
+            w,
+            "\nscenario `{}`: {}s, seed {}, {} traffic stream(s), {} timed event(s), {} expectation(s)",
+            s.name,
+            s.duration_ms as f64 / 1e3,
+            s.seed,
+            s.traffic.len(),
+            s.events.len(),
+            s.expectations.len()
+        );
+    }
+    for a in &plan.auctions {
+        let bidders: u32 = a.bidders.iter().map(|b| b.count).sum();
+        let _ = writeln!(
+            w,
+            "\nauction `{}`: {} listings from `{}`, {} bidders in {} group(s), bias {:+}%",
+            a.name,
+            a.listings,
+            a.source,
+            bidders,
+            a.bidders.len(),
+            a.bias * 100.0
+        );
+    }
+    out
+}
+
+fn setting(s: &Setting) -> String {
+    match s {
+        Setting::Value(v) => v.clone(),
+        Setting::Env { var, default: Some(d) } => format!("${var} or {d}"),
+        Setting::Env { var, default: None } => format!("${var}"),
+    }
+}
+
+fn source_text(k: &SourceKind) -> String {
+    match k {
+        SourceKind::Generate { seed, rate, rows } => {
+            let rate = rate.map_or("unlimited".to_string(), |r| format!("{r}/s"));
+            let rows = rows.map_or(String::new(), |r| format!(", {r} rows"));
+            format!("generator seed {seed}, {rate}{rows}")
+        }
+        SourceKind::Csv { path, columns, .. } => format!("csv \"{path}\" ({} mapped columns)", columns.len()),
+        SourceKind::Kafka { topic, brokers, format, .. } => {
+            format!("kafka topic \"{topic}\" at {} ({format})", setting(brokers))
+        }
+    }
+}
+
+fn describe(k: &OperatorKind) -> String {
+    match k {
+        OperatorKind::Source { source, share } => {
+            format!("`{}`: {} — {share}", source.name, source_text(&source.kind))
+        }
+        OperatorKind::Validate { schema } => {
+            let ranges = schema.fields.iter().filter(|f| f.range.is_some()).count();
+            let required = schema.fields.iter().filter(|f| !f.optional).count();
+            format!(
+                "schema `{}`: {} fields, {required} required, {ranges} ranges; bad events → rejected",
+                schema.name,
+                schema.fields.len()
+            )
+        }
+        OperatorKind::Features { set } => {
+            let names: Vec<&str> = set.features.iter().map(|f| f.name.as_str()).collect();
+            format!("`{}`: {}", set.name, names.join(", "))
+        }
+        OperatorKind::Predict { model, batch: BatchPolicy::Adaptive { max } } => {
+            format!("model `{model}` (production version), adaptive batches ≤ {max} rows")
+        }
+        OperatorKind::DriftCells { drift, target, cells, bins } => {
+            let mut parts = Vec::new();
+            if *bins > 0 {
+                parts.push(format!("{bins} PSI bins"));
+            }
+            if *cells > 0 {
+                parts.push(format!("{cells} KS cells"));
+            }
+            format!("`{drift}` on {target}: fold batches into ±counts over {}", parts.join(" + "))
+        }
+        OperatorKind::DriftWindow { drift } => {
+            let win = &drift.window;
+            let unit = |v: u64| match win.measure {
+                Measure::Events => format!("{v} events"),
+                Measure::EventTime => format!("{}s", v as f64 / 1e3),
+            };
+            let shape = match win.shape {
+                WindowShape::Sliding => format!("sliding {} every {}", unit(win.size), unit(win.every)),
+                WindowShape::Tumbling => format!("tumbling {}", unit(win.size)),
+            };
+            let late = if win.lateness_ms > 0 { format!(", lateness {}s", win.lateness_ms as f64 / 1e3) } else { String::new() };
+            format!("`{}`: {shape}{late}; leaving events retracted (−1) at a later timestamp", drift.name)
+        }
+        OperatorKind::DriftStats { drift, statistics } => format!("`{drift}`: {}", statistics.join(", ")),
+        OperatorKind::Rules { drift, rules, guardrails } => {
+            let mut all = rules.clone();
+            all.extend(guardrails.iter().map(|g| format!("guardrail {g}")));
+            format!("`{drift}`: {}", all.join("; "))
+        }
+        OperatorKind::Sink { sink, stream, targets } => {
+            let ts: Vec<String> = targets
+                .iter()
+                .map(|t| match t {
+                    SinkTarget::Memory { keep } => format!("memory(keep {keep})"),
+                    SinkTarget::Kafka { topic, brokers } => format!("kafka \"{topic}\" at {}", setting(brokers)),
+                    SinkTarget::File { path } => format!("file \"{path}\""),
+                    SinkTarget::Stdout => "stdout".into(),
+                })
+                .collect();
+            format!("`{sink}` ({stream:?}): {}", ts.join(", ")).replace("(Predictions)", "(predictions)").replace("(DeadLetters)", "(dead letters)").replace("(Alerts)", "(alerts)")
+        }
+        OperatorKind::Latency => "ingest-to-sink latency → histogram, merged across workers".into(),
+    }
+}

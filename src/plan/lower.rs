@@ -1,0 +1,180 @@
+//! Program → plan.
+
+use super::*;
+use crate::program::{DriftTarget, Program, Statistic};
+
+/// Most rows one inference call takes.
+const MAX_BATCH: usize = 1024;
+
+/// Lowers a checked program for `workers` worker threads.
+pub fn lower(program: &Program, workers: usize) -> Plan {
+    let entry = program.files.first().cloned().unwrap_or_default();
+    // A file that declares its own sources replaces the sources of the files it uses.
+    let own: Vec<&Source> = program.sources.iter().filter(|s| s.file == entry).collect();
+    let running: Vec<&Source> = if own.is_empty() { program.sources.iter().collect() } else { own };
+    let dataflows = running.into_iter().map(|s| dataflow(program, s, workers)).collect();
+    let models = program
+        .models
+        .iter()
+        .filter_map(|m| {
+            let features = program.feature_set(&m.features)?.clone();
+            let schema = program.schema(&features.schema)?.clone();
+            Some(ModelPlan { model: m.clone(), features, schema })
+        })
+        .collect();
+    Plan {
+        workers,
+        files: program.files.clone(),
+        dataflows,
+        models,
+        serve: program.serve.clone(),
+        slos: program.slos.clone(),
+        guardrails: program.guardrails.clone(),
+        scenarios: program.scenarios.clone(),
+        auctions: program.auctions.clone(),
+    }
+}
+
+struct Builder {
+    ops: Vec<Operator>,
+}
+
+impl Builder {
+    fn add(&mut self, kind: OperatorKind, inputs: Vec<Input>, exchange: Exchange) -> usize {
+        let id = self.ops.len();
+        self.ops.push(Operator { id, kind, inputs, exchange });
+        id
+    }
+}
+
+fn main_of(id: usize) -> Vec<Input> {
+    vec![Input { from: id, port: Port::Main }]
+}
+
+fn dataflow(program: &Program, source: &Source, workers: usize) -> Dataflow {
+    let mut b = Builder { ops: Vec::new() };
+    let share = match &source.kind {
+        crate::program::SourceKind::Generate { .. } => {
+            format!("each of {workers} worker(s) generates a disjoint, seeded share (event i on worker i % {workers})")
+        }
+        crate::program::SourceKind::Csv { .. } => format!("rows are dealt to {workers} worker(s) by row number"),
+        crate::program::SourceKind::Kafka { .. } => {
+            format!("worker w reads partitions p with p % {workers} == w (manual assignment)")
+        }
+    };
+    let src = b.add(OperatorKind::Source { source: source.clone(), share }, vec![], Exchange::Pipeline);
+    let schema = program.schema(&source.schema).cloned().expect("checked sources name a schema");
+    let valid = b.add(OperatorKind::Validate { schema }, main_of(src), Exchange::Pipeline);
+
+    // The models reading this source's schema, with their features.
+    let models: Vec<_> = program
+        .models
+        .iter()
+        .filter(|m| program.feature_set(&m.features).is_some_and(|f| f.schema == source.schema))
+        .collect();
+    let mut predicted = None;
+    let mut featured = Vec::new();
+    for m in &models {
+        let set = program.feature_set(&m.features).expect("checked").clone();
+        let f = b.add(OperatorKind::Features { set: set.clone() }, main_of(valid), Exchange::Pipeline);
+        featured.push((set.name.clone(), f));
+        let p = b.add(
+            OperatorKind::Predict { model: m.name.clone(), batch: BatchPolicy::Adaptive { max: MAX_BATCH } },
+            main_of(f),
+            Exchange::Pipeline,
+        );
+        predicted.get_or_insert((m.name.clone(), p));
+    }
+
+    for d in &program.drifts {
+        let input = match &d.target {
+            DriftTarget::Field { schema, .. } if *schema == source.schema => Some(valid),
+            DriftTarget::Feature { set, .. } => featured.iter().find(|(n, _)| n == set).map(|(_, id)| *id),
+            DriftTarget::Prediction { model } => {
+                predicted.as_ref().filter(|(n, _)| n == model).map(|(_, id)| *id)
+            }
+            _ => None,
+        };
+        let Some(input) = input else { continue };
+        let bins = d.rules.iter().find_map(|r| match r.statistic {
+            Statistic::Psi { bins } => Some(bins),
+            _ => None,
+        });
+        let cells = d.rules.iter().find_map(|r| match r.statistic {
+            Statistic::KsD { cells } | Statistic::KsP { cells } => Some(cells),
+            _ => None,
+        });
+        let c = b.add(
+            OperatorKind::DriftCells {
+                drift: d.name.clone(),
+                target: d.target.to_string(),
+                cells: cells.unwrap_or(0),
+                bins: bins.unwrap_or(0),
+            },
+            main_of(input),
+            Exchange::Pipeline,
+        );
+        let w = b.add(
+            OperatorKind::DriftWindow { drift: d.clone() },
+            main_of(c),
+            Exchange::Hash { key: "(drift, cell)".into() },
+        );
+        let statistics = d
+            .rules
+            .iter()
+            .map(|r| match r.statistic {
+                Statistic::Psi { bins } => format!("psi({bins} bins)"),
+                Statistic::KsD { cells } => format!("ks D ({cells} cells)"),
+                Statistic::KsP { cells } => format!("ks p-value ({cells} cells)"),
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let s = b.add(
+            OperatorKind::DriftStats { drift: d.name.clone(), statistics },
+            main_of(w),
+            Exchange::Gather { worker: 0 },
+        );
+        let rules = d.rules.iter().map(describe_rule).collect();
+        let guardrails = program
+            .guardrails
+            .iter()
+            .filter(|g| g.condition.to_string().contains(&format!("({})", d.name)))
+            .map(|g| format!("{} when {} for {} window(s)", g.action, g.condition, g.for_windows))
+            .collect();
+        b.add(OperatorKind::Rules { drift: d.name.clone(), rules, guardrails }, main_of(s), Exchange::Pipeline);
+    }
+
+    for sink in &program.sinks {
+        let input = match sink.stream {
+            Stream::Predictions => predicted.as_ref().map(|(_, id)| Input { from: *id, port: Port::Main }),
+            Stream::DeadLetters => Some(Input { from: valid, port: Port::Rejected }),
+            Stream::Alerts => b
+                .ops
+                .iter()
+                .rev()
+                .find(|o| matches!(o.kind, OperatorKind::Rules { .. }))
+                .map(|o| Input { from: o.id, port: Port::Main }),
+        };
+        let Some(input) = input else { continue };
+        let s = b.add(
+            OperatorKind::Sink { sink: sink.name.clone(), stream: sink.stream, targets: sink.targets.clone() },
+            vec![input],
+            Exchange::Pipeline,
+        );
+        if sink.stream == Stream::Predictions {
+            b.add(OperatorKind::Latency, main_of(s), Exchange::Pipeline);
+        }
+    }
+    Dataflow { source: source.name.clone(), operators: b.ops }
+}
+
+fn describe_rule(r: &crate::program::DriftRule) -> String {
+    let stat = match r.statistic {
+        Statistic::Psi { bins } => format!("psi(bins: {bins})"),
+        Statistic::KsD { cells } => format!("ks(cells: {cells})"),
+        Statistic::KsP { cells } => format!("ks_p(cells: {cells})"),
+    };
+    let every = if r.for_windows > 1 { format!(" for {} windows", r.for_windows) } else { String::new() };
+    format!("{stat} {} {}{every} => {}", r.op.symbol(), r.threshold, r.action)
+}

@@ -1,0 +1,133 @@
+//! Checked program → dataflow plan: the operators each worker runs, where records
+//! are exchanged between workers, the windows, models and sinks. Plain serde data:
+//! `explain` prints it and the engine renders it, without looking at the AST again.
+
+mod explain;
+mod lower;
+
+pub use explain::explain;
+pub use lower::lower;
+
+use crate::program::{
+    Auction, Drift, FeatureSet, Guardrail, Model, Condition, Scenario, Schema, Serve, SinkTarget, Source, Stream,
+};
+use serde::{Deserialize, Serialize};
+
+/// Everything a run needs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Plan {
+    pub workers: usize,
+    /// The files the plan came from, the entry first.
+    pub files: Vec<String>,
+    /// One dataflow per source that runs.
+    pub dataflows: Vec<Dataflow>,
+    pub models: Vec<ModelPlan>,
+    pub serve: Option<Serve>,
+    pub slos: Vec<Condition>,
+    pub guardrails: Vec<Guardrail>,
+    pub scenarios: Vec<Scenario>,
+    pub auctions: Vec<Auction>,
+}
+
+/// The operators fed by one source, in topological order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Dataflow {
+    pub source: String,
+    pub operators: Vec<Operator>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Operator {
+    /// Index in [`Dataflow::operators`].
+    pub id: usize,
+    pub kind: OperatorKind,
+    /// Operators whose output this one reads (with the port, for operators with several outputs).
+    pub inputs: Vec<Input>,
+    /// How input records reach this operator's workers.
+    pub exchange: Exchange,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Input {
+    pub from: usize,
+    pub port: Port,
+}
+
+/// An operator's outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Port {
+    Main,
+    /// Events that failed validation.
+    Rejected,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Exchange {
+    /// Records stay on the worker that produced them.
+    Pipeline,
+    /// Records move to the worker chosen by hashing the key.
+    Hash { key: String },
+    /// All records go to one worker.
+    Gather { worker: usize },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "op")]
+pub enum OperatorKind {
+    /// Reads events; `share` says how workers split the input.
+    Source { source: Source, share: String },
+    /// Checks each event against its schema; bad events leave on the `rejected` port.
+    Validate { schema: Schema },
+    /// Computes the feature vector with the compiled feature code.
+    Features { set: FeatureSet },
+    /// Batched inference with the registry's production model.
+    Predict { model: String, batch: BatchPolicy },
+    /// Folds each batch of values into (drift, cell, ±count) updates against the baseline bins.
+    DriftCells { drift: String, target: String, cells: u32, bins: u32 },
+    /// Maintains windowed counts per cell as a differential collection:
+    /// +1 when a value enters, −1 (the same update re-issued later) when it leaves.
+    DriftWindow { drift: Drift },
+    /// Derives PSI and KS from the window's counts each time the window closes or slides.
+    DriftStats { drift: String, statistics: Vec<String> },
+    /// Evaluates rules and guardrails per window; emits alerts and registry actions.
+    Rules { drift: String, rules: Vec<String>, guardrails: Vec<String> },
+    /// Writes records to every target of a sink.
+    Sink { sink: String, stream: Stream, targets: Vec<SinkTarget> },
+    /// Records ingest-to-sink latency into a histogram per worker, merged at the end.
+    Latency,
+}
+
+impl OperatorKind {
+    /// A short name for listings.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OperatorKind::Source { .. } => "source",
+            OperatorKind::Validate { .. } => "validate",
+            OperatorKind::Features { .. } => "features",
+            OperatorKind::Predict { .. } => "predict",
+            OperatorKind::DriftCells { .. } => "drift-cells",
+            OperatorKind::DriftWindow { .. } => "drift-window",
+            OperatorKind::DriftStats { .. } => "drift-stats",
+            OperatorKind::Rules { .. } => "rules",
+            OperatorKind::Sink { .. } => "sink",
+            OperatorKind::Latency => "latency",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum BatchPolicy {
+    /// Batch whatever is available at each step, up to `max` rows.
+    Adaptive { max: usize },
+}
+
+/// A model with everything needed to train, load and serve it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelPlan {
+    pub model: Model,
+    pub features: FeatureSet,
+    pub schema: Schema,
+}

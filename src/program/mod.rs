@@ -1,0 +1,472 @@
+//! The checked, typed program: every name resolved, every unit converted
+//! (durations in milliseconds, rates per second, percentages as fractions).
+//! The checker (`crate::check`) builds it; the planner (`crate::plan`) lowers it.
+
+mod condition;
+mod feature_expr;
+
+pub use condition::{CmpOp, Condition, Metric};
+pub use feature_expr::{BinOp, FeatureExpr, FeatureType, Func};
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Everything a set of `.hf` files declares, checked.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Program {
+    /// The files read, the entry file first.
+    pub files: Vec<String>,
+    pub schemas: Vec<Schema>,
+    pub sources: Vec<Source>,
+    pub features: Vec<FeatureSet>,
+    pub models: Vec<Model>,
+    pub drifts: Vec<Drift>,
+    pub sinks: Vec<Sink>,
+    pub serve: Option<Serve>,
+    pub slos: Vec<Condition>,
+    pub guardrails: Vec<Guardrail>,
+    pub scenarios: Vec<Scenario>,
+    pub auctions: Vec<Auction>,
+}
+
+impl Program {
+    pub fn schema(&self, name: &str) -> Option<&Schema> {
+        self.schemas.iter().find(|s| s.name == name)
+    }
+
+    pub fn feature_set(&self, name: &str) -> Option<&FeatureSet> {
+        self.features.iter().find(|f| f.name == name)
+    }
+
+    pub fn source(&self, name: &str) -> Option<&Source> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+
+    pub fn model(&self, name: &str) -> Option<&Model> {
+        self.models.iter().find(|m| m.name == name)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Schema {
+    pub name: String,
+    pub fields: Vec<Field>,
+}
+
+impl Schema {
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Field {
+    pub name: String,
+    pub ty: FieldType,
+    pub optional: bool,
+    /// Inclusive bounds an event's value must lie in.
+    pub range: Option<(f64, f64)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    F64,
+    I64,
+    Str,
+    /// `yes/no`, `true/false`, `1/0`.
+    Bool,
+    Category(Vec<String>),
+}
+
+impl FieldType {
+    pub fn is_numeric(&self) -> bool {
+        matches!(self, FieldType::F64 | FieldType::I64)
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            FieldType::F64 => "f64".into(),
+            FieldType::I64 => "i64".into(),
+            FieldType::Str => "str".into(),
+            FieldType::Bool => "bool".into(),
+            FieldType::Category(v) => format!("category({})", v.len()),
+        }
+    }
+}
+
+/// Where events come from.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Source {
+    pub name: String,
+    pub schema: String,
+    pub kind: SourceKind,
+    /// The file that declares it: a run uses the entry file's sources when it has any.
+    pub file: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum SourceKind {
+    /// The built-in generator. `rate` per second (None: unlimited); `rows` bounds it.
+    Generate { seed: u64, rate: Option<f64>, rows: Option<u64> },
+    /// A CSV file; `columns` maps CSV header → schema field.
+    Csv { path: String, columns: Vec<(String, String)>, delimiter: char, rate: Option<f64> },
+    /// A Kafka topic of JSON events.
+    Kafka { topic: String, brokers: Setting, format: String, group: Option<String> },
+}
+
+/// A value that may come from the environment: `env("VAR", "default")`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Setting {
+    Value(String),
+    Env { var: String, default: Option<String> },
+}
+
+/// A `features` block, typed.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FeatureSet {
+    pub name: String,
+    pub schema: String,
+    pub features: Vec<Feature>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Feature {
+    pub name: String,
+    pub ty: FeatureType,
+    pub expr: FeatureExpr,
+    /// Schema fields this feature reads, directly or through earlier features.
+    pub reads: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Model {
+    pub name: String,
+    pub algorithm: String,
+    pub features: String,
+    pub label: String,
+    pub registry: String,
+    /// The training data: a generator or CSV source description.
+    pub train: Option<SourceKind>,
+    pub params: BTreeMap<String, ParamValue>,
+    pub quantiles: Vec<f64>,
+    /// Fraction of rows held out for metrics.
+    pub holdout: f64,
+    pub predictor: PredictorKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ParamValue {
+    Bool(bool),
+    Number(f64),
+    Text(String),
+}
+
+impl std::fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParamValue::Bool(b) => write!(f, "{b}"),
+            ParamValue::Number(n) => write!(f, "{n}"),
+            ParamValue::Text(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PredictorKind {
+    /// Flat arrays compiled from LightGBM's model text.
+    Compiled,
+    /// LightGBM's own predictor.
+    Lightgbm,
+}
+
+/// A drift monitor.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Drift {
+    pub name: String,
+    pub target: DriftTarget,
+    /// Categorical targets use PSI over categories.
+    pub categorical: bool,
+    pub window: Window,
+    pub rules: Vec<DriftRule>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum DriftTarget {
+    Field { schema: String, field: String },
+    Feature { set: String, feature: String },
+    Prediction { model: String },
+}
+
+impl std::fmt::Display for DriftTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DriftTarget::Field { schema, field } => write!(f, "{schema}.{field}"),
+            DriftTarget::Feature { set, feature } => write!(f, "{set}.{feature}"),
+            DriftTarget::Prediction { model } => write!(f, "{model}.prediction"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    pub shape: WindowShape,
+    pub measure: Measure,
+    /// Window length: events, or milliseconds of event time.
+    pub size: u64,
+    /// Slide: events or milliseconds; equal to `size` for tumbling windows.
+    pub every: u64,
+    /// Event-time windows: how late an event may arrive, in milliseconds.
+    pub lateness_ms: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowShape {
+    Sliding,
+    Tumbling,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    Events,
+    EventTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftRule {
+    pub statistic: Statistic,
+    pub op: CmpOp,
+    pub threshold: f64,
+    pub for_windows: u32,
+    pub action: Action,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Statistic {
+    Psi { bins: u32 },
+    KsD { cells: u32 },
+    KsP { cells: u32 },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Alert,
+    Log,
+    Rollback,
+    AbortCanary,
+    Shed { fraction: f64 },
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::Alert => write!(f, "alert"),
+            Action::Log => write!(f, "log"),
+            Action::Rollback => write!(f, "rollback"),
+            Action::AbortCanary => write!(f, "abort_canary"),
+            Action::Shed { fraction } => write!(f, "shed({}%)", fraction * 100.0),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Sink {
+    pub name: String,
+    pub stream: Stream,
+    pub targets: Vec<SinkTarget>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Predictions,
+    DeadLetters,
+    Alerts,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum SinkTarget {
+    Memory { keep: u64 },
+    Kafka { topic: String, brokers: Setting },
+    File { path: String },
+    Stdout,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Serve {
+    pub host: String,
+    pub port: u16,
+    pub body_limit: u64,
+    pub timeout_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Guardrail {
+    pub action: Action,
+    pub condition: Condition,
+    pub for_windows: u32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Scenario {
+    pub name: String,
+    pub duration_ms: u64,
+    pub seed: u64,
+    pub traffic: Vec<Traffic>,
+    pub events: Vec<TimedEvent>,
+    pub expectations: Vec<Expectation>,
+    pub report: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Traffic {
+    pub target: TrafficTarget,
+    pub patterns: Vec<Pattern>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrafficTarget {
+    Http,
+    Stream,
+}
+
+/// An open-model arrival pattern; rates per second, durations in ms (None: to the end).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Pattern {
+    Constant { rate: f64, for_ms: Option<u64> },
+    Ramp { from: f64, to: f64, over_ms: u64 },
+    Burst { base: f64, peak: f64, every_ms: u64, burst_ms: u64, for_ms: Option<u64> },
+    Soak { rate: f64, for_ms: Option<u64> },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimedEvent {
+    pub at_ms: u64,
+    pub for_ms: Option<u64>,
+    pub event: Event,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Event {
+    Drift { field: String, change: Change },
+    Fault(Fault),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Change {
+    /// Add `by`; relative when `relative` (a percentage of the value).
+    Shift { by: f64, relative: bool },
+    Scale { factor: f64 },
+    Noise { std: f64, relative: bool },
+    Replace { value: f64 },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Fault {
+    Latency { stage: Stage, delay_ms: u64, probability: f64 },
+    Drop { stage: Stage, fraction: f64 },
+    CacheDown,
+    KafkaDown,
+    Stall { worker: u32 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Source,
+    Validate,
+    Features,
+    Model,
+    Sink,
+    Http,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Expectation {
+    Holds { condition: Condition },
+    Detected { drift: String, within_ms: Option<u64>, of_ms: Option<u64> },
+    NotDetected { drift: String },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Auction {
+    pub name: String,
+    pub listings: u64,
+    pub source: String,
+    pub bidders: Vec<BidderGroup>,
+    pub rule: AuctionRule,
+    /// Model error injected into estimates: +0.05 = estimates 5% high.
+    pub bias: f64,
+    pub seed: u64,
+    pub report: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BidderGroup {
+    pub persona: Persona,
+    pub count: u32,
+    pub max: PriceExpr,
+    /// Relative noise on each bidder's valuation.
+    pub noise: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Persona {
+    Investor,
+    Flipper,
+    Owner,
+    Opportunist,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum AuctionRule {
+    English { reserve: PriceExpr, increment: f64 },
+    FirstPrice { reserve: PriceExpr },
+    SecondPrice { reserve: PriceExpr },
+}
+
+/// Arithmetic over what a bidder knows of a listing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceExpr {
+    Const(f64),
+    /// `estimate`, `p10`/`lower`, `p90`/`upper`.
+    Var(PriceVar),
+    Neg(Box<PriceExpr>),
+    Add(Box<PriceExpr>, Box<PriceExpr>),
+    Sub(Box<PriceExpr>, Box<PriceExpr>),
+    Mul(Box<PriceExpr>, Box<PriceExpr>),
+    Div(Box<PriceExpr>, Box<PriceExpr>),
+    Min(Vec<PriceExpr>),
+    Max(Vec<PriceExpr>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceVar {
+    Estimate,
+    Lower,
+    Upper,
+}
