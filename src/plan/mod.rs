@@ -131,3 +131,6 @@ pub struct ModelPlan {
     pub features: FeatureSet,
     pub schema: Schema,
 }
+
+#[cfg(test)]
+mod tests;

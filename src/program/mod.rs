@@ -379,8 +379,9 @@ pub enum Change {
     Replace { value: f64 },
 }
 
+/// Tagged `fault`, not `kind`: [`Event::Fault`] wraps it and already writes `kind`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
+#[serde(rename_all = "snake_case", tag = "fault")]
 pub enum Fault {
     Latency { stage: Stage, delay_ms: u64, probability: f64 },
     Drop { stage: Stage, fraction: f64 },

@@ -22,6 +22,8 @@ const DECL_KEYWORDS: &[&str] = &[
 
 /// Parses one file. Returns the declarations that parsed and a diagnostic for each that did not.
 pub fn parse_module(src: &str, file: FileId) -> (Module, Vec<Diagnostic>) {
+    // Record which tokens were expected at the furthest position, for error messages.
+    pest::set_error_detail(true);
     let mut module = Module::default();
     let mut diags = Vec::new();
     let mut pos = skip_trivia(src, 0);
@@ -42,11 +44,16 @@ pub fn parse_module(src: &str, file: FileId) -> (Module, Vec<Diagnostic>) {
                 let d = syntax_error::from_pest(err, src, pos, file);
                 let at = d.span.start;
                 diags.push(d);
-                pos = skip_trivia(src, next_decl_start(src, at));
+                pos = skip_trivia(src, next_decl_start(src, pos, at));
             }
         }
     }
     (module, diags)
+}
+
+fn starts_decl(line: &str) -> bool {
+    let word: String = line.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    DECL_KEYWORDS.contains(&word.as_str())
 }
 
 /// Skips whitespace and comments.
@@ -66,13 +73,19 @@ fn skip_trivia(src: &str, mut pos: usize) -> usize {
     pos
 }
 
-/// The start of the first line after `from` that begins (in column 1) with a declaration keyword.
-fn next_decl_start(src: &str, from: usize) -> usize {
-    let mut line_start = src[from.min(src.len())..].find('\n').map_or(src.len(), |i| from + i + 1);
+/// Where to resume after an error at `at` in the declaration starting at `decl`: the
+/// first line after `decl` that begins (in column 1) with a declaration keyword.
+fn next_decl_start(src: &str, decl: usize, at: usize) -> usize {
+    let at = at.min(src.len());
+    // The error may sit on the first token of the next declaration (a missing `}`).
+    let own_line = src[..at].rfind('\n').map_or(0, |i| i + 1);
+    if own_line > decl && starts_decl(&src[own_line..]) {
+        return own_line;
+    }
+    let mut line_start = src[at..].find('\n').map_or(src.len(), |i| at + i + 1);
     while line_start < src.len() {
         let rest = &src[line_start..];
-        let word: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-        if DECL_KEYWORDS.contains(&word.as_str()) {
+        if starts_decl(rest) {
             return line_start;
         }
         line_start = rest.find('\n').map_or(src.len(), |i| line_start + i + 1);

@@ -106,6 +106,28 @@ fn describe(rule: Rule) -> &'static str {
     }
 }
 
+/// Collapses token lists into the words a user thinks in: "an operator" rather than
+/// every operator, "an expression" rather than every character that can start one.
+fn simplify(mut expected: Vec<String>) -> Vec<String> {
+    const OPERATORS: &[&str] = &["`!=`", "`&&`", "`*`", "`->`", "`/`", "`<=`", "`<`", "`==`", "`>=`", "`>`", "`and`", "`or`", "`||`"];
+    const STARTS: &[&str] = &[
+        "`!`", "`\"`", "`(`", "`+`", "`-`", "`0..9`", "`A..Z`", "`a..z`", "`_`", "`[`", "`false`", "`true`", "`not`", "`{`",
+    ];
+    if expected.iter().any(|e| OPERATORS.contains(&e.as_str())) {
+        expected.retain(|e| !OPERATORS.contains(&e.as_str()) && e != "`+`" && e != "`-`");
+        expected.push("an operator".into());
+    }
+    if expected.iter().filter(|e| STARTS.contains(&e.as_str())).count() >= 3 {
+        expected.retain(|e| !STARTS.contains(&e.as_str()));
+        expected.push("an expression".into());
+    }
+    // Single characters of words (`a..z`) say less than the rule that wanted a word.
+    expected.retain(|e| e == "`..`" || !e.contains(".."));
+    expected.sort_unstable();
+    expected.dedup();
+    expected
+}
+
 /// The token at `at`, for "found ..." and the caret width.
 fn token_at(src: &str, at: usize) -> (usize, String) {
     let rest = &src[at.min(src.len())..];
@@ -126,30 +148,39 @@ fn token_at(src: &str, at: usize) -> (usize, String) {
 }
 
 pub(super) fn from_pest(err: pest::error::Error<Rule>, src: &str, base: usize, file: FileId) -> Diagnostic {
-    let at = base
+    let mut expected: Vec<String> = Vec::new();
+    let mut at = base
         + match err.location {
             InputLocation::Pos(p) => p,
             InputLocation::Span((s, _)) => s,
         };
+    if let Some(attempts) = err.parse_attempts() {
+        // The furthest position any rule reached, and the tokens and rules that could go there.
+        at = at.max(base + attempts.max_position);
+        for t in attempts.expected_tokens() {
+            let token = t.to_string();
+            if !token.trim().is_empty() && token != "#" {
+                expected.push(format!("`{token}`"));
+            }
+        }
+    }
+    if let ErrorVariant::ParsingError { positives, .. } = &err.variant {
+        expected.extend(positives.iter().map(|r| describe(*r).to_string()));
+    }
     let (len, found) = token_at(src, at);
     let span = Span::new(file, at, at + len);
-    let mut expected: Vec<&str> = match &err.variant {
-        ErrorVariant::ParsingError { positives, .. } => positives.iter().map(|r| describe(*r)).collect(),
-        ErrorVariant::CustomError { .. } => Vec::new(),
-    };
-    expected.sort_unstable();
-    expected.dedup();
-    expected.retain(|e| *e != "whitespace");
+    let mut expected = simplify(expected);
+    expected.retain(|e| e != "whitespace" && e != "something else");
     let wanted = match expected.as_slice() {
         [] => "something else".to_string(),
-        [one] => (*one).to_string(),
+        [one] => one.clone(),
         [init @ .., last] => format!("{} or {}", init.join(", "), last),
     };
     let mut d = Diagnostic::new(Code::Syntax, span, format!("syntax error: expected {wanted}, found {found}"))
         .label(format!("expected {wanted}"));
-    if found == "`=`" && expected.contains(&"`:`") {
+    if found == "`=`" && expected.iter().any(|e| e == "`:`") {
         d = d.hint("properties are written `key: value`");
-    } else if expected.contains(&"a declaration") {
+    } else if expected.iter().any(|e| e == "a declaration") {
         d = d.hint(
             "a file is a list of declarations: use, schema, source, features, model, drift, sink, serve, slo, guardrail, scenario, auction",
         );

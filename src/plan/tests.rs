@@ -1,0 +1,53 @@
+use super::*;
+use crate::check::check_file;
+use std::path::Path;
+
+fn plan_of(file: &str, workers: usize) -> Plan {
+    let c = check_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
+    assert!(c.diagnostics.is_empty());
+    lower(&c.program.unwrap(), workers)
+}
+
+#[test]
+fn main_pipeline_has_the_expected_stages_in_order() {
+    let plan = plan_of("pipelines/main.hf", 2);
+    assert_eq!(plan.dataflows.len(), 1);
+    let ops = &plan.dataflows[0].operators;
+    let names: Vec<&str> = ops.iter().map(|o| o.kind.name()).collect();
+    assert_eq!(&names[..4], ["source", "validate", "features", "predict"]);
+    // Every input refers to an earlier operator: the list is in topological order.
+    for op in ops {
+        assert!(op.inputs.iter().all(|i| i.from < op.id), "{op:?}");
+    }
+    // Window counts are exchanged by cell, statistics gathered on one worker.
+    let window = ops.iter().find(|o| o.kind.name() == "drift-window").unwrap();
+    assert!(matches!(window.exchange, Exchange::Hash { .. }));
+    let stats = ops.iter().find(|o| o.kind.name() == "drift-stats").unwrap();
+    assert_eq!(stats.exchange, Exchange::Gather { worker: 0 });
+    // Dead letters leave validation on their own port.
+    assert!(ops.iter().any(|o| o.inputs.contains(&Input { from: 1, port: Port::Rejected })));
+    assert_eq!(plan.models[0].features.features.len(), 7);
+}
+
+#[test]
+fn an_entry_file_with_its_own_source_replaces_the_used_ones() {
+    let plan = plan_of("pipelines/kafka.hf", 1);
+    let sources: Vec<&str> = plan.dataflows.iter().map(|d| d.source.as_str()).collect();
+    assert_eq!(sources, ["events"]);
+    // The used file's sinks still apply, with the entry's own.
+    let sinks = plan.dataflows[0].operators.iter().filter(|o| o.kind.name() == "sink").count();
+    assert_eq!(sinks, 3);
+}
+
+#[test]
+fn explain_names_every_operator_and_exchange() {
+    let plan = plan_of("pipelines/main.hf", 4);
+    let text = explain(&plan);
+    assert!(text.starts_with("plan for "));
+    assert!(text.contains("4 worker(s)"));
+    for op in &plan.dataflows[0].operators {
+        assert!(text.contains(&format!("#{:<2} {}", op.id, op.kind.name())), "missing #{}", op.id);
+    }
+    assert!(text.contains("exchange: hash"));
+    assert!(text.contains("sliding 10000 events every 1000 events"));
+}
