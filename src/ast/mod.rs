@@ -10,6 +10,9 @@ pub use span::{FileId, Ident, Span, Spanned};
 #[derive(Clone, Debug, Default)]
 pub struct Module {
     pub decls: Vec<Decl>,
+    /// Declarations that did not parse, by keyword and name (`("source", raw)`): the
+    /// names are known, so their uses are not reported as undeclared too.
+    pub unparsed: Vec<(String, Ident)>,
 }
 
 #[derive(Clone, Debug)]
@@ -208,11 +211,25 @@ pub enum ScenarioStmt {
     Duration(Expr),
     Seed(Expr),
     /// `traffic TARGET pattern then pattern ...`
-    Traffic { target: Ident, patterns: Vec<Expr>, span: Span },
+    Traffic {
+        target: Ident,
+        patterns: Vec<Expr>,
+        span: Span,
+    },
     /// `at T drift FIELD change`
-    DriftAt { at: Expr, field: Ident, change: Expr, span: Span },
+    DriftAt {
+        at: Expr,
+        field: Ident,
+        change: Expr,
+        span: Span,
+    },
     /// `at T fault KIND(args) | KIND STATE (for D)?`
-    FaultAt { at: Expr, fault: Fault, duration: Option<Expr>, span: Span },
+    FaultAt {
+        at: Expr,
+        fault: Fault,
+        duration: Option<Expr>,
+        span: Span,
+    },
     Expect(Expectation),
     Report(Spanned<String>),
 }
@@ -282,16 +299,32 @@ pub type Expr = Spanned<ExprKind>;
 #[derive(Clone, Debug)]
 pub enum ExprKind {
     /// A number with its unit; `k`/`M` are already applied, the unit is not converted.
-    Number { value: f64, unit: Unit },
+    Number {
+        value: f64,
+        unit: Unit,
+    },
     Str(String),
     Bool(bool),
     Name(String),
     List(Vec<Expr>),
     Map(Vec<(Ident, Expr)>),
-    Call { callee: Box<Expr>, args: Vec<Arg> },
-    Member { base: Box<Expr>, name: Ident },
-    Unary { op: UnaryOp, operand: Box<Expr> },
-    Binary { op: BinaryOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Call {
+        callee: Box<Expr>,
+        args: Vec<Arg>,
+    },
+    Member {
+        base: Box<Expr>,
+        name: Ident,
+    },
+    Unary {
+        op: UnaryOp,
+        operand: Box<Expr>,
+    },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
 }
 
 /// The unit written after a number.

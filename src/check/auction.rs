@@ -85,7 +85,16 @@ impl Checker<'_> {
                 reserve: PriceExpr::Mul(Box::new(PriceExpr::Var(PriceVar::Estimate)), Box::new(PriceExpr::Const(0.9))),
                 increment: 0.01,
             });
-            self.program.auctions.push(Auction { name: a.name.node.clone(), listings, source, bidders, rule, bias, seed, report });
+            self.program.auctions.push(Auction {
+                name: a.name.node.clone(),
+                listings,
+                source,
+                bidders,
+                rule,
+                bias,
+                seed,
+                report,
+            });
         }
     }
 
@@ -99,8 +108,10 @@ impl Checker<'_> {
                 self.error(
                     Diagnostic::new(Code::UnknownPersona, b.persona.span, format!("unknown persona `{other}`"))
                         .label("not a persona")
-                        .hint(did_you_mean(other, PERSONAS.iter().copied())
-                            .unwrap_or_else(|| format!("personas: {}", PERSONAS.join(", ")))),
+                        .hint(
+                            did_you_mean(other, PERSONAS.iter().copied())
+                                .unwrap_or_else(|| format!("personas: {}", PERSONAS.join(", "))),
+                        ),
                 );
                 None
             }
@@ -114,9 +125,16 @@ impl Checker<'_> {
                 "noise" => noise = self.fraction(&p.value, "`noise`"),
                 other => {
                     self.error(
-                        Diagnostic::new(Code::UnknownProperty, p.key.span, format!("a bidder has no setting `{other}`"))
-                            .label("unknown setting")
-                            .hint(did_you_mean(other, ["max", "noise"]).unwrap_or_else(|| "bidder settings: max, noise".into())),
+                        Diagnostic::new(
+                            Code::UnknownProperty,
+                            p.key.span,
+                            format!("a bidder has no setting `{other}`"),
+                        )
+                        .label("unknown setting")
+                        .hint(
+                            did_you_mean(other, ["max", "noise"])
+                                .unwrap_or_else(|| "bidder settings: max, noise".into()),
+                        ),
                     );
                     noise = None;
                 }
@@ -139,8 +157,12 @@ impl Checker<'_> {
     fn auction_rule(&mut self, e: &Expr) -> Option<AuctionRule> {
         let Some((callee, args)) = super::values::as_call(e) else {
             self.error(
-                Diagnostic::new(Code::TypeMismatch, e.span, "expected a rule: english(...), first_price(...) or second_price(...)")
-                    .label(format!("found {}", describe_expr(e))),
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    e.span,
+                    "expected a rule: english(...), first_price(...) or second_price(...)",
+                )
+                .label(format!("found {}", describe_expr(e))),
             );
             return None;
         };
@@ -149,8 +171,10 @@ impl Checker<'_> {
             self.error(
                 Diagnostic::new(Code::UnknownFunction, callee.span, format!("unknown auction rule `{}`", callee.node))
                     .label("not a rule")
-                    .hint(did_you_mean(&callee.node, RULES.iter().copied())
-                        .unwrap_or_else(|| format!("rules: {}", RULES.join(", ")))),
+                    .hint(
+                        did_you_mean(&callee.node, RULES.iter().copied())
+                            .unwrap_or_else(|| format!("rules: {}", RULES.join(", "))),
+                    ),
             );
             return None;
         }
@@ -160,7 +184,14 @@ impl Checker<'_> {
             "english" => {
                 let increment = a.get("increment").map_or(Some(0.01), |i| self.fraction(i, "`increment`"))?;
                 if increment <= 0.0 {
-                    self.error(Diagnostic::new(Code::OutOfRange, callee.span, "an English auction needs an increment above 0%").label("no increment"));
+                    self.error(
+                        Diagnostic::new(
+                            Code::OutOfRange,
+                            callee.span,
+                            "an English auction needs an increment above 0%",
+                        )
+                        .label("no increment"),
+                    );
                     return None;
                 }
                 AuctionRule::English { reserve, increment }
@@ -183,15 +214,19 @@ impl Checker<'_> {
                     self.error(
                         Diagnostic::new(Code::UnknownName, e.span, format!("a bidder does not know `{other}`"))
                             .label("unknown value")
-                            .hint(did_you_mean(other, PRICE_VARS.iter().copied())
-                                .unwrap_or_else(|| "bidders know estimate, p10 (lower) and p90 (upper)".into())),
+                            .hint(
+                                did_you_mean(other, PRICE_VARS.iter().copied())
+                                    .unwrap_or_else(|| "bidders know estimate, p10 (lower) and p90 (upper)".into()),
+                            ),
                     );
                     return None;
                 }
             }),
             ExprKind::Unary { op: UnaryOp::Neg, operand } => PriceExpr::Neg(Box::new(self.price(operand)?)),
             ExprKind::Unary { op: UnaryOp::Pos, operand } => self.price(operand)?,
-            ExprKind::Binary { op, lhs, rhs } if matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div) => {
+            ExprKind::Binary { op, lhs, rhs }
+                if matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div) =>
+            {
                 let (l, r) = (self.price(lhs), self.price(rhs));
                 let (l, r) = (Box::new(l?), Box::new(r?));
                 match op {
@@ -205,15 +240,26 @@ impl Checker<'_> {
                 let parts: Vec<Option<PriceExpr>> = args.iter().map(|a| self.price(&a.value)).collect();
                 let parts: Vec<PriceExpr> = parts.into_iter().collect::<Option<_>>()?;
                 if parts.len() < 2 {
-                    self.error(Diagnostic::new(Code::WrongArity, e.span, "`min`/`max` take at least 2 values").label("too few"));
+                    self.error(
+                        Diagnostic::new(Code::WrongArity, e.span, "`min`/`max` take at least 2 values")
+                            .label("too few"),
+                    );
                     return None;
                 }
-                if matches!(&callee.node, ExprKind::Name(n) if n == "min") { PriceExpr::Min(parts) } else { PriceExpr::Max(parts) }
+                if matches!(&callee.node, ExprKind::Name(n) if n == "min") {
+                    PriceExpr::Min(parts)
+                } else {
+                    PriceExpr::Max(parts)
+                }
             }
             _ => {
                 self.error(
-                    Diagnostic::new(Code::TypeMismatch, e.span, "expected a price: arithmetic over estimate, p10 and p90")
-                        .label(format!("found {}", describe_expr(e))),
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        e.span,
+                        "expected a price: arithmetic over estimate, p10 and p90",
+                    )
+                    .label(format!("found {}", describe_expr(e))),
                 );
                 return None;
             }

@@ -15,15 +15,8 @@ pub(super) enum Context {
     Expect,
 }
 
-const PLAIN_METRICS: &[&str] = &[
-    "throughput",
-    "error_rate",
-    "lost_events",
-    "dead_letters",
-    "late_events",
-    "unsent_requests",
-    "online_mae",
-];
+const PLAIN_METRICS: &[&str] =
+    &["throughput", "error_rate", "lost_events", "dead_letters", "late_events", "unsent_requests", "online_mae"];
 const METRIC_FUNCS: &[&str] = &["p50", "p90", "p95", "p99", "p999", "psi", "ks", "ks_p"];
 
 impl Checker<'_> {
@@ -77,8 +70,10 @@ impl Checker<'_> {
                     self.error(
                         Diagnostic::new(Code::UnknownName, e.span, format!("no metric `{other}`"))
                             .label("not a metric")
-                            .hint(did_you_mean(other, all.clone())
-                                .unwrap_or_else(|| format!("metrics: {}", all.collect::<Vec<_>>().join(", ")))),
+                            .hint(
+                                did_you_mean(other, all.clone())
+                                    .unwrap_or_else(|| format!("metrics: {}", all.collect::<Vec<_>>().join(", "))),
+                            ),
                     );
                     return None;
                 }
@@ -87,17 +82,34 @@ impl Checker<'_> {
         }
         let Some((callee, args)) = as_call(e) else {
             self.error(
-                Diagnostic::new(Code::TypeMismatch, e.span, "expected a metric such as `p99(latency)` or `lost_events`")
-                    .label(format!("found {}", describe_expr(e))),
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    e.span,
+                    "expected a metric such as `p99(latency)` or `lost_events`",
+                )
+                .label(format!("found {}", describe_expr(e))),
             );
             return None;
         };
         let f = callee.node.as_str();
         if let Some(digits) = f.strip_prefix('p').filter(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit())) {
-            let quantile = digits.parse::<f64>().ok()? / 10f64.powi(digits.len() as i32);
+            // `p5` → 0.05, `p50` → 0.5, `p99` → 0.99; three or more digits are nines: `p999` → 0.999.
+            let quantile = match digits.len() {
+                1 | 2 => digits.parse::<f64>().ok()? / 100.0,
+                _ if digits.starts_with("99") => format!("0.{digits}").parse::<f64>().ok()?,
+                _ => 0.0,
+            };
+            if quantile <= 0.0 {
+                self.error(
+                    Diagnostic::new(Code::OutOfRange, callee.span, format!("`{f}` is no percentile"))
+                        .label("expected p1 .. p99, p999, p9999")
+                        .hint("write `p50`, `p95`, `p99` or `p999`"),
+                );
+                return None;
+            }
             let a = self.args(&callee, args, &["of"], &[]);
             let which = a.require(self, "of")?;
-            let http = self.choice(which, "latency", &["latency", "http_latency"])? == "http_latency";
+            let http = self.choice(which, "latency metric", &["latency", "http_latency"])? == "http_latency";
             return Some((Metric::Latency { quantile, http }, Dim::Duration));
         }
         match f {
@@ -117,8 +129,10 @@ impl Checker<'_> {
                 self.error(
                     Diagnostic::new(Code::UnknownFunction, callee.span, format!("no metric function `{other}`"))
                         .label("not a metric")
-                        .hint(did_you_mean(other, all.clone())
-                            .unwrap_or_else(|| format!("metrics: {}", all.collect::<Vec<_>>().join(", ")))),
+                        .hint(
+                            did_you_mean(other, all.clone())
+                                .unwrap_or_else(|| format!("metrics: {}", all.collect::<Vec<_>>().join(", "))),
+                        ),
                 );
                 None
             }

@@ -1,11 +1,11 @@
 //! `drift NAME on TARGET window WINDOW { rules }`.
 
 use super::values::{as_call, describe_expr, Dim};
-use super::Checker;
+use super::{Checker, Kind};
 use crate::ast::{BinaryOp, DriftDecl, Expr, ExprKind, Rule as AstRule};
 use crate::diagnostics::{did_you_mean, Code, Diagnostic};
-use crate::program::{CmpOp, Drift, DriftRule, DriftTarget, FieldType, Measure, Statistic, Window, WindowShape};
 use crate::program::FeatureType;
+use crate::program::{CmpOp, Drift, DriftRule, DriftTarget, FieldType, Measure, Statistic, Window, WindowShape};
 
 impl Checker<'_> {
     pub(super) fn drift(&mut self, d: &DriftDecl) {
@@ -29,9 +29,14 @@ impl Checker<'_> {
                 for (r, rule) in d.rules.iter().zip(&rules) {
                     if !matches!(rule.statistic, Statistic::Psi { .. }) {
                         self.error(
-                            Diagnostic::new(Code::TypeMismatch, r.condition.span, "Kolmogorov–Smirnov needs a numeric target")
-                                .label("on a categorical target")
-                                .hint("use `psi(...)`, which works over categories"),
+                            Diagnostic::new(
+                                Code::TypeMismatch,
+                                r.condition.span,
+                                "Kolmogorov–Smirnov needs a numeric target",
+                            )
+                            .label("on a categorical target")
+                            .also(d.target_span, "this target is categorical")
+                            .hint("use `psi(...)`, which works over categories"),
                         );
                     }
                 }
@@ -50,6 +55,8 @@ impl Checker<'_> {
         let found = match parts.as_slice() {
             ["prediction"] => match models.as_slice() {
                 [m] => Some((DriftTarget::Prediction { model: m.name.clone() }, false)),
+                // The model is declared, but has errors of its own.
+                [] if !self.names_of(Kind::Model).is_empty() => return None,
                 [] => {
                     self.error(
                         Diagnostic::new(Code::BadTarget, span, "there is no model whose prediction to monitor")
@@ -72,7 +79,10 @@ impl Checker<'_> {
             [set, name] if self.program.feature_set(set).is_some() => {
                 let fs = self.program.feature_set(set).cloned()?;
                 fs.features.iter().find(|f| f.name == *name).map(|f| {
-                    (DriftTarget::Feature { set: set.to_string(), feature: name.to_string() }, f.ty != FeatureType::Numeric)
+                    (
+                        DriftTarget::Feature { set: set.to_string(), feature: name.to_string() },
+                        f.ty != FeatureType::Numeric,
+                    )
                 })
             }
             [schema, name] if self.program.schema(schema).is_some() => {
@@ -85,6 +95,34 @@ impl Checker<'_> {
             _ => None,
         };
         let Some((target, categorical)) = found else {
+            let last = parts.last().copied().unwrap_or("");
+            // A schema or features block with errors of its own may define it.
+            if self.broken_features.contains(last) || self.fields_incomplete() {
+                return None;
+            }
+            // `set.name` or `schema.name` where the first part exists: list what it has.
+            let members: Option<(&str, Vec<String>)> = match parts.as_slice() {
+                [owner, _] => match (self.program.feature_set(owner), self.program.schema(owner)) {
+                    (Some(fs), _) => Some(("features", fs.features.iter().map(|f| f.name.clone()).collect())),
+                    (None, Some(s)) => Some(("fields", s.fields.iter().map(|f| f.name.clone()).collect())),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some((what, names)) = members {
+                let hint = did_you_mean(last, names.iter().map(String::as_str))
+                    .unwrap_or_else(|| format!("the {what} of `{}` are {}", parts[0], names.join(", ")));
+                self.error(
+                    Diagnostic::new(
+                        Code::BadTarget,
+                        span,
+                        format!("`{}` has no {} `{last}`", parts[0], what.trim_end_matches('s')),
+                    )
+                    .label("unknown drift target")
+                    .hint(hint),
+                );
+                return None;
+            }
             let mut candidates: Vec<String> = vec!["prediction".into()];
             for s in &self.program.schemas {
                 candidates.extend(s.fields.iter().map(|f| f.name.clone()));
@@ -92,11 +130,14 @@ impl Checker<'_> {
             for f in &self.program.features {
                 candidates.extend(f.features.iter().map(|x| x.name.clone()));
             }
-            let last = parts.last().copied().unwrap_or("");
             self.error(
-                Diagnostic::new(Code::BadTarget, span, format!("`{}` is not a field, a feature or a prediction", parts.join(".")))
-                    .label("unknown drift target")
-                    .maybe_hint(did_you_mean(last, candidates.iter().map(String::as_str))),
+                Diagnostic::new(
+                    Code::BadTarget,
+                    span,
+                    format!("`{}` is not a field, a feature or a prediction", parts.join(".")),
+                )
+                .label("unknown drift target")
+                .maybe_hint(did_you_mean(last, candidates.iter().map(String::as_str))),
             );
             return None;
         };
@@ -104,9 +145,13 @@ impl Checker<'_> {
             let ty = self.program.schema(schema).and_then(|s| s.field(field)).map(|f| f.ty.clone());
             if ty == Some(FieldType::Str) {
                 self.error(
-                    Diagnostic::new(Code::BadTarget, span, format!("`{field}` is free text, which has no distribution to compare"))
-                        .label("a text field")
-                        .hint("monitor a feature that extracts a category from it"),
+                    Diagnostic::new(
+                        Code::BadTarget,
+                        span,
+                        format!("`{field}` is free text, which has no distribution to compare"),
+                    )
+                    .label("a text field")
+                    .hint("monitor a feature that extracts a category from it"),
                 );
                 return None;
             }
@@ -125,7 +170,10 @@ impl Checker<'_> {
         schemas.extend(self.program.schemas.iter().map(|s| s.name.as_str()));
         for s in schemas {
             if let Some(f) = self.program.schema(s).and_then(|sc| sc.field(name)) {
-                return Some((DriftTarget::Field { schema: s.to_string(), field: name.to_string() }, !f.ty.is_numeric()));
+                return Some((
+                    DriftTarget::Field { schema: s.to_string(), field: name.to_string() },
+                    !f.ty.is_numeric(),
+                ));
             }
         }
         for set in &self.program.features {
@@ -156,8 +204,10 @@ impl Checker<'_> {
                 self.error(
                     Diagnostic::new(Code::UnknownFunction, callee.span, format!("unknown window `{other}`"))
                         .label("not a window")
-                        .hint(did_you_mean(other, ["sliding", "tumbling"])
-                            .unwrap_or_else(|| "windows are sliding(...) and tumbling(...)".into())),
+                        .hint(
+                            did_you_mean(other, ["sliding", "tumbling"])
+                                .unwrap_or_else(|| "windows are sliding(...) and tumbling(...)".into()),
+                        ),
                 );
                 return None;
             }
@@ -171,9 +221,13 @@ impl Checker<'_> {
             Dim::Duration => Measure::EventTime,
             other => {
                 self.error(
-                    Diagnostic::new(Code::UnitMismatch, size_e.span, format!("a window is a number of events or a duration, not {}", other.describe()))
-                        .label("wrong unit")
-                        .hint("write `10_000 events` or `10m`"),
+                    Diagnostic::new(
+                        Code::UnitMismatch,
+                        size_e.span,
+                        format!("a window is a number of events or a duration, not {}", other.describe()),
+                    )
+                    .label("wrong unit")
+                    .hint("write `10_000 events` or `10m`"),
                 );
                 return None;
             }
@@ -182,7 +236,11 @@ impl Checker<'_> {
         let every = match (shape, a.get("every")) {
             (WindowShape::Tumbling, _) => size,
             (WindowShape::Sliding, None) => {
-                a.require(self, "every");
+                self.error(
+                    Diagnostic::new(Code::MissingProperty, callee.span, "`sliding` needs the argument `every`")
+                        .label("`every` is missing")
+                        .hint("say how far the window moves, as in `sliding(10_000 events, every: 1_000)`, or use `tumbling(...)`"),
+                );
                 return None;
             }
             (WindowShape::Sliding, Some(ev)) => {
@@ -197,7 +255,12 @@ impl Checker<'_> {
                         Diagnostic::new(
                             Code::UnitMismatch,
                             ev.span,
-                            format!("the window is {}, so `every` must be {} too; found {}", want.describe(), want.describe(), d.describe()),
+                            format!(
+                                "the window is {}, so `every` must be {} too; found {}",
+                                want.describe(),
+                                want.describe(),
+                                d.describe()
+                            ),
                         )
                         .label("wrong unit"),
                     );
@@ -206,18 +269,20 @@ impl Checker<'_> {
                 self.window_length(ev, v, measure)?
             }
         };
+        let show = |n: u64| length_in_words(n, measure);
         if every > size {
             self.error(
                 Diagnostic::new(Code::OutOfRange, e.span, "a window cannot slide by more than its length")
-                    .label(format!("slides {every}, length {size}")),
+                    .label(format!("slides by {}, but is {} long", show(every), show(size))),
             );
             return None;
         }
         if size % every != 0 {
+            let (lower, upper) = (size / every * every, (size / every + 1) * every);
             self.error(
                 Diagnostic::new(Code::OutOfRange, e.span, "a sliding window's length must be a whole number of slides")
-                    .label(format!("{size} is not a multiple of {every}"))
-                    .hint(format!("use a length of {} or {}", size / every * every, (size / every + 1) * every)),
+                    .label(format!("{} is not a multiple of {}", show(size), show(every)))
+                    .hint(format!("use a length of {} or {}", show(lower), show(upper))),
             );
             return None;
         }
@@ -225,8 +290,14 @@ impl Checker<'_> {
             None => 0,
             Some(l) if measure == Measure::Events => {
                 self.error(
-                    Diagnostic::new(Code::Conflict, l.span, "`lateness` applies to windows of event time, not of event counts")
-                        .label("count window"),
+                    Diagnostic::new(
+                        Code::Conflict,
+                        l.span,
+                        "`lateness` applies to windows of event time, not of event counts",
+                    )
+                    .label("on a window of events")
+                    .also(size_e.span, "a number of events")
+                    .hint("drop `lateness`, or measure the window in time: `tumbling(10m, lateness: 30s)`"),
                 );
                 return None;
             }
@@ -239,8 +310,12 @@ impl Checker<'_> {
         if v < 1.0 || v.fract() != 0.0 || v > 1e12 {
             let unit = if measure == Measure::Events { "events" } else { "milliseconds" };
             self.error(
-                Diagnostic::new(Code::OutOfRange, e.span, format!("a window length is a whole number of {unit}, at least 1"))
-                    .label(format!("{v}")),
+                Diagnostic::new(
+                    Code::OutOfRange,
+                    e.span,
+                    format!("a window length is a whole number of {unit}, at least 1"),
+                )
+                .label(format!("{v}")),
             );
             return None;
         }
@@ -256,7 +331,10 @@ impl Checker<'_> {
                 let stat = self.statistic(lhs)?;
                 let threshold = self.plain(rhs, "a drift threshold")?;
                 if threshold < 0.0 {
-                    self.error(Diagnostic::new(Code::OutOfRange, rhs.span, "drift statistics are never negative").label("negative threshold"));
+                    self.error(
+                        Diagnostic::new(Code::OutOfRange, rhs.span, "drift statistics are never negative")
+                            .label("negative threshold"),
+                    );
                     return None;
                 }
                 (stat, cmp_op(*op)?, threshold)
@@ -265,24 +343,35 @@ impl Checker<'_> {
                 let (callee, args) = as_call(&r.condition)?;
                 if callee.node != "ks" {
                     self.error(
-                        Diagnostic::new(Code::TypeMismatch, r.condition.span, format!("`{}(...)` alone is no condition", callee.node))
-                            .label("compare it with a threshold")
-                            .hint(format!("write `{}(...) > 0.2`", callee.node)),
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            r.condition.span,
+                            format!("`{}(...)` alone is no condition", callee.node),
+                        )
+                        .label("compare it with a threshold")
+                        .hint(format!("write `{}(...) > 0.2`", callee.node)),
                     );
                     return None;
                 }
                 let a = self.args(&callee, args, &[], &["p", "cells"]);
                 let Some(p_e) = a.get("p") else {
                     self.error(
-                        Diagnostic::new(Code::MissingProperty, r.condition.span, "a bare `ks(...)` rule needs a p-value: `ks(p: 0.01)`")
-                            .label("no `p:`")
-                            .hint("or compare the statistic: `ks() > 0.1`"),
+                        Diagnostic::new(
+                            Code::MissingProperty,
+                            r.condition.span,
+                            "a bare `ks(...)` rule needs a p-value: `ks(p: 0.01)`",
+                        )
+                        .label("no `p:`")
+                        .hint("or compare the statistic: `ks() > 0.1`"),
                     );
                     return None;
                 };
                 let p = self.plain(p_e, "a p-value")?;
                 if !(0.0..=1.0).contains(&p) {
-                    self.error(Diagnostic::new(Code::OutOfRange, p_e.span, "a p-value lies between 0 and 1").label(format!("{p}")));
+                    self.error(
+                        Diagnostic::new(Code::OutOfRange, p_e.span, "a p-value lies between 0 and 1")
+                            .label(format!("{p}")),
+                    );
                     return None;
                 }
                 let cells = self.cells(a.get("cells"))?;
@@ -313,7 +402,10 @@ impl Checker<'_> {
                 let a = self.args(&callee, args, &[], &["bins"]);
                 let bins = a.get("bins").map_or(Some(10), |b| self.count(b, "`bins`", 2))?;
                 if bins > 1000 {
-                    self.error(Diagnostic::new(Code::OutOfRange, callee.span, "at most 1000 PSI bins").label(format!("{bins} bins")));
+                    let at = a.get("bins").map_or(callee.span, |b| b.span);
+                    self.error(
+                        Diagnostic::new(Code::OutOfRange, at, "at most 1000 PSI bins").label(format!("{bins} bins")),
+                    );
                     return None;
                 }
                 Some(Statistic::Psi { bins: bins as u32 })
@@ -326,7 +418,10 @@ impl Checker<'_> {
                 self.error(
                     Diagnostic::new(Code::UnknownFunction, callee.span, format!("unknown drift statistic `{other}`"))
                         .label("not a statistic")
-                        .hint(did_you_mean(other, ["psi", "ks"]).unwrap_or_else(|| "statistics are psi(...) and ks(...)".into())),
+                        .hint(
+                            did_you_mean(other, ["psi", "ks"])
+                                .unwrap_or_else(|| "statistics are psi(...) and ks(...)".into()),
+                        ),
                 );
                 None
             }
@@ -342,7 +437,25 @@ impl Checker<'_> {
         }
         Some(c as u32)
     }
+}
 
+/// A window length as written: `9000 events`, or a duration.
+fn length_in_words(n: u64, measure: Measure) -> String {
+    match measure {
+        Measure::Events => format!("{n} events"),
+        Measure::EventTime => duration_in_words(n),
+    }
+}
+
+/// Milliseconds as written, in the largest unit that divides them: `9m`, `90s`, `1500ms`.
+pub(super) fn duration_in_words(ms: u64) -> String {
+    match ms {
+        0 => "0s".to_string(),
+        _ if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
+        _ if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
+        _ if ms % 1_000 == 0 => format!("{}s", ms / 1_000),
+        _ => format!("{ms}ms"),
+    }
 }
 
 pub(super) fn cmp_op(op: BinaryOp) -> Option<CmpOp> {

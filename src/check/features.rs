@@ -5,8 +5,8 @@ use super::values::describe_expr;
 use super::{Checker, Kind};
 use crate::ast::{BinaryOp, Expr, ExprKind, FeaturesDecl, UnaryOp, Unit};
 use crate::diagnostics::{did_you_mean, Code, Diagnostic};
-use crate::program::{Feature, FeatureExpr as F, FeatureSet, FeatureType as T, FieldType, Func, Schema};
 use crate::program::BinOp;
+use crate::program::{Feature, FeatureExpr as F, FeatureSet, FeatureType as T, FieldType, Func, Schema};
 use std::collections::BTreeSet;
 
 /// Functions a feature may call: name, function, argument count (min, max).
@@ -50,9 +50,15 @@ impl Checker<'_> {
         let mut features = Vec::new();
         for def in &f.defs {
             if env.defined.iter().any(|(n, ..)| *n == def.name.node) {
+                let first = f.defs.iter().find(|d| d.name.node == def.name.node).map_or(def.name.span, |d| d.name.span);
                 self.error(
-                    Diagnostic::new(Code::DuplicateName, def.name.span, format!("feature `{}` is defined twice", def.name.node))
-                        .label("defined again"),
+                    Diagnostic::new(
+                        Code::DuplicateName,
+                        def.name.span,
+                        format!("feature `{}` is defined twice", def.name.node),
+                    )
+                    .label("defined again")
+                    .also(first, "first defined here"),
                 );
                 continue;
             }
@@ -60,6 +66,7 @@ impl Checker<'_> {
             let Some((expr, ty)) = self.feature_expr(&def.value, &env, &mut reads) else {
                 // Keep the name known so later features do not report it again.
                 env.defined.push((def.name.node.clone(), T::Numeric, reads));
+                self.broken_features.insert(def.name.node.clone());
                 continue;
             };
             if ty == T::Text {
@@ -93,9 +100,13 @@ impl Checker<'_> {
                 Unit::Unknown(_) => self.number(e).map(|_| (F::Number(*value), T::Numeric)),
                 _ => {
                     self.error(
-                        Diagnostic::new(Code::UnitMismatch, e.span, format!("{} has no meaning in a feature", describe_expr(e)))
-                            .label("a unit in a feature")
-                            .hint("features are computed from one event's fields; write a plain number"),
+                        Diagnostic::new(
+                            Code::UnitMismatch,
+                            e.span,
+                            format!("{} has no meaning in a feature", describe_expr(e)),
+                        )
+                        .label("a unit in a feature")
+                        .hint("features are computed from one event's fields; write a plain number"),
                     );
                     None
                 }
@@ -118,11 +129,20 @@ impl Checker<'_> {
                     };
                     return Some((F::Field { index: i, name: n.clone() }, ty));
                 }
-                let candidates = env.schema.fields.iter().map(|f| f.name.as_str()).chain(env.defined.iter().map(|(d, ..)| d.as_str()));
+                let candidates = env
+                    .schema
+                    .fields
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .chain(env.defined.iter().map(|(d, ..)| d.as_str()));
                 self.error(
-                    Diagnostic::new(Code::UnknownField, e.span, format!("schema `{}` has no field `{n}`", env.schema.name))
-                        .label("not a field or an earlier feature")
-                        .maybe_hint(did_you_mean(n, candidates)),
+                    Diagnostic::new(
+                        Code::UnknownField,
+                        e.span,
+                        format!("schema `{}` has no field `{n}`", env.schema.name),
+                    )
+                    .label("not a field or an earlier feature")
+                    .maybe_hint(did_you_mean(n, candidates)),
                 );
                 None
             }
@@ -171,8 +191,7 @@ impl Checker<'_> {
                         (bop, T::Bool)
                     }
                     BinaryOp::Eq | BinaryOp::Ne => {
-                        let comparable = lt == rt
-                            || matches!((lt, rt), (T::Text | T::Category, T::Text | T::Category));
+                        let comparable = lt == rt || matches!((lt, rt), (T::Text | T::Category, T::Text | T::Category));
                         if !comparable {
                             self.error(
                                 Diagnostic::new(
@@ -205,13 +224,20 @@ impl Checker<'_> {
             }
             ExprKind::Call { callee, args } => {
                 let ExprKind::Name(name) = &callee.node else {
-                    self.error(Diagnostic::new(Code::UnknownFunction, callee.span, "only named functions can be called").label("not a function name"));
+                    self.error(
+                        Diagnostic::new(Code::UnknownFunction, callee.span, "only named functions can be called")
+                            .label("not a function name"),
+                    );
                     return None;
                 };
                 if let Some(a) = args.iter().find_map(|a| a.name.as_ref()) {
                     self.error(
-                        Diagnostic::new(Code::UnknownProperty, a.span, format!("feature functions take no named arguments; `{name}` got `{}`", a.node))
-                            .label("named argument"),
+                        Diagnostic::new(
+                            Code::UnknownProperty,
+                            a.span,
+                            format!("feature functions take no named arguments; `{name}` got `{}`", a.node),
+                        )
+                        .label("named argument"),
                     );
                     return None;
                 }
@@ -230,9 +256,13 @@ impl Checker<'_> {
                     return None;
                 };
                 if args.len() < min || args.len() > max {
-                    let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
+                    let want = match (min, max) {
+                        (1, 1) => "1 argument".to_string(),
+                        _ if min == max => format!("{min} arguments"),
+                        _ => format!("{min} to {max} arguments"),
+                    };
                     self.error(
-                        Diagnostic::new(Code::WrongArity, e.span, format!("`{name}` takes {want} argument(s), got {}", args.len()))
+                        Diagnostic::new(Code::WrongArity, e.span, format!("`{name}` takes {want}, got {}", args.len()))
                             .label("wrong number of arguments"),
                     );
                     return None;
@@ -247,8 +277,12 @@ impl Checker<'_> {
             }
             ExprKind::List(_) | ExprKind::Map(_) | ExprKind::Member { .. } => {
                 self.error(
-                    Diagnostic::new(Code::TypeMismatch, e.span, format!("{} has no meaning in a feature", describe_expr(e)))
-                        .label("not a feature expression"),
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        e.span,
+                        format!("{} has no meaning in a feature", describe_expr(e)),
+                    )
+                    .label("not a feature expression"),
                 );
                 None
             }
@@ -278,7 +312,8 @@ impl Checker<'_> {
             Func::Coalesce => {
                 if want(0) != want(1) {
                     self.error(
-                        Diagnostic::new(Code::TypeMismatch, e.span, "`coalesce` needs two values of one type").label("types differ"),
+                        Diagnostic::new(Code::TypeMismatch, e.span, "`coalesce` needs two values of one type")
+                            .label("types differ"),
                     );
                     return None;
                 }
@@ -306,11 +341,21 @@ impl Checker<'_> {
         }
     }
 
-    fn extract(&mut self, e: &Expr, args: &[crate::ast::Arg], env: &Env<'_>, reads: &mut BTreeSet<String>) -> Option<(F, T)> {
+    fn extract(
+        &mut self,
+        e: &Expr,
+        args: &[crate::ast::Arg],
+        env: &Env<'_>,
+        reads: &mut BTreeSet<String>,
+    ) -> Option<(F, T)> {
         if args.len() != 2 {
             self.error(
-                Diagnostic::new(Code::WrongArity, e.span, format!("`extract` takes 2 arguments (text, \"regex\"), got {}", args.len()))
-                    .label("wrong number of arguments"),
+                Diagnostic::new(
+                    Code::WrongArity,
+                    e.span,
+                    format!("`extract` takes 2 arguments (text, \"regex\"), got {}", args.len()),
+                )
+                .label("wrong number of arguments"),
             );
             return None;
         }
@@ -321,7 +366,8 @@ impl Checker<'_> {
         let pattern = self.string(&args[1].value, "the pattern of `extract`")?;
         if let Err(err) = regex::Regex::new(&pattern) {
             let msg = err.to_string();
-            let last = msg.lines().last().unwrap_or("invalid pattern").trim().to_string();
+            let last = msg.lines().last().unwrap_or("invalid pattern").trim();
+            let last = last.strip_prefix("error: ").unwrap_or(last).to_string();
             self.error(
                 Diagnostic::new(Code::BadRegex, args[1].value.span, format!("invalid regular expression: {last}"))
                     .label("this pattern")

@@ -112,9 +112,16 @@ impl Loader<'_> {
         match self.fs.read(&target) {
             Ok(text) => self.visit(target, text),
             Err(e) => self.diags.push(
-                Diagnostic::new(Code::UnreadableFile, u.path.span, format!("cannot read `{}`: {e}", target.display()))
-                    .label("used here")
-                    .hint("paths in `use` are relative to the file that contains the `use`"),
+                Diagnostic::new(
+                    Code::UnreadableFile,
+                    u.path.span,
+                    match e.kind() {
+                        std::io::ErrorKind::NotFound => format!("cannot read `{}`: no such file", target.display()),
+                        _ => format!("cannot read `{}`: {e}", target.display()),
+                    },
+                )
+                .label("used here")
+                .hint("paths in `use` are relative to the file that contains the `use`"),
             ),
         }
     }

@@ -17,7 +17,7 @@ pub use loader::{normalize, Disk, FileSource, MemoryFiles};
 use crate::ast::{Decl, FileId, Ident, Module, Span};
 use crate::diagnostics::{did_you_mean, Code, Diagnostic, Diagnostics, SourceMap};
 use crate::program::Program;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// What checking a file produced.
@@ -98,6 +98,21 @@ impl Kind {
         }
     }
 
+    /// The kind a declaration keyword declares.
+    fn from_keyword(keyword: &str) -> Option<Kind> {
+        Some(match keyword {
+            "schema" => Kind::Schema,
+            "source" => Kind::Source,
+            "features" => Kind::Features,
+            "model" => Kind::Model,
+            "drift" => Kind::Drift,
+            "sink" => Kind::Sink,
+            "scenario" => Kind::Scenario,
+            "auction" => Kind::Auction,
+            _ => return None,
+        })
+    }
+
     fn of(d: &Decl) -> Option<Kind> {
         Some(match d {
             Decl::Schema(_) => Kind::Schema,
@@ -118,12 +133,24 @@ pub struct Checker<'a> {
     map: &'a SourceMap,
     diags: Diagnostics,
     scope: HashMap<String, (Kind, Span)>,
+    /// Declarations that did not parse or check: lookups that fail because of them are
+    /// not reported again.
+    broken: HashSet<String>,
+    /// Features whose definitions have errors.
+    broken_features: HashSet<String>,
     program: Program,
 }
 
 impl<'a> Checker<'a> {
     fn new(map: &'a SourceMap) -> Self {
-        Checker { map, diags: Diagnostics::default(), scope: HashMap::new(), program: Program::default() }
+        Checker {
+            map,
+            diags: Diagnostics::default(),
+            scope: HashMap::new(),
+            broken: HashSet::new(),
+            broken_features: HashSet::new(),
+            program: Program::default(),
+        }
     }
 
     pub(crate) fn error(&mut self, d: Diagnostic) {
@@ -133,6 +160,13 @@ impl<'a> Checker<'a> {
     fn run(&mut self, modules: &[(FileId, Module)]) {
         let decls = Decls { all: modules.iter().flat_map(|(_, m)| m.decls.iter()).collect() };
         self.declare(&decls);
+        // Names of declarations with syntax errors: known, so their uses are not reported too.
+        for (keyword, name) in modules.iter().flat_map(|(_, m)| m.unparsed.iter()) {
+            if let (Some(kind), false) = (Kind::from_keyword(keyword), self.scope.contains_key(&name.node)) {
+                self.scope.insert(name.node.clone(), (kind, name.span));
+                self.broken.insert(name.node.clone());
+            }
+        }
         for s in decls.of(|d| if let Decl::Schema(s) = d { Some(s) } else { None }) {
             self.schema(s);
         }
@@ -199,6 +233,8 @@ impl<'a> Checker<'a> {
     /// Resolves a name that must refer to a declaration of `kind`.
     pub(crate) fn resolve(&mut self, name: &Ident, kind: Kind) -> bool {
         match self.scope.get(&name.node).copied() {
+            // Its declaration has a syntax error, reported already.
+            Some((k, _)) if k == kind && self.broken.contains(&name.node) => false,
             Some((k, _)) if k == kind => true,
             Some((k, span)) => {
                 self.error(
@@ -219,7 +255,11 @@ impl<'a> Checker<'a> {
                     Diagnostic::new(
                         Code::UnknownName,
                         name.span,
-                        format!("no {} named `{}`", kind.describe().trim_start_matches("a ").trim_start_matches("an "), name.node),
+                        format!(
+                            "no {} named `{}`",
+                            kind.describe().trim_start_matches("a ").trim_start_matches("an "),
+                            name.node
+                        ),
                     )
                     .label("not declared")
                     .maybe_hint(hint),
@@ -229,13 +269,18 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Whether a schema or features block did not parse: fields and features may then be
+    /// missing for that reason alone, and lookups of them fail without a report.
+    pub(crate) fn fields_incomplete(&self) -> bool {
+        self.broken.iter().any(|n| matches!(self.scope.get(n), Some((Kind::Schema | Kind::Features, _))))
+    }
+
     fn suggest(&self, name: &str, kind: Kind) -> Option<String> {
         did_you_mean(name, self.scope.iter().filter(|(_, (k, _))| *k == kind).map(|(n, _)| n.as_str()))
     }
 
     pub(crate) fn names_of(&self, kind: Kind) -> Vec<String> {
-        let mut v: Vec<String> =
-            self.scope.iter().filter(|(_, (k, _))| *k == kind).map(|(n, _)| n.clone()).collect();
+        let mut v: Vec<String> = self.scope.iter().filter(|(_, (k, _))| *k == kind).map(|(n, _)| n.clone()).collect();
         v.sort();
         v
     }

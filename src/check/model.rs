@@ -22,7 +22,9 @@ impl Checker<'_> {
             self.error(
                 Diagnostic::new(Code::UnknownFunction, callee.span, format!("unknown model kind `{}`", callee.node))
                     .label("not a model kind")
-                    .hint(did_you_mean(&callee.node, ["lightgbm"]).unwrap_or_else(|| "models are `lightgbm(...)`".into())),
+                    .hint(
+                        did_you_mean(&callee.node, ["lightgbm"]).unwrap_or_else(|| "models are `lightgbm(...)`".into()),
+                    ),
             );
             return;
         }
@@ -71,7 +73,10 @@ impl Checker<'_> {
                                 Diagnostic::new(
                                     Code::Conflict,
                                     p.value.span,
-                                    format!("training data has schema `{schema}`, but `{}` reads `{}`", set.name, set.schema),
+                                    format!(
+                                        "training data has schema `{schema}`, but `{}` reads `{}`",
+                                        set.name, set.schema
+                                    ),
                                 )
                                 .label("different schema"),
                             );
@@ -84,8 +89,12 @@ impl Checker<'_> {
                 "holdout" => self.fraction(&p.value, "`holdout`").and_then(|h| {
                     if h <= 0.0 || h >= 1.0 {
                         self.error(
-                            Diagnostic::new(Code::OutOfRange, p.value.span, "`holdout` must lie strictly between 0% and 100%")
-                                .label("no rows to train or to test"),
+                            Diagnostic::new(
+                                Code::OutOfRange,
+                                p.value.span,
+                                "`holdout` must lie strictly between 0% and 100%",
+                            )
+                            .label("no rows to train or to test"),
                         );
                         None
                     } else {
@@ -100,8 +109,12 @@ impl Checker<'_> {
                     self.error(
                         Diagnostic::new(Code::UnknownProperty, p.key.span, format!("a model has no setting `{other}`"))
                             .label("unknown setting")
-                            .hint(did_you_mean(other, KEYS.iter().copied())
-                                .unwrap_or_else(|| format!("model settings: {}", KEYS.join(", ")))),
+                            .hint(did_you_mean(other, KEYS.iter().copied()).unwrap_or_else(|| {
+                                format!(
+                                    "model settings are {}; LightGBM parameters go inside `params: {{ {other}: ... }}`",
+                                    KEYS.join(", ")
+                                )
+                            })),
                     );
                     None
                 }
@@ -128,23 +141,36 @@ impl Checker<'_> {
     fn label(&mut self, e: &crate::ast::Expr, set: &crate::program::FeatureSet) -> Option<String> {
         let Some(name) = as_name(e) else {
             self.error(
-                Diagnostic::new(Code::TypeMismatch, e.span, "the label is a field name").label(format!("found {}", describe_expr(e))),
+                Diagnostic::new(Code::TypeMismatch, e.span, "the label is a field name")
+                    .label(format!("found {}", describe_expr(e))),
             );
             return None;
         };
         let schema = self.program.schema(&set.schema)?.clone();
         let Some(field) = schema.field(&name.node) else {
             self.error(
-                Diagnostic::new(Code::UnknownField, name.span, format!("schema `{}` has no field `{}`", schema.name, name.node))
-                    .label("not a field")
-                    .maybe_hint(did_you_mean(&name.node, schema.fields.iter().map(|f| f.name.as_str()))),
+                Diagnostic::new(
+                    Code::UnknownField,
+                    name.span,
+                    format!("schema `{}` has no field `{}`", schema.name, name.node),
+                )
+                .label("not a field")
+                .maybe_hint(did_you_mean(&name.node, schema.fields.iter().map(|f| f.name.as_str()))),
             );
             return None;
         };
         if !field.ty.is_numeric() {
             self.error(
-                Diagnostic::new(Code::TypeMismatch, name.span, format!("the label must be numeric; `{}` is {}", name.node, field.ty.describe()))
-                    .label("not a number"),
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    name.span,
+                    format!(
+                        "the label must be numeric; `{}` is {}",
+                        name.node,
+                        super::schema::type_in_words(&field.ty)
+                    ),
+                )
+                .label("not a number"),
             );
             return None;
         }
@@ -183,8 +209,12 @@ impl Checker<'_> {
                 }
                 _ => {
                     self.error(
-                        Diagnostic::new(Code::TypeMismatch, v.span, format!("parameter `{}` must be a number, word, string or boolean", k.node))
-                            .label(format!("found {}", describe_expr(v))),
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            v.span,
+                            format!("parameter `{}` must be a number, word, string or boolean", k.node),
+                        )
+                        .label(format!("found {}", describe_expr(v))),
                     );
                     None
                 }
@@ -193,8 +223,12 @@ impl Checker<'_> {
                 Some(val) => {
                     if out.insert(k.node.clone(), val).is_some() {
                         self.error(
-                            Diagnostic::new(Code::DuplicateProperty, k.span, format!("parameter `{}` is set twice", k.node))
-                                .label("set again"),
+                            Diagnostic::new(
+                                Code::DuplicateProperty,
+                                k.span,
+                                format!("parameter `{}` is set twice", k.node),
+                            )
+                            .label("set again"),
                         );
                         ok = false;
                     }
@@ -214,22 +248,28 @@ impl Checker<'_> {
             );
             return None;
         };
-        let mut out = Vec::new();
+        let mut out: Vec<(f64, crate::ast::Span)> = Vec::new();
         for item in items {
-            let q = self.fraction(item, "a quantile")?;
+            let q = self.quantity(item, super::values::Dim::Percent, "a quantile")?;
             if q <= 0.0 || q >= 1.0 {
                 self.error(
                     Diagnostic::new(Code::OutOfRange, item.span, "a quantile lies strictly between 0 and 1")
-                        .label(format!("{q}")),
+                        .label(format!("{q}"))
+                        .hint("write a fraction such as `0.9`, or a percentage such as `90%`"),
                 );
                 return None;
             }
-            if out.contains(&q) {
-                self.error(Diagnostic::new(Code::DuplicateProperty, item.span, "this quantile is listed twice").label("repeated"));
+            if let Some((_, first)) = out.iter().find(|(p, _)| *p == q) {
+                self.error(
+                    Diagnostic::new(Code::DuplicateProperty, item.span, format!("the quantile {q} is listed twice"))
+                        .label("repeated")
+                        .also(*first, "first listed here"),
+                );
                 return None;
             }
-            out.push(q);
+            out.push((q, item.span));
         }
+        let mut out: Vec<f64> = out.into_iter().map(|(q, _)| q).collect();
         out.sort_by(f64::total_cmp);
         Some(out)
     }

@@ -38,9 +38,13 @@ impl Checker<'_> {
                 let rows = a.get("rows").map(|e| self.count(e, "`rows`", 1));
                 if training && rows.is_none() {
                     self.error(
-                        Diagnostic::new(Code::MissingProperty, callee.span, "training data from the generator needs `rows:`")
-                            .label("unbounded generator")
-                            .hint("write `generate(housing, rows: 20_000, seed: 7)`"),
+                        Diagnostic::new(
+                            Code::MissingProperty,
+                            callee.span,
+                            "training data from the generator needs `rows:`",
+                        )
+                        .label("unbounded generator")
+                        .hint("write `generate(housing, rows: 20_000, seed: 7)`"),
                     );
                 }
                 let (schema, seed) = (schema?, seed?);
@@ -110,8 +114,12 @@ impl Checker<'_> {
             }
             "kafka" => {
                 self.error(
-                    Diagnostic::new(Code::TypeMismatch, callee.span, "training data must be finite: a generator or a CSV file")
-                        .label("a Kafka topic has no end"),
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        callee.span,
+                        "training data must be finite: a generator or a CSV file",
+                    )
+                    .label("a Kafka topic has no end"),
                 );
                 None
             }
@@ -119,8 +127,10 @@ impl Checker<'_> {
                 self.error(
                     Diagnostic::new(Code::UnknownFunction, callee.span, format!("unknown source `{other}`"))
                         .label("not a source kind")
-                        .hint(did_you_mean(other, SOURCE_KINDS.iter().copied())
-                            .unwrap_or_else(|| "sources are generate(...), csv(...) and kafka(...)".into())),
+                        .hint(
+                            did_you_mean(other, SOURCE_KINDS.iter().copied())
+                                .unwrap_or_else(|| "sources are generate(...), csv(...) and kafka(...)".into()),
+                        ),
                 );
                 None
             }
@@ -167,17 +177,29 @@ impl Checker<'_> {
             [one] => Some(one.clone()),
             [] => {
                 self.error(
-                    Diagnostic::new(Code::MissingDecl, callee.span, format!("`{}` needs a schema, and none is declared", callee.node))
-                        .label("no schema")
-                        .hint("declare one with `schema NAME { field: type ... }`"),
+                    Diagnostic::new(
+                        Code::MissingDecl,
+                        callee.span,
+                        format!("`{}` needs a schema, and none is declared", callee.node),
+                    )
+                    .label("no schema")
+                    .hint("declare one with `schema NAME { field: type ... }`"),
                 );
                 None
             }
             many => {
                 self.error(
-                    Diagnostic::new(Code::AmbiguousSchema, callee.span, format!("which schema does this `{}` read?", callee.node))
-                        .label(format!("{} schemas are declared", many.len()))
-                        .hint(format!("add `schema: {}`", many[0])),
+                    Diagnostic::new(
+                        Code::AmbiguousSchema,
+                        callee.span,
+                        format!("which schema does this `{}` read?", callee.node),
+                    )
+                    .label(format!("{} schemas are declared", many.len()))
+                    .hint(format!(
+                        "name one with `schema:`, e.g. `schema: {}`; the schemas are {}",
+                        many[0],
+                        many.join(", ")
+                    )),
                 );
                 None
             }
@@ -196,6 +218,7 @@ impl Checker<'_> {
         let fields: Vec<String> =
             self.program.schema(schema).map(|s| s.fields.iter().map(|f| f.name.clone()).collect()).unwrap_or_default();
         let mut out = Vec::new();
+        let mut mapped_at = Vec::new();
         let mut ok = true;
         for (column, target) in entries {
             let Some(field) = as_name(target) else {
@@ -208,22 +231,32 @@ impl Checker<'_> {
             };
             if !fields.contains(&field.node) {
                 self.error(
-                    Diagnostic::new(Code::UnknownField, field.span, format!("schema `{schema}` has no field `{}`", field.node))
-                        .label("not a field")
-                        .maybe_hint(did_you_mean(&field.node, fields.iter().map(String::as_str))),
+                    Diagnostic::new(
+                        Code::UnknownField,
+                        field.span,
+                        format!("schema `{schema}` has no field `{}`", field.node),
+                    )
+                    .label("not a field")
+                    .maybe_hint(did_you_mean(&field.node, fields.iter().map(String::as_str))),
                 );
                 ok = false;
                 continue;
             }
-            if let Some((_, prev)) = out.iter().find(|(_, f): &&(String, String)| *f == field.node) {
+            if let Some(i) = out.iter().position(|(_, f): &(String, String)| *f == field.node) {
                 self.error(
-                    Diagnostic::new(Code::DuplicateProperty, field.span, format!("field `{}` is mapped twice", field.node))
-                        .label(format!("also mapped from `{prev}`")),
+                    Diagnostic::new(
+                        Code::DuplicateProperty,
+                        field.span,
+                        format!("field `{}` is mapped twice", field.node),
+                    )
+                    .label(format!("mapped from `{}` here", column.node))
+                    .also(mapped_at[i], format!("and from `{}` here", out[i].0)),
                 );
                 ok = false;
                 continue;
             }
             out.push((column.node.clone(), field.node));
+            mapped_at.push(field.span);
         }
         ok.then_some(out)
     }
@@ -239,23 +272,34 @@ impl Checker<'_> {
                     self.error(
                         Diagnostic::new(Code::UnknownName, id.span, format!("no stream `{other}`"))
                             .label("not a stream")
-                            .hint(did_you_mean(other, ["predictions", "dead_letters", "alerts"])
-                                .unwrap_or_else(|| "streams are predictions, dead_letters and alerts".into())),
+                            .hint(
+                                did_you_mean(other, ["predictions", "dead_letters", "alerts"])
+                                    .unwrap_or_else(|| "streams are predictions, dead_letters and alerts".into()),
+                            ),
                     );
                     None
                 }
             },
         };
         let mut targets = Vec::new();
+        let mut memories = Vec::new();
         for t in &s.targets {
-            if let Some(t) = self.sink_target(t) {
-                targets.push(t);
+            if let Some(target) = self.sink_target(t) {
+                if matches!(target, SinkTarget::Memory { .. }) {
+                    memories.push(t.span);
+                }
+                targets.push(target);
             }
         }
-        let memories = targets.iter().filter(|t| matches!(t, SinkTarget::Memory { .. })).count();
-        if memories > 1 {
+        if let [first, second, ..] = memories[..] {
             self.error(
-                Diagnostic::new(Code::Conflict, s.name.span, "a sink keeps at most one in-memory store").label("two `memory(...)`"),
+                Diagnostic::new(
+                    Code::Conflict,
+                    second,
+                    format!("sink `{}` keeps at most one in-memory store", s.name.node),
+                )
+                .label("second `memory(...)`")
+                .also(first, "first `memory(...)`"),
             );
         }
         if let Some(stream) = stream {
@@ -272,8 +316,12 @@ impl Checker<'_> {
                 Some(n) => (n, &[][..]),
                 None => {
                     self.error(
-                        Diagnostic::new(Code::TypeMismatch, e.span, "expected a sink: memory(...), kafka(...), file(...) or stdout")
-                            .label(format!("found {}", describe_expr(e))),
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            e.span,
+                            "expected a sink: memory(...), kafka(...), file(...) or stdout",
+                        )
+                        .label(format!("found {}", describe_expr(e))),
                     );
                     return None;
                 }
@@ -307,8 +355,10 @@ impl Checker<'_> {
                 self.error(
                     Diagnostic::new(Code::UnknownFunction, callee.span, format!("unknown sink `{other}`"))
                         .label("not a sink kind")
-                        .hint(did_you_mean(other, SINK_KINDS.iter().copied())
-                            .unwrap_or_else(|| "sinks are memory(...), kafka(...), file(...) and stdout".into())),
+                        .hint(
+                            did_you_mean(other, SINK_KINDS.iter().copied())
+                                .unwrap_or_else(|| "sinks are memory(...), kafka(...), file(...) and stdout".into()),
+                        ),
                 );
                 None
             }
@@ -336,8 +386,12 @@ impl Checker<'_> {
         let port = port.and_then(|p| {
             if p > u16::MAX as u64 {
                 self.error(
-                    Diagnostic::new(Code::OutOfRange, a.get("port").map_or(callee.span, |e| e.span), "a port lies in 0 .. 65535")
-                        .label(format!("{p}")),
+                    Diagnostic::new(
+                        Code::OutOfRange,
+                        a.get("port").map_or(callee.span, |e| e.span),
+                        "a port lies in 0 .. 65535",
+                    )
+                    .label(format!("{p}")),
                 );
                 None
             } else {
@@ -367,7 +421,8 @@ impl Checker<'_> {
         let takes_args = a.name.node == "shed";
         if !a.args.is_empty() && !takes_args {
             self.error(
-                Diagnostic::new(Code::WrongArity, a.span, format!("`{}` takes no arguments", a.name.node)).label("arguments given"),
+                Diagnostic::new(Code::WrongArity, a.span, format!("`{}` takes no arguments", a.name.node))
+                    .label("arguments given"),
             );
             return None;
         }
@@ -385,8 +440,10 @@ impl Checker<'_> {
                 self.error(
                     Diagnostic::new(Code::UnknownAction, a.name.span, format!("unknown action `{other}`"))
                         .label("not an action")
-                        .hint(did_you_mean(other, ACTIONS.iter().copied())
-                            .unwrap_or_else(|| format!("actions are {}", ACTIONS.join(", ")))),
+                        .hint(
+                            did_you_mean(other, ACTIONS.iter().copied())
+                                .unwrap_or_else(|| format!("actions are {}", ACTIONS.join(", "))),
+                        ),
                 );
                 None
             }

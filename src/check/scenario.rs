@@ -1,13 +1,12 @@
 //! `scenario NAME { ... }`: duration, seed, traffic, timed drift and faults, expectations.
 
 use super::conditions::Context;
+use super::drift::duration_in_words;
 use super::values::{as_call, describe_expr};
 use super::{Checker, Kind};
 use crate::ast::{BinaryOp, Expr, ExprKind, Fault as AstFault, ScenarioDecl, ScenarioStmt, Span};
 use crate::diagnostics::{did_you_mean, Code, Diagnostic};
-use crate::program::{
-    Change, Event, Expectation, Fault, Pattern, Scenario, Stage, TimedEvent, Traffic, TrafficTarget,
-};
+use crate::program::{Change, Event, Expectation, Fault, Pattern, Scenario, Stage, TimedEvent, Traffic, TrafficTarget};
 
 const PATTERNS: &[&str] = &["constant", "ramp", "burst", "soak"];
 const CHANGES: &[&str] = &["shift", "scale", "noise", "replace"];
@@ -18,9 +17,13 @@ impl Checker<'_> {
     pub(super) fn scenario(&mut self, s: &ScenarioDecl) {
         if self.program.sources.is_empty() && self.names_of(Kind::Source).is_empty() {
             self.error(
-                Diagnostic::new(Code::MissingDecl, s.name.span, format!("scenario `{}` has no pipeline to run", s.name.node))
-                    .label("no source declared")
-                    .hint("add `use \"../pipelines/main.hf\"` inside the scenario"),
+                Diagnostic::new(
+                    Code::MissingDecl,
+                    s.name.span,
+                    format!("scenario `{}` has no pipeline to run", s.name.node),
+                )
+                .label("no source declared")
+                .hint("add `use \"../pipelines/main.hf\"` inside the scenario"),
             );
         }
         let mut duration: Option<(u64, Span)> = None;
@@ -35,12 +38,17 @@ impl Checker<'_> {
             if let ScenarioStmt::Duration(e) = st {
                 if let Some((_, prev)) = duration {
                     self.error(
-                        Diagnostic::new(Code::BadStatement, e.span, "`duration` is given twice").label("again").also(prev, "first"),
+                        Diagnostic::new(Code::BadStatement, e.span, "`duration` is given twice")
+                            .label("again")
+                            .also(prev, "first"),
                     );
                     ok = false;
                 } else if let Some(ms) = self.duration_ms(e, "`duration`") {
                     if ms == 0 {
-                        self.error(Diagnostic::new(Code::OutOfRange, e.span, "a scenario must last longer than 0s").label("zero"));
+                        self.error(
+                            Diagnostic::new(Code::OutOfRange, e.span, "a scenario must last longer than 0s")
+                                .label("zero"),
+                        );
                         ok = false;
                     }
                     duration = Some((ms, e.span));
@@ -51,9 +59,13 @@ impl Checker<'_> {
         }
         if duration.is_none() && ok {
             self.error(
-                Diagnostic::new(Code::BadStatement, s.name.span, format!("scenario `{}` has no `duration`", s.name.node))
-                    .label("how long does it run?")
-                    .hint("add `duration 60s`"),
+                Diagnostic::new(
+                    Code::BadStatement,
+                    s.name.span,
+                    format!("scenario `{}` has no `duration`", s.name.node),
+                )
+                .label("how long does it run?")
+                .hint("add `duration 60s`"),
             );
             ok = false;
         }
@@ -74,8 +86,10 @@ impl Checker<'_> {
                             self.error(
                                 Diagnostic::new(Code::UnknownName, target.span, format!("no traffic target `{other}`"))
                                     .label("not a target")
-                                    .hint(did_you_mean(other, ["http", "stream"])
-                                        .unwrap_or_else(|| "traffic goes to `http` or `stream`".into())),
+                                    .hint(
+                                        did_you_mean(other, ["http", "stream"])
+                                            .unwrap_or_else(|| "traffic goes to `http` or `stream`".into()),
+                                    ),
                             );
                             None
                         }
@@ -90,7 +104,7 @@ impl Checker<'_> {
                     }
                 }
                 ScenarioStmt::DriftAt { at, field, change, .. } => {
-                    let at_ms = self.event_time(at, total);
+                    let at_ms = self.event_time(at, duration);
                     let field_ok = self.drift_field(field);
                     let change = self.change(change);
                     match (at_ms, field_ok, change) {
@@ -106,7 +120,7 @@ impl Checker<'_> {
                     }
                 }
                 ScenarioStmt::FaultAt { at, fault, duration: d, .. } => {
-                    let at_ms = self.event_time(at, total);
+                    let at_ms = self.event_time(at, duration);
                     let f = self.fault(fault);
                     let for_ms = d.as_ref().map(|d| self.duration_ms(d, "a fault's duration"));
                     match (at_ms, f, for_ms) {
@@ -121,7 +135,7 @@ impl Checker<'_> {
                         _ => None,
                     }
                 }
-                ScenarioStmt::Expect(x) => self.expectation(x, total).map(|e| expectations.push(e)),
+                ScenarioStmt::Expect(x) => self.expectation(x, duration).map(|e| expectations.push(e)),
             };
             ok &= done.is_some();
         }
@@ -139,12 +153,14 @@ impl Checker<'_> {
         }
     }
 
-    fn event_time(&mut self, at: &Expr, total: u64) -> Option<u64> {
+    /// A time within the scenario, whose `duration` (and its span) is known unless missing.
+    fn event_time(&mut self, at: &Expr, duration: Option<(u64, Span)>) -> Option<u64> {
         let ms = self.duration_ms(at, "an event time")?;
-        if ms > total {
+        if let Some((total, span)) = duration.filter(|(total, _)| ms > *total) {
             self.error(
                 Diagnostic::new(Code::OutOfRange, at.span, "this event comes after the scenario ends")
-                    .label(format!("at {}s of {}s", ms as f64 / 1e3, total as f64 / 1e3)),
+                    .label(format!("at {}", duration_in_words(ms)))
+                    .also(span, format!("the scenario lasts {}", duration_in_words(total))),
             );
             return None;
         }
@@ -158,11 +174,20 @@ impl Checker<'_> {
             Some(f) if f.ty.is_numeric() => Some(()),
             Some(f) => {
                 self.error(
-                    Diagnostic::new(Code::TypeMismatch, field.span, format!("only numeric fields drift; `{}` is {}", field.node, f.ty.describe()))
-                        .label("not numeric"),
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        field.span,
+                        format!(
+                            "only numeric fields drift; `{}` is {}",
+                            field.node,
+                            super::schema::type_in_words(&f.ty)
+                        ),
+                    )
+                    .label("not numeric"),
                 );
                 None
             }
+            None if self.fields_incomplete() => None,
             None => {
                 let names: Vec<String> =
                     self.program.schemas.iter().flat_map(|s| s.fields.iter().map(|f| f.name.clone())).collect();
@@ -179,8 +204,12 @@ impl Checker<'_> {
     fn pattern(&mut self, e: &Expr) -> Option<Pattern> {
         let Some((callee, args)) = as_call(e) else {
             self.error(
-                Diagnostic::new(Code::TypeMismatch, e.span, "expected a traffic pattern: constant, ramp, burst or soak")
-                    .label(format!("found {}", describe_expr(e))),
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    e.span,
+                    "expected a traffic pattern: constant, ramp, burst or soak",
+                )
+                .label(format!("found {}", describe_expr(e))),
             );
             return None;
         };
@@ -194,7 +223,11 @@ impl Checker<'_> {
                     None => None,
                 };
                 let rate = rate?;
-                Some(if callee.node == "soak" { Pattern::Soak { rate, for_ms } } else { Pattern::Constant { rate, for_ms } })
+                Some(if callee.node == "soak" {
+                    Pattern::Soak { rate, for_ms }
+                } else {
+                    Pattern::Constant { rate, for_ms }
+                })
             }
             "ramp" => {
                 let a = self.args(&callee, args, &["rates"], &["over"]);
@@ -227,8 +260,16 @@ impl Checker<'_> {
                 let (base, peak, every_ms, burst_ms) = (base?, peak?, every?, burst?);
                 if burst_ms >= every_ms {
                     self.error(
-                        Diagnostic::new(Code::OutOfRange, e.span, "a burst must be shorter than the time between bursts")
-                            .label(format!("bursts of {burst_ms}ms every {every_ms}ms")),
+                        Diagnostic::new(
+                            Code::OutOfRange,
+                            e.span,
+                            "a burst must be shorter than the time between bursts",
+                        )
+                        .label(format!(
+                            "bursts of {} every {}",
+                            duration_in_words(burst_ms),
+                            duration_in_words(every_ms)
+                        )),
                     );
                     return None;
                 }
@@ -242,8 +283,10 @@ impl Checker<'_> {
                 self.error(
                     Diagnostic::new(Code::UnknownFunction, callee.span, format!("unknown traffic pattern `{other}`"))
                         .label("not a pattern")
-                        .hint(did_you_mean(other, PATTERNS.iter().copied())
-                            .unwrap_or_else(|| format!("patterns: {}", PATTERNS.join(", ")))),
+                        .hint(
+                            did_you_mean(other, PATTERNS.iter().copied())
+                                .unwrap_or_else(|| format!("patterns: {}", PATTERNS.join(", "))),
+                        ),
                 );
                 None
             }
@@ -268,13 +311,21 @@ impl Checker<'_> {
                     super::values::Dim::Percent => true,
                     other => {
                         self.error(
-                            Diagnostic::new(Code::UnitMismatch, by?.span, format!("`{}` takes a number or a percentage, not {}", callee.node, other.describe()))
-                                .label("wrong unit"),
+                            Diagnostic::new(
+                                Code::UnitMismatch,
+                                by?.span,
+                                format!("`{}` takes a number or a percentage, not {}", callee.node, other.describe()),
+                            )
+                            .label("wrong unit"),
                         );
                         return None;
                     }
                 };
-                Some(if callee.node == "shift" { Change::Shift { by: v, relative } } else { Change::Noise { std: v, relative } })
+                Some(if callee.node == "shift" {
+                    Change::Shift { by: v, relative }
+                } else {
+                    Change::Noise { std: v, relative }
+                })
             }
             "scale" => {
                 let factor = self.plain(by?, "the scale factor")?;
@@ -285,8 +336,10 @@ impl Checker<'_> {
                 self.error(
                     Diagnostic::new(Code::UnknownFunction, callee.span, format!("unknown drift change `{other}`"))
                         .label("not a change")
-                        .hint(did_you_mean(other, CHANGES.iter().copied())
-                            .unwrap_or_else(|| format!("changes: {}", CHANGES.join(", ")))),
+                        .hint(
+                            did_you_mean(other, CHANGES.iter().copied())
+                                .unwrap_or_else(|| format!("changes: {}", CHANGES.join(", "))),
+                        ),
                 );
                 None
             }
@@ -310,11 +363,19 @@ impl Checker<'_> {
                 let rate = a.require(self, "rate").and_then(|r| self.fraction(r, "the drop rate"));
                 Some(Fault::Drop { stage: stage?, fraction: rate? })
             }
-            "cache" | "kafka" if state_ok("down") => Some(if kind == "cache" { Fault::CacheDown } else { Fault::KafkaDown }),
+            "cache" | "kafka" if state_ok("down") => {
+                Some(if kind == "cache" { Fault::CacheDown } else { Fault::KafkaDown })
+            }
             "cache" | "kafka" => {
+                let found = match (&f.state, f.args.is_empty()) {
+                    (Some(s), _) => format!("found `{}`", s.node),
+                    (None, false) => "found arguments".to_string(),
+                    (None, true) => "nothing after it".to_string(),
+                };
                 self.error(
-                    Diagnostic::new(Code::TypeMismatch, f.span, format!("write `{kind} down`"))
-                        .label("expected `down`"),
+                    Diagnostic::new(Code::TypeMismatch, f.span, format!("the `{kind}` fault is written `{kind} down`"))
+                        .label(found)
+                        .hint(format!("for example `at 30s fault {kind} down for 10s`")),
                 );
                 None
             }
@@ -327,8 +388,9 @@ impl Checker<'_> {
                 self.error(
                     Diagnostic::new(Code::UnknownFunction, f.kind.span, format!("unknown fault `{other}`"))
                         .label("not a fault")
-                        .hint(did_you_mean(other, FAULTS.iter().copied())
-                            .unwrap_or_else(|| "faults: latency(...), drop(...), cache down, kafka down, stall(...)".into())),
+                        .hint(did_you_mean(other, FAULTS.iter().copied()).unwrap_or_else(|| {
+                            "faults: latency(...), drop(...), cache down, kafka down, stall(...)".into()
+                        })),
                 );
                 None
             }
@@ -346,7 +408,7 @@ impl Checker<'_> {
         })
     }
 
-    fn expectation(&mut self, x: &crate::ast::Expectation, total: u64) -> Option<Expectation> {
+    fn expectation(&mut self, x: &crate::ast::Expectation, duration: Option<(u64, Span)>) -> Option<Expectation> {
         let Some(det) = &x.detection else {
             return Some(Expectation::Holds { condition: self.condition(&x.subject, Context::Expect)? });
         };
@@ -358,8 +420,12 @@ impl Checker<'_> {
             }
             _ => {
                 self.error(
-                    Diagnostic::new(Code::TypeMismatch, x.subject.span, "only drift is detected: `drift(NAME) detected ...`")
-                        .label(format!("found {}", describe_expr(&x.subject))),
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        x.subject.span,
+                        "only drift is detected: `drift(NAME) detected ...`",
+                    )
+                    .label(format!("found {}", describe_expr(&x.subject))),
                 );
                 return None;
             }
@@ -367,14 +433,15 @@ impl Checker<'_> {
         if det.negated {
             if det.within.is_some() {
                 self.error(
-                    Diagnostic::new(Code::BadStatement, det.span, "`not detected` takes no `within`").label("drop `within ...`"),
+                    Diagnostic::new(Code::BadStatement, det.span, "`not detected` takes no `within`")
+                        .label("drop `within ...`"),
                 );
                 return None;
             }
             return Some(Expectation::NotDetected { drift });
         }
         let within = det.within.as_ref().map(|w| self.duration_ms(w, "`within`"));
-        let of = det.of.as_ref().map(|o| self.event_time(o, total));
+        let of = det.of.as_ref().map(|o| self.event_time(o, duration));
         let within_ms = match within {
             Some(w) => Some(w?),
             None => None,

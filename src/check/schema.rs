@@ -8,6 +8,32 @@ use std::collections::HashMap;
 
 const TYPES: &[&str] = &["f64", "i64", "str", "bool"];
 
+/// Type names from other languages, and the field type they mean here.
+const TYPE_ALIASES: &[(&str, &str)] = &[
+    ("float32", "f64"),
+    ("float64", "f64"),
+    ("double", "f64"),
+    ("number", "f64"),
+    ("decimal", "f64"),
+    ("integer", "i64"),
+    ("int32", "i64"),
+    ("int64", "i64"),
+    ("long", "i64"),
+    ("text", "str"),
+    ("boolean", "bool"),
+];
+
+/// A field type in words, for messages: "text (`str`)".
+pub(super) fn type_in_words(ty: &FieldType) -> String {
+    match ty {
+        FieldType::F64 => "a number (`f64`)".into(),
+        FieldType::I64 => "a whole number (`i64`)".into(),
+        FieldType::Str => "text (`str`)".into(),
+        FieldType::Bool => "a boolean (`bool`)".into(),
+        FieldType::Category(values) => format!("a category of {} values", values.len()),
+    }
+}
+
 impl Checker<'_> {
     pub(super) fn schema(&mut self, s: &SchemaDecl) {
         let mut fields = Vec::new();
@@ -15,9 +41,13 @@ impl Checker<'_> {
         for f in &s.fields {
             if let Some(prev) = seen.insert(&f.name.node, f.name.span) {
                 self.error(
-                    Diagnostic::new(Code::DuplicateName, f.name.span, format!("field `{}` is declared twice", f.name.node))
-                        .label("again here")
-                        .also(prev, "first here"),
+                    Diagnostic::new(
+                        Code::DuplicateName,
+                        f.name.span,
+                        format!("field `{}` is declared twice", f.name.node),
+                    )
+                    .label("again here")
+                    .also(prev, "first here"),
                 );
                 continue;
             }
@@ -31,21 +61,30 @@ impl Checker<'_> {
                         self.error(
                             Diagnostic::new(Code::UnknownType, f.ty.span, format!("unknown type `{other}`"))
                                 .label("not a field type")
-                                .hint(did_you_mean(other, TYPES.iter().copied()).unwrap_or_else(|| {
-                                    "field types are f64, i64, str, bool and category(\"a\", \"b\", ...)".into()
-                                })),
+                                .hint(
+                                    TYPE_ALIASES
+                                        .iter()
+                                        .find(|(alias, _)| alias.eq_ignore_ascii_case(other))
+                                        .map(|(_, ty)| format!("write `{ty}`"))
+                                        .or_else(|| did_you_mean(other, TYPES.iter().copied()))
+                                        .unwrap_or_else(|| {
+                                            "field types are f64, i64, str, bool and category(\"a\", \"b\", ...)".into()
+                                        }),
+                                ),
                         );
                         continue;
                     }
                 },
                 AstType::Category(values) => {
-                    let mut uniq = values.clone();
-                    uniq.sort();
-                    uniq.dedup();
-                    if uniq.len() != values.len() {
+                    let repeated = values.iter().enumerate().find(|(i, v)| values[..*i].contains(v));
+                    if let Some((_, value)) = repeated {
                         self.error(
-                            Diagnostic::new(Code::DuplicateName, f.ty.span, "a category lists a value twice")
-                                .label("repeated value"),
+                            Diagnostic::new(
+                                Code::DuplicateName,
+                                f.ty.span,
+                                format!("the category lists {value:?} twice"),
+                            )
+                            .label("repeated value"),
                         );
                     }
                     FieldType::Category(values.clone())
@@ -59,7 +98,7 @@ impl Checker<'_> {
                             Diagnostic::new(
                                 Code::TypeMismatch,
                                 lo.span.to(hi.span),
-                                format!("only numeric fields have ranges; `{}` is {}", f.name.node, ty.describe()),
+                                format!("only numeric fields have ranges; `{}` is {}", f.name.node, type_in_words(&ty)),
                             )
                             .label("range on a non-numeric field"),
                         );

@@ -6,7 +6,8 @@ use crate::diagnostics::Code;
 use crate::program::*;
 use std::path::{Path, PathBuf};
 
-const SCHEMA: &str = "schema housing {\n  income: f64 in 0 .. 1_000_000\n  rooms: f64\n  beds: f64\n  address: str?\n  price: f64?\n}\n";
+const SCHEMA: &str =
+    "schema housing {\n  income: f64 in 0 .. 1_000_000\n  rooms: f64\n  beds: f64\n  address: str?\n  price: f64?\n}\n";
 
 fn ok(text: &str) -> Program {
     let c = check_source("t.hf", text);
@@ -41,7 +42,10 @@ fn features_are_typed_and_record_their_fields() {
         "{SCHEMA}features f from housing {{\n  ratio = rooms / max(beds, 1)\n  state = extract(address, \"([A-Z]{{2}}) [0-9]{{5}}\")\n  rich = income > 100k\n  r2 = ratio * 2\n}}\n"
     ));
     let f = &p.features[0].features;
-    assert_eq!(f.iter().map(|x| x.ty).collect::<Vec<_>>(), [FeatureType::Numeric, FeatureType::Category, FeatureType::Bool, FeatureType::Numeric]);
+    assert_eq!(
+        f.iter().map(|x| x.ty).collect::<Vec<_>>(),
+        [FeatureType::Numeric, FeatureType::Category, FeatureType::Bool, FeatureType::Numeric]
+    );
     assert_eq!(f[0].reads, ["beds", "rooms"]);
     // A feature built on an earlier feature reads that feature's fields.
     assert_eq!(f[3].reads, ["beds", "rooms"]);
@@ -61,17 +65,20 @@ fn type_and_unit_errors_are_found_together() {
 
 #[test]
 fn a_model_may_not_read_its_label() {
-    let found = codes(&format!(
-        "{SCHEMA}features f from housing {{ x = price * 2 }}\nmodel m = lightgbm(f, label: price)\n"
-    ));
+    let found =
+        codes(&format!("{SCHEMA}features f from housing {{ x = price * 2 }}\nmodel m = lightgbm(f, label: price)\n"));
     assert_eq!(found, [Code::Conflict]);
 }
 
 #[test]
 fn windows_must_be_whole_slides() {
-    let found = codes(&format!("{SCHEMA}drift d on income window sliding(10_000 events, every: 3_000) {{ psi() > 0.1 => alert }}\n"));
+    let found = codes(&format!(
+        "{SCHEMA}drift d on income window sliding(10_000 events, every: 3_000) {{ psi() > 0.1 => alert }}\n"
+    ));
     assert_eq!(found, [Code::OutOfRange]);
-    let found = codes(&format!("{SCHEMA}drift d on income window sliding(10_000 events, every: 1m) {{ psi() > 0.1 => alert }}\n"));
+    let found = codes(&format!(
+        "{SCHEMA}drift d on income window sliding(10_000 events, every: 1m) {{ psi() > 0.1 => alert }}\n"
+    ));
     assert_eq!(found, [Code::UnitMismatch]);
 }
 
@@ -117,7 +124,10 @@ fn scenarios_and_auctions_are_typed() {
     assert_eq!(s.duration_ms, 60_000);
     assert_eq!(s.traffic[0].patterns[0], Pattern::Ramp { from: 10.0, to: 100.0, over_ms: 10_000 });
     assert_eq!(s.events[1], TimedEvent { at_ms: 30_000, for_ms: Some(5_000), event: Event::Fault(Fault::CacheDown) });
-    assert_eq!(s.expectations[0], Expectation::Detected { drift: "d".into(), within_ms: Some(10_000), of_ms: Some(20_000) });
+    assert_eq!(
+        s.expectations[0],
+        Expectation::Detected { drift: "d".into(), within_ms: Some(10_000), of_ms: Some(20_000) }
+    );
     let a = &p.auctions[0];
     assert!((a.bias + 0.05).abs() < 1e-12);
     assert_eq!(a.bidders[0].persona, Persona::Owner);
@@ -132,11 +142,7 @@ fn every_shipped_file_checks_clean() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "hf") {
                 let c = super::check_file(&path).unwrap();
-                assert!(
-                    c.diagnostics.is_empty(),
-                    "{}",
-                    crate::diagnostics::render_all(&c.map, &c.diagnostics, false)
-                );
+                assert!(c.diagnostics.is_empty(), "{}", crate::diagnostics::render_all(&c.map, &c.diagnostics, false));
             }
         }
     }

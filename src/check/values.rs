@@ -77,9 +77,12 @@ impl Checker<'_> {
                     Unit::Percent => (value / 100.0, Dim::Percent),
                     Unit::Events => (*value, Dim::Events),
                     Unit::Unknown(s) => {
-                        let hint = did_you_mean(s, ["ms", "s", "m", "h", "k", "M", "/s", "%"]).unwrap_or_else(|| {
-                            "units are ms, s, m, h (durations), /s (rates), % and the magnitudes k and M".into()
-                        });
+                        let hint = unit_alias(s)
+                            .or_else(|| did_you_mean(s, ["ms", "s", "m", "h", "k", "M", "/s", "/m", "/h", "%"]))
+                            .unwrap_or_else(|| {
+                                "units are ms, s, m, h (durations), /s, /m, /h (rates), % and the magnitudes k and M"
+                                    .into()
+                            });
                         self.error(
                             Diagnostic::new(Code::UnknownUnit, e.span, format!("unknown unit `{s}`"))
                                 .label("not a unit")
@@ -88,7 +91,7 @@ impl Checker<'_> {
                         return None;
                     }
                 };
-                Some((v, d))
+                self.finite(e, v).map(|v| (v, d))
             }
             ExprKind::Unary { op: UnaryOp::Neg, operand } => self.number(operand).map(|(v, d)| (-v, d)),
             ExprKind::Unary { op: UnaryOp::Pos, operand } => self.number(operand),
@@ -97,8 +100,8 @@ impl Checker<'_> {
                 let (b, db) = self.number(rhs)?;
                 let v = if *op == BinaryOp::Mul { a * b } else { a / b };
                 match (da, db, op) {
-                    (d, Dim::Plain, _) => Some((v, d)),
-                    (Dim::Plain, d, BinaryOp::Mul) => Some((v, d)),
+                    (d, Dim::Plain, _) => self.finite(e, v).map(|v| (v, d)),
+                    (Dim::Plain, d, BinaryOp::Mul) => self.finite(e, v).map(|v| (v, d)),
                     _ => {
                         self.error(
                             Diagnostic::new(
@@ -120,6 +123,16 @@ impl Checker<'_> {
                 None
             }
         }
+    }
+
+    /// `v` unless it overflowed to infinity or is not a number (`0 / 0`).
+    fn finite(&mut self, e: &Expr, v: f64) -> Option<f64> {
+        if v.is_finite() {
+            return Some(v);
+        }
+        let what = if v.is_nan() { "is not a number" } else { "is too large to represent" };
+        self.error(Diagnostic::new(Code::OutOfRange, e.span, format!("this value {what}")).label(format!("{v}")));
+        None
     }
 
     /// A number of the given dimension; `Plain` numbers are accepted for `Events`
@@ -250,13 +263,7 @@ impl Checker<'_> {
 
     /// Sorts a call's arguments by parameter name. `positional` names the parameters
     /// that may be given by position, in order; `named` the others.
-    pub fn args<'e>(
-        &mut self,
-        callee: &Ident,
-        args: &'e [Arg],
-        positional: &[&str],
-        named: &[&str],
-    ) -> Args<'e> {
+    pub fn args<'e>(&mut self, callee: &Ident, args: &'e [Arg], positional: &[&str], named: &[&str]) -> Args<'e> {
         let mut out = Args { by_name: HashMap::new(), callee: callee.clone() };
         let mut next_pos = 0;
         for a in args {
@@ -271,9 +278,9 @@ impl Checker<'_> {
                                 format!("`{}` takes no argument `{}`", callee.node, n.node),
                             )
                             .label("unknown argument")
-                            .hint(did_you_mean(&n.node, all.clone()).unwrap_or_else(|| {
-                                format!("`{}` takes: {}", callee.node, all.collect::<Vec<_>>().join(", "))
-                            })),
+                            .hint(did_you_mean(&n.node, all.clone()).unwrap_or_else(
+                                || format!("`{}` takes: {}", callee.node, all.collect::<Vec<_>>().join(", ")),
+                            )),
                         );
                         continue;
                     }
@@ -337,6 +344,18 @@ impl<'e> Args<'e> {
         }
         found
     }
+}
+
+/// The unit meant by a common spelling of it (`min` → `m`), as a hint.
+fn unit_alias(suffix: &str) -> Option<String> {
+    let (unit, name) = match suffix.to_ascii_lowercase().as_str() {
+        "msec" | "msecs" | "millis" => ("ms", "milliseconds"),
+        "sec" | "secs" | "second" | "seconds" => ("s", "seconds"),
+        "min" | "mins" | "minute" | "minutes" => ("m", "minutes"),
+        "hr" | "hrs" | "hour" | "hours" => ("h", "hours"),
+        _ => return None,
+    };
+    Some(format!("{name} are written `{unit}`, as in `10{unit}`"))
 }
 
 /// A short description of an expression for "found ..." labels.

@@ -28,14 +28,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(code: Code, span: Span, message: impl Into<String>) -> Self {
-        Diagnostic {
-            code,
-            message: message.into(),
-            span,
-            label: String::new(),
-            secondary: Vec::new(),
-            hint: None,
-        }
+        Diagnostic { code, message: message.into(), span, label: String::new(), secondary: Vec::new(), hint: None }
     }
 
     pub fn label(mut self, label: impl Into<String>) -> Self {

@@ -8,11 +8,8 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
         if c == name {
             continue;
         }
-        let score = if c.to_ascii_lowercase() == lower {
-            1.0
-        } else {
-            strsim::jaro_winkler(&lower, &c.to_ascii_lowercase())
-        };
+        let score =
+            if c.to_ascii_lowercase() == lower { 1.0 } else { strsim::jaro_winkler(&lower, &c.to_ascii_lowercase()) };
         if score >= 0.8 && best.is_none_or(|(s, _)| score > s) {
             best = Some((score, c));
         }

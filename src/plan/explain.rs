@@ -51,7 +51,8 @@ pub fn explain(plan: &Plan) -> String {
                     crate::program::PredictorKind::Lightgbm => "lightgbm",
                 }
             );
-            let features: Vec<String> = m.features.features.iter().map(|f| format!("{} = {}", f.name, f.expr)).collect();
+            let features: Vec<String> =
+                m.features.features.iter().map(|f| format!("{} = {}", f.name, f.expr)).collect();
             for f in features {
                 let _ = writeln!(w, "      {f}");
             }
@@ -170,7 +171,11 @@ fn describe(k: &OperatorKind) -> String {
                 WindowShape::Sliding => format!("sliding {} every {}", unit(win.size), unit(win.every)),
                 WindowShape::Tumbling => format!("tumbling {}", unit(win.size)),
             };
-            let late = if win.lateness_ms > 0 { format!(", lateness {}s", win.lateness_ms as f64 / 1e3) } else { String::new() };
+            let late = if win.lateness_ms > 0 {
+                format!(", lateness {}s", win.lateness_ms as f64 / 1e3)
+            } else {
+                String::new()
+            };
             format!("`{}`: {shape}{late}; leaving events retracted (−1) at a later timestamp", drift.name)
         }
         OperatorKind::DriftStats { drift, statistics } => format!("`{drift}`: {}", statistics.join(", ")),
@@ -189,7 +194,10 @@ fn describe(k: &OperatorKind) -> String {
                     SinkTarget::Stdout => "stdout".into(),
                 })
                 .collect();
-            format!("`{sink}` ({stream:?}): {}", ts.join(", ")).replace("(Predictions)", "(predictions)").replace("(DeadLetters)", "(dead letters)").replace("(Alerts)", "(alerts)")
+            format!("`{sink}` ({stream:?}): {}", ts.join(", "))
+                .replace("(Predictions)", "(predictions)")
+                .replace("(DeadLetters)", "(dead letters)")
+                .replace("(Alerts)", "(alerts)")
         }
         OperatorKind::Latency => "ingest-to-sink latency → histogram, merged across workers".into(),
     }

@@ -90,9 +90,7 @@ fn dataflow(program: &Program, source: &Source, workers: usize) -> Dataflow {
         let input = match &d.target {
             DriftTarget::Field { schema, .. } if *schema == source.schema => Some(valid),
             DriftTarget::Feature { set, .. } => featured.iter().find(|(n, _)| n == set).map(|(_, id)| *id),
-            DriftTarget::Prediction { model } => {
-                predicted.as_ref().filter(|(n, _)| n == model).map(|(_, id)| *id)
-            }
+            DriftTarget::Prediction { model } => predicted.as_ref().filter(|(n, _)| n == model).map(|(_, id)| *id),
             _ => None,
         };
         let Some(input) = input else { continue };

@@ -9,7 +9,7 @@ pub use explain::explain;
 pub use lower::lower;
 
 use crate::program::{
-    Auction, Drift, FeatureSet, Guardrail, Model, Condition, Scenario, Schema, Serve, SinkTarget, Source, Stream,
+    Auction, Condition, Drift, FeatureSet, Guardrail, Model, Scenario, Schema, Serve, SinkTarget, Source, Stream,
 };
 use serde::{Deserialize, Serialize};
 

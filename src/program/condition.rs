@@ -42,7 +42,10 @@ impl CmpOp {
 #[serde(rename_all = "snake_case", tag = "metric")]
 pub enum Metric {
     /// Stream ingest-to-sink latency quantile (`p99(latency)`), or HTTP (`p99(http_latency)`).
-    Latency { quantile: f64, http: bool },
+    Latency {
+        quantile: f64,
+        http: bool,
+    },
     Throughput,
     ErrorRate,
     LostEvents,
@@ -51,9 +54,15 @@ pub enum Metric {
     UnsentRequests,
     /// Mean absolute error of predictions whose label is known.
     OnlineMae,
-    Psi { drift: String },
-    KsD { drift: String },
-    KsP { drift: String },
+    Psi {
+        drift: String,
+    },
+    KsD {
+        drift: String,
+    },
+    KsP {
+        drift: String,
+    },
 }
 
 impl std::fmt::Display for Metric {

@@ -54,18 +54,34 @@ pub enum Func {
 #[serde(rename_all = "snake_case")]
 pub enum FeatureExpr {
     /// A schema field by index.
-    Field { index: usize, name: String },
+    Field {
+        index: usize,
+        name: String,
+    },
     /// An earlier feature of the same block by index.
-    Feature { index: usize, name: String },
+    Feature {
+        index: usize,
+        name: String,
+    },
     Number(f64),
     Text(String),
     Bool(bool),
     Neg(Box<FeatureExpr>),
     Not(Box<FeatureExpr>),
-    Binary { op: BinOp, lhs: Box<FeatureExpr>, rhs: Box<FeatureExpr> },
-    Call { func: Func, args: Vec<FeatureExpr> },
+    Binary {
+        op: BinOp,
+        lhs: Box<FeatureExpr>,
+        rhs: Box<FeatureExpr>,
+    },
+    Call {
+        func: Func,
+        args: Vec<FeatureExpr>,
+    },
     /// `extract(text, "regex")`: the first capture group (or the whole match) as a category.
-    Extract { input: Box<FeatureExpr>, pattern: String },
+    Extract {
+        input: Box<FeatureExpr>,
+        pattern: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -373,10 +373,20 @@ pub enum Event {
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Change {
     /// Add `by`; relative when `relative` (a percentage of the value).
-    Shift { by: f64, relative: bool },
-    Scale { factor: f64 },
-    Noise { std: f64, relative: bool },
-    Replace { value: f64 },
+    Shift {
+        by: f64,
+        relative: bool,
+    },
+    Scale {
+        factor: f64,
+    },
+    Noise {
+        std: f64,
+        relative: bool,
+    },
+    Replace {
+        value: f64,
+    },
 }
 
 /// Tagged `fault`, not `kind`: [`Event::Fault`] wraps it and already writes `kind`.

@@ -16,9 +16,12 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The span of a pair, without the whitespace and comments pest lets a rule that
+    /// ends in `x*` or `x?` take after its last token.
     pub fn span(&self, p: &Pair<'_, Rule>) -> Span {
         let s = p.as_span();
-        Span::new(self.file, self.base + s.start(), self.base + s.end())
+        let end = s.start() + significant_len(s.as_str());
+        Span::new(self.file, self.base + s.start(), self.base + end)
     }
 
     pub fn ident(&self, p: &Pair<'_, Rule>) -> Ident {
@@ -30,6 +33,36 @@ impl Ctx<'_> {
         let body = p.into_inner().next().map_or("", |b| b.as_str());
         Spanned::new(unescape(body), span)
     }
+}
+
+/// The length of `text` without trailing whitespace and `#` comments (a `#` in a string
+/// starts no comment).
+fn significant_len(text: &str) -> usize {
+    let trimmed = text.trim_end();
+    let last_line = trimmed.rfind('\n').map_or(0, |i| i + 1);
+    if !trimmed[last_line..].contains('#') {
+        return trimmed.len();
+    }
+    let (mut end, mut in_string, mut escaped, mut in_comment) = (0, false, false, false);
+    for (i, c) in text.char_indices() {
+        if in_comment {
+            in_comment = c != '\n';
+        } else if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' | '\n' => in_string = false,
+                _ => {}
+            }
+            end = i + c.len_utf8();
+        } else if c == '#' {
+            in_comment = true;
+        } else if !c.is_whitespace() {
+            in_string = c == '"';
+            end = i + c.len_utf8();
+        }
+    }
+    end
 }
 
 /// Takes the next pair, which the grammar guarantees is there.
@@ -309,7 +342,7 @@ fn fault(cx: &mut Ctx<'_>, p: Pair<'_, Rule>) -> Fault {
     if let Some(rest) = it.next() {
         match rest.as_rule() {
             Rule::call => args = call_args(cx, rest),
-            Rule::ident => state = Some(cx.ident(&rest)),
+            Rule::fault_state => state = Some(cx.ident(&rest)),
             other => unreachable!("fault holds no {other:?}"),
         }
     }

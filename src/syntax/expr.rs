@@ -132,10 +132,22 @@ fn primary(cx: &mut Ctx<'_>, p: Pair<'_, Rule>) -> Expr {
             match number(cx, q) {
                 ExprKind::Number { value, unit: Unit::None } => ExprKind::Number { value, unit: Unit::Events },
                 ExprKind::Number { value, unit } => {
+                    let suffix = match &unit {
+                        Unit::Millis => "ms",
+                        Unit::Seconds => "s",
+                        Unit::Minutes => "m",
+                        Unit::Hours => "h",
+                        Unit::PerSecond => "/s",
+                        Unit::PerMinute => "/m",
+                        Unit::PerHour => "/h",
+                        Unit::Percent => "%",
+                        Unit::Unknown(s) => s.as_str(),
+                        Unit::None | Unit::Events => "events",
+                    };
                     cx.diags.push(
                         Diagnostic::new(Code::UnitMismatch, span, "a number of events cannot carry another unit")
-                            .label(format!("{unit:?} events"))
-                            .hint("write a plain count: `10_000 events`"),
+                            .label(format!("both `{suffix}` and `events`"))
+                            .hint("write a plain count such as `10_000 events`, or a duration such as `10s` without `events`"),
                     );
                     ExprKind::Number { value, unit: Unit::Events }
                 }

@@ -9,6 +9,7 @@ use pest::iterators::Pair;
 pub(super) fn quantity(pair: Pair<'_, Rule>) -> Result<(f64, Unit), String> {
     let mut value = 0.0;
     let mut unit = Unit::None;
+    let written = pair.as_str();
     for p in pair.into_inner() {
         match p.as_rule() {
             Rule::number => {
@@ -20,6 +21,9 @@ pub(super) fn quantity(pair: Pair<'_, Rule>) -> Result<(f64, Unit), String> {
             }
             Rule::magnitude => {
                 value *= if p.as_str() == "k" { 1e3 } else { 1e6 };
+                if !value.is_finite() {
+                    return Err(format!("`{written}` is too large"));
+                }
             }
             Rule::unit => {
                 unit = match p.as_str() {

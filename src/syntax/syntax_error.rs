@@ -107,55 +107,70 @@ fn describe(rule: Rule) -> &'static str {
 }
 
 /// Collapses token lists into the words a user thinks in: "an operator" rather than
-/// every operator, "an expression" rather than every character that can start one.
+/// every operator, "an expression" rather than every character that can start one,
+/// "a declaration" rather than every declaration keyword.
 fn simplify(mut expected: Vec<String>) -> Vec<String> {
-    const OPERATORS: &[&str] = &["`!=`", "`&&`", "`*`", "`->`", "`/`", "`<=`", "`<`", "`==`", "`>=`", "`>`", "`and`", "`or`", "`||`"];
-    const STARTS: &[&str] = &[
-        "`!`", "`\"`", "`(`", "`+`", "`-`", "`0..9`", "`A..Z`", "`a..z`", "`_`", "`[`", "`false`", "`true`", "`not`", "`{`",
-    ];
+    const OPERATORS: &[&str] =
+        &["`!=`", "`&&`", "`*`", "`->`", "`/`", "`<=`", "`<`", "`==`", "`>=`", "`>`", "`and`", "`or`", "`||`"];
+    // Tokens that start an expression, other than the letters of a name (the rule that
+    // wanted a name says "a name" already).
+    const STARTS: &[&str] = &["`!`", "`\"`", "`(`", "`+`", "`-`", "`0..9`", "`[`", "`false`", "`true`", "`not`", "`{`"];
     if expected.iter().any(|e| OPERATORS.contains(&e.as_str())) {
         expected.retain(|e| !OPERATORS.contains(&e.as_str()) && e != "`+`" && e != "`-`");
+        // After a complete operand: a call `f(`, a member `.x` or `events` could follow too,
+        // but an operator or the end of the list is what is meant.
+        expected.retain(|e| e != "`(`" && e != "`.`" && e != "`events`");
         expected.push("an operator".into());
     }
     if expected.iter().filter(|e| STARTS.contains(&e.as_str())).count() >= 3 {
         expected.retain(|e| !STARTS.contains(&e.as_str()));
         expected.push("an expression".into());
     }
-    // Single characters of words (`a..z`) say less than the rule that wanted a word.
-    expected.retain(|e| e == "`..`" || !e.contains(".."));
+    if expected.iter().any(|e| e == "an expression") {
+        // Each of these is an expression too.
+        expected.retain(|e| !["a name", "a number", "a number of events", "a string"].contains(&e.as_str()));
+    }
+    let keywords = |e: &String| super::DECL_KEYWORDS.iter().any(|k| e.trim_matches('`') == *k);
+    if expected.iter().filter(|e| keywords(e)).count() >= 3 {
+        expected.retain(|e| !keywords(e));
+        expected.push("a declaration".into());
+    }
+    // Single characters of words (`a..z`, `_`) say less than the rule that wanted a word.
+    expected.retain(|e| e == "`..`" || (!e.contains("..") && e != "`_`"));
     expected.sort_unstable();
     expected.dedup();
     expected
 }
 
-/// The token at `at`, for "found ..." and the caret width.
+/// The token at `at`, for "found ..." and the caret width. The end of a line or of the
+/// file is an empty span, so the caret stays on the line where the text stops.
 fn token_at(src: &str, at: usize) -> (usize, String) {
     let rest = &src[at.min(src.len())..];
     let Some(first) = rest.chars().next() else {
         return (0, "end of file".to_string());
     };
+    if first == '\n' || rest.starts_with("\r\n") {
+        return (0, "end of line".to_string());
+    }
     let len = if first.is_ascii_alphanumeric() || first == '_' {
         rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')).unwrap_or(rest.len())
     } else {
         first.len_utf8()
     };
-    let text = &rest[..len];
-    let shown = match text {
-        "\n" => "end of line".to_string(),
-        _ => format!("`{text}`"),
-    };
-    (len, shown)
+    (len, format!("`{}`", &rest[..len]))
 }
 
-pub(super) fn from_pest(err: pest::error::Error<Rule>, src: &str, base: usize, file: FileId) -> Diagnostic {
+/// Where a parse failed (in the whole file) and what could have stood there.
+fn expected_at(err: &pest::error::Error<Rule>, base: usize) -> (usize, Vec<String>) {
     let mut expected: Vec<String> = Vec::new();
-    let mut at = base
+    let location = base
         + match err.location {
             InputLocation::Pos(p) => p,
             InputLocation::Span((s, _)) => s,
         };
+    let mut at = location;
     if let Some(attempts) = err.parse_attempts() {
-        // The furthest position any rule reached, and the tokens and rules that could go there.
+        // The furthest position any rule reached, and the tokens that could go there.
         at = at.max(base + attempts.max_position);
         for t in attempts.expected_tokens() {
             let token = t.to_string();
@@ -164,26 +179,82 @@ pub(super) fn from_pest(err: pest::error::Error<Rule>, src: &str, base: usize, f
             }
         }
     }
+    // The rules pest names were tried at `location`; they say nothing about a later position.
     if let ErrorVariant::ParsingError { positives, .. } = &err.variant {
-        expected.extend(positives.iter().map(|r| describe(*r).to_string()));
+        if at == location {
+            expected.extend(positives.iter().map(|r| describe(*r).to_string()));
+        }
     }
-    let (len, found) = token_at(src, at);
-    let span = Span::new(file, at, at + len);
     let mut expected = simplify(expected);
     expected.retain(|e| e != "whitespace" && e != "something else");
-    let wanted = match expected.as_slice() {
+    (at, expected)
+}
+
+fn one_of(expected: &[String]) -> String {
+    match expected {
         [] => "something else".to_string(),
         [one] => one.clone(),
         [init @ .., last] => format!("{} or {}", init.join(", "), last),
-    };
-    let mut d = Diagnostic::new(Code::Syntax, span, format!("syntax error: expected {wanted}, found {found}"))
-        .label(format!("expected {wanted}"));
+    }
+}
+
+/// "expected ..., found ..." at `at`.
+fn diagnostic(src: &str, file: FileId, at: usize, mut expected: Vec<String>) -> Diagnostic {
+    let (len, found) = token_at(src, at);
+    let line_start = src[..at].rfind('\n').map_or(0, |i| i + 1);
+    if at == line_start && expected.iter().any(|e| e == "a declaration") {
+        // Text in column 1 is read as a new declaration, whatever else could continue the last one.
+        expected.retain(|e| e == "a declaration");
+    }
+    if expected == ["a name"] && src[..at].trim_end().ends_with("=>") {
+        expected = vec!["an action (`alert`, `log`, `rollback`, `abort_canary` or `shed(...)`)".to_string()];
+    }
+    let wanted = one_of(&expected);
+    let mut d = Diagnostic::new(
+        Code::Syntax,
+        Span::new(file, at, at + len),
+        format!("syntax error: expected {wanted}, found {found}"),
+    )
+    .label(format!("expected {wanted}"));
     if found == "`=`" && expected.iter().any(|e| e == "`:`") {
         d = d.hint("properties are written `key: value`");
+    } else if found == "end of line" && expected.iter().any(|e| e == "`\"`") {
+        d = d.hint("a string ends with `\"` on the line where it starts");
     } else if expected.iter().any(|e| e == "a declaration") {
         d = d.hint(
             "a file is a list of declarations: use, schema, source, features, model, drift, sink, serve, slo, guardrail, scenario, auction",
         );
     }
     d
+}
+
+pub(super) fn from_pest(err: pest::error::Error<Rule>, src: &str, base: usize, file: FileId) -> Diagnostic {
+    let (at, expected) = expected_at(&err, base);
+    diagnostic(src, file, at, expected)
+}
+
+/// The declaration at `base` ran on into the one at `next` (a missing `}` or `)`), and
+/// `err` comes from parsing it alone, `base..next`. Unless the text has an error of its
+/// own before that, the problem is reported where the next declaration begins.
+pub(super) fn unfinished(
+    err: pest::error::Error<Rule>,
+    src: &str,
+    base: usize,
+    next: usize,
+    file: FileId,
+) -> Diagnostic {
+    let (at, expected) = expected_at(&err, base);
+    if super::skip_trivia(src, at) < next {
+        return diagnostic(src, file, at, expected);
+    }
+    let keyword_len = src[base..].find(|c: char| !c.is_ascii_alphanumeric() && c != '_').unwrap_or(0);
+    let keyword = &src[base..base + keyword_len];
+    let closer = ["`}`", "`)`", "`]`"].into_iter().find(|c| expected.iter().any(|e| e == c));
+    let hint = match closer {
+        Some(c) => format!("a declaration ends before the next one begins; is a {c} missing?"),
+        None => "a declaration ends before the next one begins; finish this one first".to_string(),
+    };
+    diagnostic(src, file, next, expected)
+        .also(Span::new(file, base, base + keyword_len), format!("this `{keyword}` is not finished"))
+        .hint(hint)
 }

@@ -62,7 +62,10 @@ fn units_and_magnitudes() {
     assert_eq!(show(&feature_expr("5%")), "5Percent");
     assert_eq!(show(&feature_expr("10min")), "10Unknown(\"min\")");
     assert_eq!(show(&feature_expr("f(10_000 events, every: 1k)")), "f(10000Events, every: 1000)");
-    assert_eq!(show(&feature_expr("ramp(100/s -> 5000/s, over: 20s)")), "ramp((100PerSecond -> 5000PerSecond), over: 20Seconds)");
+    assert_eq!(
+        show(&feature_expr("ramp(100/s -> 5000/s, over: 20s)")),
+        "ramp((100PerSecond -> 5000PerSecond), over: 20Seconds)"
+    );
 }
 
 #[test]
