@@ -45,8 +45,10 @@ test: build
 bench: deps
 	$(CARGO) bench --locked --bench frontend
 
+## fuzz: five minutes of cargo-fuzz on the front end (needs nightly and cargo-fuzz).
 fuzz:
-	cd fuzz && $(CARGO) +nightly fuzz run parse seeds -- -max_total_time=300
+	mkdir -p fuzz/corpus/parse
+	CARGO_TARGET_DIR=fuzz/target $(CARGO) +nightly fuzz run parse fuzz/corpus/parse fuzz/seeds -- -dict=fuzz/hf.dict -max_total_time=300
 
 fmt:
 	$(CARGO) fmt --all
