@@ -19,7 +19,20 @@ impl Checker<'_> {
         let mut seed = 0;
         let mut report = None;
         let mut ok = true;
+        let mut seen = std::collections::HashMap::new();
         for st in &a.stmts {
+            let first = match st {
+                AuctionStmt::Listings { span, .. } => self.once(&mut seen, "listings", *span),
+                AuctionStmt::Rule(e) => self.once(&mut seen, "rule", e.span),
+                AuctionStmt::Bias { span, .. } => self.once(&mut seen, "bias", *span),
+                AuctionStmt::Seed(e) => self.once(&mut seen, "seed", e.span),
+                AuctionStmt::Report(p) => self.once(&mut seen, "report", p.span),
+                AuctionStmt::Use(_) | AuctionStmt::Bidders(_) => true,
+            };
+            if !first {
+                ok = false;
+                continue;
+            }
             let done = match st {
                 AuctionStmt::Use(_) => Some(()),
                 AuctionStmt::Listings { count, source, .. } => {
@@ -121,6 +134,12 @@ impl Checker<'_> {
         let mut noise = Some(0.0);
         for p in &b.params {
             match p.key.node.as_str() {
+                "max" if max.is_some() => {
+                    self.error(
+                        Diagnostic::new(Code::DuplicateProperty, p.key.span, "`max` is set twice").label("set again"),
+                    );
+                    noise = None;
+                }
                 "max" => max = Some(self.price(&p.value)),
                 "noise" => noise = self.fraction(&p.value, "`noise`"),
                 other => {

@@ -279,6 +279,21 @@ impl<'a> Checker<'a> {
         did_you_mean(name, self.scope.iter().filter(|(_, (k, _))| *k == kind).map(|(n, _)| n.as_str()))
     }
 
+    /// Records a statement that may appear once per block; reports a repeat and returns false.
+    pub(crate) fn once(&mut self, seen: &mut HashMap<&'static str, Span>, what: &'static str, span: Span) -> bool {
+        if let Some(prev) = seen.insert(what, span) {
+            self.error(
+                Diagnostic::new(Code::BadStatement, span, format!("`{what}` is given twice"))
+                    .label("again here")
+                    .also(prev, "first given here")
+                    .hint(format!("keep one `{what}`")),
+            );
+            seen.insert(what, prev);
+            return false;
+        }
+        true
+    }
+
     pub(crate) fn names_of(&self, kind: Kind) -> Vec<String> {
         let mut v: Vec<String> = self.scope.iter().filter(|(_, (k, _))| *k == kind).map(|(n, _)| n.clone()).collect();
         v.sort();

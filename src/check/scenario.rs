@@ -70,7 +70,17 @@ impl Checker<'_> {
             ok = false;
         }
         let total = duration.map_or(u64::MAX, |(d, _)| d);
+        let mut seen = std::collections::HashMap::new();
         for st in &s.stmts {
+            let first = match st {
+                ScenarioStmt::Seed(e) => self.once(&mut seen, "seed", e.span),
+                ScenarioStmt::Report(p) => self.once(&mut seen, "report", p.span),
+                _ => true,
+            };
+            if !first {
+                ok = false;
+                continue;
+            }
             let done = match st {
                 ScenarioStmt::Use(_) | ScenarioStmt::Duration(_) => Some(()),
                 ScenarioStmt::Seed(e) => self.count(e, "`seed`", 0).map(|v| seed = Some(v)),
