@@ -7,7 +7,10 @@
 
 pub mod ast;
 pub mod check;
+pub mod data;
 pub mod diagnostics;
+pub mod features;
+pub mod model;
 pub mod plan;
 pub mod program;
 pub mod syntax;

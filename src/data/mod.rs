@@ -1,0 +1,46 @@
+//! Events: one housing record, its fields in schema order.
+
+pub mod csv_source;
+pub mod generator;
+
+use serde::{Deserialize, Serialize};
+
+/// One field's value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Missing,
+    Num(f64),
+    Bool(bool),
+    Text(String),
+}
+
+impl Value {
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Num(x) => Some(*x),
+            Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_missing(&self) -> bool {
+        matches!(self, Value::Missing)
+    }
+}
+
+/// One event: an id, an event time, and the schema's fields in order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: u64,
+    /// Event time, milliseconds since the Unix epoch.
+    pub ts_ms: i64,
+    pub values: Vec<Value>,
+}
