@@ -13,4 +13,5 @@ pub mod features;
 pub mod model;
 pub mod plan;
 pub mod program;
+pub mod registry;
 pub mod syntax;

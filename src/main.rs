@@ -33,6 +33,22 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         workers: usize,
     },
+    /// Train the file's model on its declared training data, print holdout metrics next to
+    /// a linear baseline, and register a new version.
+    Train {
+        file: PathBuf,
+        /// Train on this CSV file instead (columns mapped as the file's CSV source maps them).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Which model, when the file declares several.
+        #[arg(long)]
+        model: Option<String>,
+        /// The registry directory (default: the model's `registry:` setting).
+        #[arg(long)]
+        registry: Option<PathBuf>,
+    },
+    /// Inspect the model registry and move its pointers: list, show, promote, rollback.
+    Models(cli::models::ModelsArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,5 +56,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { files } => cli::check::run(&files),
         Command::Explain { file, json, workers } => cli::explain::run(&file, json, workers),
+        Command::Models(args) => cli::models::run(&args),
+        Command::Train { file, data, model, registry } => {
+            cli::train::run(&cli::train::Args { file, data, model, registry })
+        }
     }
 }

@@ -2,6 +2,8 @@
 
 pub mod check;
 pub mod explain;
+pub mod models;
+pub mod train;
 
 use housing_flow::check::{check_file, Checked};
 use housing_flow::diagnostics::render_all;

@@ -2,6 +2,7 @@
 
 pub mod csv_source;
 pub mod generator;
+pub mod load;
 
 use serde::{Deserialize, Serialize};
 
