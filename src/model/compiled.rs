@@ -283,7 +283,7 @@ impl CompiledModel {
             let x = row[f as usize];
             nan |= x.is_nan();
             // LightGBM's dense-row reader drops |x| <= kZeroThreshold, so they count as 0.
-
+            let x = if x.abs() <= K_ZERO { 0.0 } else { x };
             sum += c * x;
         }
         if nan {
@@ -892,7 +892,11 @@ mod parse {
                                     }
                                 }
                             };
-                            Node { threshold: t, feature: feature as u32 | flags, left: left as u32 }
+                            Node {
+                                threshold: zero_rounded_threshold(t),
+                                feature: feature as u32 | flags,
+                                left: left as u32,
+                            }
                         };
                         self.nodes[at] = node;
                         queue.push_back((child(left_child[i], "left_child")?, left, d + 1));

@@ -9,6 +9,7 @@ pub mod linear;
 pub mod meta;
 pub mod native;
 pub mod predictor;
+pub mod serving;
 pub mod train;
 
 pub use compiled::CompiledModel;

@@ -1,0 +1,205 @@
+//! A model ready to serve: the compiled features, the category codes and the predictors
+//! of one registry version, behind a handle that a running process can swap atomically.
+
+use super::compiled::CompiledModel;
+use super::error::ModelError;
+use super::meta::ModelMeta;
+use super::native::LightgbmModel;
+use super::predictor::Predictor;
+use crate::data::Value;
+use crate::features::{CategoryMaps, CompiledFeatures};
+use crate::program::{FeatureSet, PredictorKind};
+use crate::registry::{LoadedVersion, Registry, RegistryError};
+use arc_swap::ArcSwap;
+use std::sync::Arc;
+
+/// Why a version could not be made ready to serve.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("model `{name}` v{version}, {file}: {source}")]
+    Model { name: String, version: u32, file: String, source: ModelError },
+    #[error("model `{name}` v{version} was trained on features [{trained}], but the pipeline computes [{declared}]")]
+    Incompatible { name: String, version: u32, trained: String, declared: String },
+    #[error("model `{name}` v{version}: {message}")]
+    Invalid { name: String, version: u32, message: String },
+    #[error("model `{0}` has no production version; train one with `housing-flow train`")]
+    NoProduction(String),
+}
+
+/// One prediction: the estimate, the interval of the lowest and highest quantile models,
+/// and the version that made it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Prediction {
+    pub estimate: f64,
+    pub interval: Option<[f64; 2]>,
+    pub version: u32,
+}
+
+/// One registry version, loaded.
+pub struct ServingModel {
+    pub meta: ModelMeta,
+    pub features: CompiledFeatures,
+    pub categories: CategoryMaps,
+    estimate: Box<dyn Predictor>,
+    bounds: Option<(Box<dyn Predictor>, Box<dyn Predictor>)>,
+}
+
+impl std::fmt::Debug for ServingModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServingModel").field("name", &self.meta.name).field("version", &self.meta.version).finish()
+    }
+}
+
+impl ServingModel {
+    /// Builds a serving model from a loaded version and the pipeline's feature set, which
+    /// must be the features the version was trained on, in the same order.
+    pub fn from_version(set: &FeatureSet, loaded: LoadedVersion, kind: PredictorKind) -> Result<Self, LoadError> {
+        let meta = loaded.meta;
+        let (name, version) = (meta.name.clone(), meta.version);
+        let features = CompiledFeatures::compile(set).map_err(|message| LoadError::Invalid {
+            name: name.clone(),
+            version,
+            message,
+        })?;
+        let trained: Vec<&str> = meta.features.iter().map(|f| f.name.as_str()).collect();
+        if trained != features.names.iter().map(String::as_str).collect::<Vec<_>>() {
+            return Err(LoadError::Incompatible {
+                name,
+                version,
+                trained: trained.join(", "),
+                declared: features.names.join(", "),
+            });
+        }
+        let categories = CategoryMaps::from_values(&features, meta.categories.clone());
+        let predictor = |file: &str| -> Result<Box<dyn Predictor>, LoadError> {
+            let bytes = loaded.files.get(file).ok_or_else(|| LoadError::Invalid {
+                name: name.clone(),
+                version,
+                message: format!("`{file}` is missing"),
+            })?;
+            let text = std::str::from_utf8(bytes).map_err(|_| LoadError::Invalid {
+                name: name.clone(),
+                version,
+                message: format!("`{file}` is not text"),
+            })?;
+            let model: Result<Box<dyn Predictor>, ModelError> = match kind {
+                PredictorKind::Compiled => CompiledModel::from_text(text).map(|m| Box::new(m) as Box<dyn Predictor>),
+                PredictorKind::Lightgbm => LightgbmModel::from_text(text).map(|m| Box::new(m) as Box<dyn Predictor>),
+            };
+            let model =
+                model.map_err(|source| LoadError::Model { name: name.clone(), version, file: file.into(), source })?;
+            if model.num_features() != features.len() {
+                return Err(LoadError::Invalid {
+                    name: name.clone(),
+                    version,
+                    message: format!(
+                        "`{file}` reads {} features, the pipeline computes {}",
+                        model.num_features(),
+                        features.len()
+                    ),
+                });
+            }
+            Ok(model)
+        };
+        let estimate = predictor(crate::registry::MODEL_FILE)?;
+        let bounds = match (meta.quantiles.first(), meta.quantiles.last()) {
+            (Some(lo), Some(hi)) if meta.quantiles.len() >= 2 => Some((predictor(&lo.file)?, predictor(&hi.file)?)),
+            _ => None,
+        };
+        Ok(ServingModel { meta, features, categories, estimate, bounds })
+    }
+
+    /// Loads the production version of `name` from a registry.
+    pub fn production(
+        registry: &Registry,
+        name: &str,
+        set: &FeatureSet,
+        kind: PredictorKind,
+    ) -> Result<Self, LoadError> {
+        let version = registry.production(name)?.ok_or_else(|| LoadError::NoProduction(name.to_string()))?;
+        Self::from_version(set, registry.load(name, version)?, kind)
+    }
+
+    pub fn version(&self) -> u32 {
+        self.meta.version
+    }
+
+    /// Feature rows (row-major) for events.
+    pub fn rows<'a>(&self, events: impl IntoIterator<Item = &'a [Value]>) -> Vec<f64> {
+        self.features.eval_rows(events, &self.categories)
+    }
+
+    /// Predictions for feature rows.
+    pub fn predict_rows(&self, rows: &[f64]) -> Result<Vec<Prediction>, ModelError> {
+        let nf = self.features.len();
+        let n = rows.len() / nf.max(1);
+        let mut est = vec![0.0; n];
+        self.estimate.predict(rows, nf, &mut est)?;
+        let interval = match &self.bounds {
+            Some((lo, hi)) => {
+                let (mut l, mut h) = (vec![0.0; n], vec![0.0; n]);
+                lo.predict(rows, nf, &mut l)?;
+                hi.predict(rows, nf, &mut h)?;
+                // Quantile models are trained apart and can cross; report the interval ordered.
+                Some(l.into_iter().zip(h).map(|(a, b)| [a.min(b), a.max(b)]).collect::<Vec<_>>())
+            }
+            None => None,
+        };
+        let version = self.meta.version;
+        Ok(est
+            .into_iter()
+            .enumerate()
+            .map(|(i, estimate)| Prediction { estimate, interval: interval.as_ref().map(|v| v[i]), version })
+            .collect())
+    }
+
+    /// Predictions for events.
+    pub fn predict_events<'a>(
+        &self,
+        events: impl IntoIterator<Item = &'a [Value]>,
+    ) -> Result<Vec<Prediction>, ModelError> {
+        self.predict_rows(&self.rows(events))
+    }
+}
+
+/// The model a running process serves. Readers take a snapshot (`current`) and use it
+/// for a whole batch; `swap` replaces it atomically, so no batch sees half of a version.
+pub struct ModelHandle {
+    current: ArcSwap<ServingModel>,
+}
+
+impl ModelHandle {
+    pub fn new(model: ServingModel) -> Self {
+        ModelHandle { current: ArcSwap::from_pointee(model) }
+    }
+
+    /// The model to use for one batch or request.
+    pub fn current(&self) -> Arc<ServingModel> {
+        self.current.load_full()
+    }
+
+    /// Replaces the model; returns the one replaced.
+    pub fn swap(&self, model: ServingModel) -> Arc<ServingModel> {
+        self.current.swap(Arc::new(model))
+    }
+
+    /// Swaps in the registry's production version if it differs from the one served.
+    /// Returns the new version when it swapped.
+    pub fn refresh(
+        &self,
+        registry: &Registry,
+        set: &FeatureSet,
+        kind: PredictorKind,
+    ) -> Result<Option<u32>, LoadError> {
+        let name = self.current().meta.name.clone();
+        let Some(production) = registry.production(&name)? else { return Ok(None) };
+        if production == self.current().version() {
+            return Ok(None);
+        }
+        let model = ServingModel::from_version(set, registry.load(&name, production)?, kind)?;
+        self.swap(model);
+        Ok(Some(production))
+    }
+}
