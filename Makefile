@@ -31,10 +31,12 @@ deps:
 build: deps
 	$(CARGO) build --release --locked
 
-## run: check the default pipeline and print its dataflow plan.
+## run: check the default pipeline, print its dataflow plan, train its model if the registry has none.
 run: build
 	$(BIN) check $(PIPELINE)
 	$(BIN) explain $(PIPELINE)
+	$(BIN) train $(PIPELINE) --if-missing
+	$(BIN) models list
 
 ## test: every unit, golden, property and end-to-end test.
 test: build

@@ -46,6 +46,9 @@ enum Command {
         /// The registry directory (default: the model's `registry:` setting).
         #[arg(long)]
         registry: Option<PathBuf>,
+        /// Train only when the registry has no production version of the model yet.
+        #[arg(long)]
+        if_missing: bool,
     },
     /// Inspect the model registry and move its pointers: list, show, promote, rollback.
     Models(cli::models::ModelsArgs),
@@ -57,8 +60,8 @@ fn main() -> ExitCode {
         Command::Check { files } => cli::check::run(&files),
         Command::Explain { file, json, workers } => cli::explain::run(&file, json, workers),
         Command::Models(args) => cli::models::run(&args),
-        Command::Train { file, data, model, registry } => {
-            cli::train::run(&cli::train::Args { file, data, model, registry })
+        Command::Train { file, data, model, registry, if_missing } => {
+            cli::train::run(&cli::train::Args { file, data, model, registry, if_missing })
         }
     }
 }

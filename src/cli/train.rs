@@ -16,6 +16,8 @@ pub struct Args {
     pub data: Option<PathBuf>,
     pub model: Option<String>,
     pub registry: Option<PathBuf>,
+    /// Do nothing when the registry already has a production version.
+    pub if_missing: bool,
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -39,6 +41,14 @@ pub fn run(args: &Args) -> ExitCode {
         }
         return ExitCode::from(1);
     };
+    let root = args.registry.clone().unwrap_or_else(|| PathBuf::from(&model.model.registry));
+    let registry = Registry::open(&root);
+    if args.if_missing {
+        if let Ok(Some(v)) = registry.production(&model.model.name) {
+            println!("{} v{v} is in production in {}; not training", model.model.name, root.display());
+            return ExitCode::SUCCESS;
+        }
+    }
     let spec = match (&args.data, &model.model.train) {
         (Some(path), Some(SourceKind::Csv { columns, delimiter, .. })) => SourceKind::Csv {
             path: path.display().to_string(),
@@ -90,8 +100,6 @@ pub fn run(args: &Args) -> ExitCode {
     };
     let meta = trained.meta.clone();
     print_metrics(&meta.metrics, &meta.quantiles.iter().map(|q| q.alpha).collect::<Vec<_>>());
-    let root = args.registry.clone().unwrap_or_else(|| PathBuf::from(&model.model.registry));
-    let registry = Registry::open(&root);
     match registry.register(&model.model.name, &trained.files, trained.meta) {
         Ok(version) => {
             let production = registry.production(&model.model.name).ok().flatten();
