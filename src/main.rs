@@ -33,6 +33,41 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         workers: usize,
     },
+    /// Run a pipeline until its source ends, N events, D, or Ctrl-C; print a summary.
+    Run {
+        file: PathBuf,
+        /// Worker threads.
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        /// Stop after this many events in total.
+        #[arg(long)]
+        events: Option<u64>,
+        /// Stop after this long, e.g. `30s`, `5m`.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        duration: Option<std::time::Duration>,
+        /// Events per batch.
+        #[arg(long, default_value_t = 1024)]
+        batch: usize,
+        /// Corrupt this fraction of generated events (e.g. 0.01), to see dead letters at work.
+        #[arg(long, default_value_t = 0.0)]
+        inject_bad: f64,
+    },
+    /// Run the pipeline headless for each worker count; print throughput, latency and scaling.
+    Bench {
+        file: PathBuf,
+        /// Worker counts to measure, e.g. `1,2`.
+        #[arg(long, value_delimiter = ',', default_value = "1,2")]
+        workers: Vec<usize>,
+        /// Events per run.
+        #[arg(long, default_value_t = 2_000_000)]
+        events: u64,
+        /// Events per batch.
+        #[arg(long, default_value_t = 1024)]
+        batch: usize,
+        /// Also write the table as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Train the file's model on its declared training data, print holdout metrics next to
     /// a linear baseline, and register a new version.
     Train {
@@ -60,6 +95,12 @@ fn main() -> ExitCode {
         Command::Check { files } => cli::check::run(&files),
         Command::Explain { file, json, workers } => cli::explain::run(&file, json, workers),
         Command::Models(args) => cli::models::run(&args),
+        Command::Run { file, workers, events, duration, batch, inject_bad } => {
+            cli::run::run(&cli::run::Args { file, workers, events, duration, batch, inject_bad })
+        }
+        Command::Bench { file, workers, events, batch, json } => {
+            cli::bench::run(&cli::bench::Args { file, workers, events, batch, json })
+        }
         Command::Train { file, data, model, registry, if_missing } => {
             cli::train::run(&cli::train::Args { file, data, model, registry, if_missing })
         }

@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
+pub mod bench;
 pub mod check;
 pub mod explain;
 pub mod models;
+pub mod run;
 pub mod train;
 
 use housing_flow::check::{check_file, Checked};

@@ -1,9 +1,8 @@
 //! `housing-flow train FILE [--data CSV]`
 
 use super::checked_or_exit;
-use housing_flow::data::load::training_events;
 use housing_flow::model::meta::HoldoutMetrics;
-use housing_flow::model::train::{train, TrainOptions};
+use housing_flow::model::train::train_and_register;
 use housing_flow::plan;
 use housing_flow::program::SourceKind;
 use housing_flow::registry::Registry;
@@ -72,46 +71,31 @@ pub fn run(args: &Args) -> ExitCode {
         }
     };
     let file_dir = args.file.parent().unwrap_or(Path::new(""));
-    let loaded = match training_events(&spec, &model.schema, file_dir) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: cannot load training data for `{}`: {e}", model.model.name);
-            return ExitCode::from(1);
-        }
-    };
-    if !loaded.rejected.is_empty() {
-        eprintln!(
-            "warning: {} row(s) of the training data were rejected; the first: {}",
-            loaded.rejected.len(),
-            loaded.rejected[0]
-        );
-    }
-    let seed = match &spec {
-        SourceKind::Generate { seed, .. } => *seed,
-        _ => 42,
-    };
-    eprintln!("training `{}` on {} ({} rows) ...", model.model.name, loaded.description, loaded.events.len());
-    let trained = match train(model, &loaded.events, &TrainOptions { source: loaded.description.clone(), seed }) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: cannot train `{}`: {e}", model.model.name);
-            return ExitCode::from(1);
-        }
-    };
-    let meta = trained.meta.clone();
-    print_metrics(&meta.metrics, &meta.quantiles.iter().map(|q| q.alpha).collect::<Vec<_>>());
-    match registry.register(&model.model.name, &trained.files, trained.meta) {
-        Ok(version) => {
+    eprintln!("training `{}` ...", model.model.name);
+    match train_and_register(model, &spec, file_dir, &registry) {
+        Ok(reg) => {
+            if !reg.rejected.is_empty() {
+                eprintln!(
+                    "warning: {} training row(s) were rejected; the first: {}",
+                    reg.rejected.len(),
+                    reg.rejected[0]
+                );
+            }
+            let meta = &reg.meta;
+            print_metrics(&meta.metrics, &meta.quantiles.iter().map(|q| q.alpha).collect::<Vec<_>>());
             let production = registry.production(&model.model.name).ok().flatten();
-            let role = if production == Some(version) {
+            let role = if production == Some(reg.version) {
                 "production".to_string()
             } else {
                 format!("candidate; production is v{}", production.map_or("none".into(), |p| p.to_string()))
             };
             println!(
-                "registered {} v{version} in {} ({role}); {} train / {} holdout rows, {:.2} s",
+                "registered {} v{} in {} ({role}); {} rows from {}: {} train / {} holdout, {:.2} s",
                 model.model.name,
+                reg.version,
                 root.display(),
+                meta.training.rows,
+                meta.training.source,
                 meta.training.train_rows,
                 meta.training.holdout_rows,
                 meta.training.seconds
@@ -119,7 +103,7 @@ pub fn run(args: &Args) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: cannot register `{}`: {e}", model.model.name);
+            eprintln!("error: {e}");
             ExitCode::from(1)
         }
     }

@@ -13,15 +13,21 @@
 //! - tree outputs are summed in tree order in `f64` starting from 0.0, divided by the number
 //!   of trees for `average_output`, then passed through the objective's output transform.
 //!
-//! Layout: every tree's nodes live in one array; the two children of a node are adjacent
-//! (right = left + 1), so a step is `next = left + go_right`. Leaves are nodes that lead to
-//! themselves whatever the input, so a row can take a fixed number of steps (the tree's
-//! depth) without a data-dependent exit branch, and several rows can walk a tree in
-//! lockstep.
+//! Layout: every tree's nodes live in one array, breadth first; the two children of a node
+//! are adjacent (right = left + 1), and a node knows which of its children are leaves.
+//!
+//! Batch evaluation goes tree by tree over blocks of rows copied column-major, so that a
+//! tree's nodes are loaded once per block and each row still adds its trees up in order:
+//! - a tree of one split (the usual linear-tree model) is one straight-line, vectorisable
+//!   pass over the block's columns;
+//! - a deeper tree is evaluated level by level: each node splits its list of rows between
+//!   its children without branching on the data, so every row takes exactly the steps of
+//!   its own path, and the branch predictor only sees one loop per node.
 
 use super::error::{check_shape, ModelError};
 use super::predictor::Predictor;
 use std::collections::{HashMap, VecDeque};
+use std::hint::select_unpredictable;
 
 /// LightGBM's `kZeroThreshold`: declared as `1e-35f`, a float widened to double.
 const K_ZERO: f64 = 1e-35f32 as f64;
@@ -32,14 +38,28 @@ const NAN_RIGHT: u32 = 1 << 31;
 const ZERO_MISSING: u32 = 1 << 30;
 /// Node flag: categorical split; the threshold's bits hold the bitset's place.
 const CATEGORICAL: u32 = 1 << 29;
+/// Node flag: the left child is a leaf; `LEFT_LEAF_BIT - 1` is the same for the right child.
+const LEFT_LEAF_BIT: u32 = 28;
+/// Flags of a leaf node: it leads to itself, which is a leaf.
+const LEAF_FLAGS: u32 = 1 << LEFT_LEAF_BIT | 1 << (LEFT_LEAF_BIT - 1);
 /// Bits of `Node::feature` that hold the feature index.
-const FEATURE_MASK: u32 = CATEGORICAL - 1;
+const FEATURE_MASK: u32 = (1 << (LEFT_LEAF_BIT - 1)) - 1;
 
-/// Rows evaluated together per tree; their feature values stay in L1 while every tree is
-/// applied to them.
-const BLOCK_ROWS: usize = 256;
-/// Rows that walk a tree in lockstep, so that their independent load chains overlap.
-const LANES: usize = 8;
+/// Rows evaluated together, tree by tree. Large blocks spread each node's fixed cost over
+/// more rows; the block's columns then live in L2, which the access pattern tolerates.
+const BLOCK_ROWS: usize = 2048;
+/// Trees one row walks at the same time in `predict_one`.
+const TREES_AT_ONCE: usize = 8;
+
+/// The value LightGBM's dense-row reader passes on: `|x| <= kZeroThreshold` reads as 0.
+#[inline(always)]
+fn zero_rounded(x: f64) -> f64 {
+    if x.abs() <= K_ZERO {
+        0.0
+    } else {
+        x
+    }
+}
 
 /// One node of one tree, 16 bytes.
 #[derive(Clone, Copy, Debug)]
@@ -59,13 +79,19 @@ impl Node {
     fn feature(&self) -> usize {
         (self.feature & FEATURE_MASK) as usize
     }
+
+    /// Whether the child on `side` (0 left, 1 right) is a leaf.
+    #[inline(always)]
+    fn child_is_leaf(&self, side: u32) -> bool {
+        (self.feature >> (LEFT_LEAF_BIT - side)) & 1 != 0
+    }
 }
 
 /// Constant and coefficients of one linear leaf.
 #[derive(Clone, Copy, Debug, Default)]
 struct LinearLeaf {
     constant: f64,
-    /// Place of the leaf's features and coefficients in `lin_features` / `lin_coeffs`.
+    /// Place of the leaf's terms in `lin_terms`.
     start: u32,
     len: u32,
 }
@@ -74,11 +100,14 @@ struct LinearLeaf {
 #[derive(Clone, Copy, Debug)]
 struct TreeInfo {
     root: u32,
-    /// Longest root-to-leaf path: steps that bring every row to its leaf.
+    /// Longest root-to-leaf path.
     depth: u32,
     /// Has categorical or missing-type-Zero nodes, which need the general decision.
     general: bool,
     linear: bool,
+    /// For a linear stump whose two leaves use the same features in the same order: how
+    /// many (at most 3); else `u8::MAX`.
+    shared_terms: u8,
 }
 
 /// What LightGBM's objective does to the raw score (`ObjectiveFunction::ConvertOutput`).
@@ -127,16 +156,81 @@ pub struct CompiledModel {
     num_features: usize,
     trees: Vec<TreeInfo>,
     nodes: Vec<Node>,
+    /// Some split has missing type Zero, so values that read as zero need the full decision.
+    zero_missing: bool,
     /// Per node: the leaf value (for linear leaves, the value used when a feature is NaN).
     values: Vec<f64>,
     /// Per node when any tree is linear, else empty.
     linear: Vec<LinearLeaf>,
-    lin_features: Vec<u32>,
-    lin_coeffs: Vec<f64>,
+    /// (feature, coefficient) of the linear leaves.
+    lin_terms: Vec<(u32, f64)>,
     cat_bits: Vec<u32>,
     /// Divide the sum by the number of trees (random forest).
     average_output: bool,
     transform: Transform,
+}
+
+/// Working memory for one block of rows.
+struct Block {
+    /// Rows per column: the block size, or fewer for a small batch.
+    stride: usize,
+    /// The block's rows, column-major: feature `f` of the row at position `p` is at
+    /// `f * stride + p`. Plain rows come first (see `load`).
+    cols: Vec<f64>,
+    /// The caller's row at each position.
+    order: Vec<u32>,
+    sums: Vec<f64>,
+    /// Per position, its leaf in the current tree (linear trees).
+    leaves: Vec<u32>,
+    /// Lists of positions, as nodes split them.
+    index: [Vec<u16>; 2],
+    /// Nodes of the current and the next level, with their part of `index`.
+    level: [Vec<(u32, u16, u16)>; 2],
+    /// Linear leaves' sums and NaN flags, for both sides of a split.
+    side_sum: [Vec<f64>; 2],
+    side_nan: [Vec<u64>; 2],
+}
+
+impl Block {
+    fn new(n_features: usize, stride: usize) -> Self {
+        Block {
+            stride,
+            cols: vec![0.0; n_features * stride],
+            order: vec![0; stride],
+            sums: vec![0.0; stride],
+            leaves: vec![0; stride],
+            index: [vec![0; stride], vec![0; stride]],
+            level: [Vec::new(), Vec::new()],
+            side_sum: [vec![0.0; stride], vec![0.0; stride]],
+            side_nan: [vec![0; stride], vec![0; stride]],
+        }
+    }
+
+    /// Copies the rows in and returns how many are plain: no NaN, and no value that
+    /// LightGBM would round to zero or (if `zero_missing`) treat as missing, so every
+    /// numerical split is just `x > threshold` and every value is used as it is. Plain rows
+    /// take the first positions.
+    fn load(&mut self, rows: &[f64], zero_missing: bool) -> usize {
+        let nf = self.cols.len() / self.stride;
+        let n = rows.len() / nf;
+        let (mut front, mut back) = (0, n);
+        for (i, row) in rows.chunks_exact(nf).enumerate() {
+            // +0.0 passes through LightGBM's reader unchanged; it only matters to Zero splits.
+            let special = |x: f64| x.is_nan() | ((x.abs() <= K_ZERO) & (zero_missing | (x.to_bits() != 0)));
+            let at = if row.iter().any(|&x| special(x)) {
+                back -= 1;
+                back
+            } else {
+                front += 1;
+                front - 1
+            };
+            self.order[at] = i as u32;
+            for (f, &x) in row.iter().enumerate() {
+                self.cols[f * self.stride + at] = x;
+            }
+        }
+        front
+    }
 }
 
 /// The decision at a node: 1 to go right, 0 to go left.
@@ -173,6 +267,41 @@ impl Decide for General {
     }
 }
 
+/// Splits the positions `src` by `right(x)` into `dst`: those going left from the front,
+/// those going right from the back; returns how many go left. Each position is written at
+/// both ends and only the matching end's count moves, so nothing branches on the data.
+///
+/// The caller guarantees that every position in `src` indexes `col` and that `dst` is as
+/// long as `src` (the positions of a block, split by earlier nodes, index its columns).
+#[inline(always)]
+fn partition(src: &[u16], dst: &mut [u16], col: &[f64], right: impl Fn(f64) -> bool) -> usize {
+    debug_assert!(dst.len() == src.len() && src.iter().all(|&i| (i as usize) < col.len()));
+    let last = src.len().wrapping_sub(1);
+    let (mut n_left, mut n_right) = (0, 0);
+    let mut step = |i: u16| {
+        // SAFETY: `i` indexes `col` (the caller's guarantee). n_left + n_right positions have
+        // been placed so far, fewer than `src.len() == dst.len()`, so `n_left` and
+        // `last - n_right` are both in `dst`.
+        unsafe {
+            let r = right(*col.get_unchecked(i as usize));
+            *dst.get_unchecked_mut(n_left) = i;
+            *dst.get_unchecked_mut(last - n_right) = i;
+            n_left += !r as usize;
+            n_right += r as usize;
+        }
+    };
+    // Two at a time: the loop's own bookkeeping is a good part of the work per position.
+    let mut pairs = src.chunks_exact(2);
+    for pair in &mut pairs {
+        step(pair[0]);
+        step(pair[1]);
+    }
+    if let [i] = pairs.remainder() {
+        step(*i);
+    }
+    n_left
+}
+
 impl CompiledModel {
     /// Parses LightGBM's model text (as written by `SaveModelToString`) and compiles it.
     pub fn from_text(text: &str) -> Result<Self, ModelError> {
@@ -198,8 +327,12 @@ impl CompiledModel {
         if let Err(e) = check_shape(self.num_features, rows.len(), n_features, out.len()) {
             panic!("CompiledModel::predict: {e}");
         }
+        if out.is_empty() {
+            return;
+        }
+        let mut block = Block::new(n_features, out.len().min(BLOCK_ROWS));
         for (rows, out) in rows.chunks(BLOCK_ROWS * n_features).zip(out.chunks_mut(BLOCK_ROWS)) {
-            self.predict_block(rows, n_features, out);
+            self.predict_block(rows, out, &mut block);
         }
     }
 
@@ -210,81 +343,279 @@ impl CompiledModel {
     pub fn predict_one(&self, row: &[f64]) -> f64 {
         assert_eq!(row.len(), self.num_features, "CompiledModel::predict_one: row length");
         let mut sum = 0.0;
-        for tree in &self.trees {
-            let leaf = if tree.general { self.walk::<General>(tree, row) } else { self.walk::<Numerical>(tree, row) };
-            sum += self.leaf_output(tree.linear, leaf, row);
+        // Several trees at a time, so that their independent walks overlap.
+        for trees in self.trees.chunks(TREES_AT_ONCE) {
+            let leaves = if trees.iter().any(|tree| tree.general) {
+                self.walk::<General>(trees, row)
+            } else {
+                self.walk::<Numerical>(trees, row)
+            };
+            for (tree, &leaf) in trees.iter().zip(&leaves) {
+                sum += if tree.linear { self.linear_output(leaf, |f| row[f]) } else { self.values[leaf as usize] };
+            }
         }
         self.finish(sum)
     }
 
-    /// All trees over a block of rows, tree by tree so that each tree's nodes are loaded once
-    /// per block; each row still sums its trees in order.
-    fn predict_block(&self, rows: &[f64], nf: usize, out: &mut [f64]) {
-        out.fill(0.0);
-        for tree in &self.trees {
-            match (tree.general, tree.linear) {
-                (false, false) => self.tree_block::<Numerical, false>(tree, rows, nf, out),
-                (false, true) => self.tree_block::<Numerical, true>(tree, rows, nf, out),
-                (true, false) => self.tree_block::<General, false>(tree, rows, nf, out),
-                (true, true) => self.tree_block::<General, true>(tree, rows, nf, out),
-            }
+    /// The leaves one row reaches in up to `TREES_AT_ONCE` trees, walked together until
+    /// all stand on a leaf (a leaf leads to itself).
+    #[inline(always)]
+    fn walk<D: Decide>(&self, trees: &[TreeInfo], row: &[f64]) -> [u32; TREES_AT_ONCE] {
+        // Missing trees (a short last chunk) stand on the first tree's root: a valid node.
+        let mut at = [trees[0].root; TREES_AT_ONCE];
+        for (at, tree) in at.iter_mut().zip(trees) {
+            *at = tree.root;
         }
-        for y in out.iter_mut() {
-            *y = self.finish(*y);
+        loop {
+            let mut done = true;
+            for at in &mut at {
+                let node = &self.nodes[*at as usize];
+                let right = D::right(self, node, row[node.feature()]);
+                done &= node.child_is_leaf(right);
+                *at = node.left + right;
+            }
+            if done {
+                return at;
+            }
         }
     }
 
-    /// Adds one tree's output to every row of the block.
+    /// All trees over one block of rows, in tree order.
+    fn predict_block(&self, rows: &[f64], out: &mut [f64], block: &mut Block) {
+        let n = out.len();
+        let plain = block.load(rows, self.zero_missing);
+        block.sums[..n].fill(0.0);
+        for tree in &self.trees {
+            match tree.depth {
+                0 => self.add_single_leaf(tree, n, block),
+                1 => self.add_stump(tree, n, plain, block),
+                _ => self.add_tree(tree, n, block),
+            }
+        }
+        for (&sum, &row) in block.sums[..n].iter().zip(&block.order) {
+            out[row as usize] = self.finish(sum);
+        }
+    }
+
+    /// A one-leaf tree: its value, or its linear model, for every row.
+    fn add_single_leaf(&self, tree: &TreeInfo, n: usize, block: &mut Block) {
+        let leaf = tree.root;
+        let value = self.values[leaf as usize];
+        if !tree.linear {
+            block.sums[..n].iter_mut().for_each(|y| *y += value);
+            return;
+        }
+        let [sum, _] = &mut block.side_sum;
+        let [nan, _] = &mut block.side_nan;
+        self.linear_rows(leaf, &block.cols, block.stride, 0..n, sum, nan);
+        for ((y, &s), &bad) in block.sums[..n].iter_mut().zip(&sum[..n]).zip(&nan[..n]) {
+            *y += if bad != 0 { value } else { s };
+        }
+    }
+
+    /// A tree of one split, in straight-line passes over the block's columns: plain rows
+    /// with the bare comparison, the others with the full decision.
+    fn add_stump(&self, tree: &TreeInfo, n: usize, plain: usize, block: &mut Block) {
+        let node = self.nodes[tree.root as usize];
+        if node.feature & CATEGORICAL != 0 {
+            let right = |x| self.categorical_right(&node, x);
+            self.stump_rows::<true>(tree, &node, 0..plain, block, right);
+            self.stump_rows::<false>(tree, &node, plain..n, block, right);
+        } else {
+            let threshold = node.threshold;
+            let zero_missing = node.feature & ZERO_MISSING != 0;
+            let nan_right = node.feature & NAN_RIGHT != 0;
+            self.stump_rows::<true>(tree, &node, 0..plain, block, |x| x > threshold);
+            self.stump_rows::<false>(tree, &node, plain..n, block, |x: f64| {
+                let special = x.is_nan() | (zero_missing & (x.abs() <= K_ZERO));
+                select_unpredictable(special, nan_right, x > threshold)
+            });
+        }
+    }
+
+    /// A stump over the positions `rows`, splitting by `goes_right`; `PLAIN` rows need no
+    /// NaN or zero handling in linear leaves.
     #[inline(always)]
-    fn tree_block<D: Decide, const LINEAR: bool>(&self, tree: &TreeInfo, rows: &[f64], nf: usize, out: &mut [f64]) {
-        let mut lanes_rows = rows.chunks_exact(LANES * nf);
-        let mut lanes_out = out.chunks_exact_mut(LANES);
-        for (rows, out) in (&mut lanes_rows).zip(&mut lanes_out) {
-            let mut at = [tree.root; LANES];
-            for _ in 0..tree.depth {
-                for (lane, at) in at.iter_mut().enumerate() {
-                    let node = &self.nodes[*at as usize];
-                    let x = rows[lane * nf + node.feature()];
-                    *at = node.left + D::right(self, node, x);
+    fn stump_rows<const PLAIN: bool>(
+        &self,
+        tree: &TreeInfo,
+        node: &Node,
+        rows: std::ops::Range<usize>,
+        block: &mut Block,
+        goes_right: impl Fn(f64) -> bool,
+    ) {
+        let split = &block.cols[node.feature() * block.stride..][rows.clone()];
+        let sums = &mut block.sums[rows.clone()];
+        let (left, right) = (node.left, node.left + 1);
+        let values = [self.values[left as usize], self.values[right as usize]];
+        if !tree.linear {
+            for (y, &x) in sums.iter_mut().zip(split) {
+                *y += if goes_right(x) { values[1] } else { values[0] };
+            }
+            return;
+        }
+        let cols = &block.cols[..];
+        let stride = block.stride;
+        match tree.shared_terms {
+            0 => self.linear_stump::<0, PLAIN>(left, cols, stride, rows, split, sums, goes_right),
+            1 => self.linear_stump::<1, PLAIN>(left, cols, stride, rows, split, sums, goes_right),
+            2 => self.linear_stump::<2, PLAIN>(left, cols, stride, rows, split, sums, goes_right),
+            3 => self.linear_stump::<3, PLAIN>(left, cols, stride, rows, split, sums, goes_right),
+            _ => {
+                let [sum_left, sum_right] = &mut block.side_sum;
+                let [nan_left, nan_right] = &mut block.side_nan;
+                self.linear_rows(left, cols, stride, rows.clone(), sum_left, nan_left);
+                self.linear_rows(right, cols, stride, rows.clone(), sum_right, nan_right);
+                for (p, (y, &x)) in rows.zip(sums.iter_mut().zip(split)) {
+                    *y += if !goes_right(x) {
+                        if nan_left[p] != 0 {
+                            values[0]
+                        } else {
+                            sum_left[p]
+                        }
+                    } else if nan_right[p] != 0 {
+                        values[1]
+                    } else {
+                        sum_right[p]
+                    };
                 }
             }
-            for (lane, (y, at)) in out.iter_mut().zip(at).enumerate() {
-                *y += self.leaf_output(LINEAR, at, &rows[lane * nf..(lane + 1) * nf]);
+        }
+    }
+
+    /// A linear stump whose two leaves use the same `K` features in the same order (as
+    /// LightGBM's linear trees do: a leaf's features are the numerical splits above it), so
+    /// that each row evaluates just its own leaf's model, with selects the compiler can
+    /// vectorise.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn linear_stump<const K: usize, const PLAIN: bool>(
+        &self,
+        left: u32,
+        cols: &[f64],
+        stride: usize,
+        rows: std::ops::Range<usize>,
+        split: &[f64],
+        sums: &mut [f64],
+        goes_right: impl Fn(f64) -> bool,
+    ) {
+        let leaves = [self.linear[left as usize], self.linear[left as usize + 1]];
+        let terms = leaves.map(|leaf| &self.lin_terms[leaf.start as usize..][..K]);
+        let columns: [&[f64]; K] = std::array::from_fn(|k| &cols[terms[0][k].0 as usize * stride..][rows.clone()]);
+        let coeffs: [[f64; 2]; K] = std::array::from_fn(|k| [terms[0][k].1, terms[1][k].1]);
+        let constants = leaves.map(|leaf| leaf.constant);
+        let fallbacks = [self.values[left as usize], self.values[left as usize + 1]];
+        let pick = |right: bool, pair: [f64; 2]| if right { pair[1] } else { pair[0] };
+        for (r, (y, &x)) in sums.iter_mut().zip(split).enumerate() {
+            let right = goes_right(x);
+            let mut sum = pick(right, constants);
+            let mut nan = false;
+            for (column, coeff) in columns.iter().zip(coeffs) {
+                let x = column[r];
+                if PLAIN {
+                    sum += pick(right, coeff) * x;
+                } else {
+                    nan |= x.is_nan();
+                    sum += pick(right, coeff) * zero_rounded(x);
+                }
+            }
+            *y += if nan { pick(right, fallbacks) } else { sum };
+        }
+    }
+
+    /// A linear leaf's `leaf_const + Σ coeff·x` for the positions `rows` into `sum`, and in
+    /// `nan` whether one of its features is NaN (then LightGBM takes the leaf value).
+    fn linear_rows(
+        &self,
+        leaf: u32,
+        cols: &[f64],
+        stride: usize,
+        rows: std::ops::Range<usize>,
+        sum: &mut [f64],
+        nan: &mut [u64],
+    ) {
+        let lin = self.linear[leaf as usize];
+        let (sum, nan) = (&mut sum[rows.clone()], &mut nan[rows.clone()]);
+        sum.fill(lin.constant);
+        nan.fill(0);
+        for &(f, c) in &self.lin_terms[lin.start as usize..(lin.start + lin.len) as usize] {
+            let col = &cols[f as usize * stride..][rows.clone()];
+            for ((s, bad), &x) in sum.iter_mut().zip(nan.iter_mut()).zip(col) {
+                *bad |= x.is_nan() as u64;
+                *s += c * zero_rounded(x);
             }
         }
-        for (row, y) in lanes_rows.remainder().chunks_exact(nf).zip(lanes_out.into_remainder()) {
-            let leaf = self.walk::<D>(tree, row);
-            *y += self.leaf_output(LINEAR, leaf, row);
+    }
+
+    /// A deeper tree, level by level: each node splits its list of positions between its
+    /// children, and positions that reach a leaf get its output.
+    fn add_tree(&self, tree: &TreeInfo, n: usize, block: &mut Block) {
+        let Block { stride, cols, sums, leaves, index, level, .. } = block;
+        let [from, to] = index;
+        let (mut from, mut to) = (from, to);
+        for (p, slot) in from[..n].iter_mut().enumerate() {
+            *slot = p as u16;
+        }
+        let [nodes, next_nodes] = level;
+        let (mut nodes, mut next_nodes) = (nodes, next_nodes);
+        nodes.clear();
+        nodes.push((tree.root, 0, n as u16));
+        while !nodes.is_empty() {
+            next_nodes.clear();
+            for &(at, start, end) in nodes.iter() {
+                let node = &self.nodes[at as usize];
+                let (start, end) = (start as usize, end as usize);
+                let col = &cols[node.feature() * *stride..][..n];
+                let (src, dst) = (&from[start..end], &mut to[start..end]);
+                let threshold = node.threshold;
+                // One loop per kind of split, so that the common ones are a bare comparison.
+                let n_left = if node.feature & (CATEGORICAL | ZERO_MISSING) != 0 {
+                    partition(src, dst, col, |x| General::right(self, node, x) != 0)
+                } else if node.feature & NAN_RIGHT != 0 {
+                    partition(src, dst, col, |x| !(x <= threshold))
+                } else {
+                    partition(src, dst, col, |x| x > threshold)
+                };
+                let middle = start + n_left;
+                for (side, part) in [(0, start..middle), (1, middle..end)] {
+                    let child = node.left + side;
+                    if part.is_empty() {
+                        continue;
+                    }
+                    if !node.child_is_leaf(side) {
+                        next_nodes.push((child, part.start as u16, part.end as u16));
+                    } else if tree.linear {
+                        for &p in &to[part] {
+                            leaves[p as usize] = child;
+                        }
+                    } else {
+                        let value = self.values[child as usize];
+                        for &p in &to[part] {
+                            sums[p as usize] += value;
+                        }
+                    }
+                }
+            }
+            std::mem::swap(&mut from, &mut to);
+            std::mem::swap(&mut nodes, &mut next_nodes);
+        }
+        if tree.linear {
+            for (p, (y, &leaf)) in sums[..n].iter_mut().zip(&leaves[..n]).enumerate() {
+                *y += self.linear_output(leaf, |f| cols[f * *stride + p]);
+            }
         }
     }
 
-    /// The leaf one row reaches in one tree.
+    /// A linear tree's output at the leaf `at`; `x(f)` is the row's feature `f`.
     #[inline(always)]
-    fn walk<D: Decide>(&self, tree: &TreeInfo, row: &[f64]) -> u32 {
-        let mut at = tree.root;
-        for _ in 0..tree.depth {
-            let node = &self.nodes[at as usize];
-            at = node.left + D::right(self, node, row[node.feature()]);
-        }
-        at
-    }
-
-    /// A tree's output at the leaf `at` for `row`.
-    #[inline(always)]
-    fn leaf_output(&self, linear: bool, at: u32, row: &[f64]) -> f64 {
-        if !linear {
-            return self.values[at as usize];
-        }
+    fn linear_output(&self, at: u32, x: impl Fn(usize) -> f64) -> f64 {
         let leaf = self.linear[at as usize];
-        let range = leaf.start as usize..(leaf.start + leaf.len) as usize;
         let mut sum = leaf.constant;
         let mut nan = false;
-        for (&f, &c) in self.lin_features[range.clone()].iter().zip(&self.lin_coeffs[range]) {
-            let x = row[f as usize];
+        for &(f, c) in &self.lin_terms[leaf.start as usize..(leaf.start + leaf.len) as usize] {
+            let x = x(f as usize);
             nan |= x.is_nan();
-            // LightGBM's dense-row reader drops |x| <= kZeroThreshold, so they count as 0.
-            let x = if x.abs() <= K_ZERO { 0.0 } else { x };
-            sum += c * x;
+            sum += c * zero_rounded(x);
         }
         if nan {
             self.values[at as usize]
@@ -665,8 +996,7 @@ mod parse {
         /// Per node, filled only if a tree is linear.
         linear: Vec<LinearLeaf>,
         any_linear: bool,
-        lin_features: Vec<u32>,
-        lin_coeffs: Vec<f64>,
+        lin_terms: Vec<(u32, f64)>,
         cat_bits: Vec<u32>,
     }
 
@@ -686,8 +1016,7 @@ mod parse {
                 values: Vec::new(),
                 linear: Vec::new(),
                 any_linear: false,
-                lin_features: Vec::new(),
-                lin_coeffs: Vec::new(),
+                lin_terms: Vec::new(),
                 cat_bits: Vec::new(),
             }
         }
@@ -699,11 +1028,11 @@ mod parse {
             CompiledModel {
                 num_features: self.num_features,
                 trees: self.trees,
+                zero_missing: self.nodes.iter().any(|node| node.feature & ZERO_MISSING != 0),
                 nodes: self.nodes,
                 values: self.values,
                 linear: self.linear,
-                lin_features: self.lin_features,
-                lin_coeffs: self.lin_coeffs,
+                lin_terms: self.lin_terms,
                 cat_bits: self.cat_bits,
                 average_output,
                 transform,
@@ -782,14 +1111,13 @@ mod parse {
                     let line = t.require("leaf_features")?.line;
                     return Err(ModelError::parse(line, format!("tree {idx}: linear feature {f} out of range")));
                 }
-                let mut start = self.lin_features.len();
-                self.lin_features.extend(features.iter().map(|&f| f as u32));
-                self.lin_coeffs.extend_from_slice(&coeffs);
+                let mut start = self.lin_terms.len();
+                self.lin_terms.extend(features.iter().zip(&coeffs).map(|(&f, &c)| (f as u32, c)));
                 for (&constant, &count) in constants.iter().zip(&counts) {
                     leaf_linear.push(LinearLeaf { constant, start: start as u32, len: count as u32 });
                     start += count;
                 }
-                if self.lin_features.len() > u32::MAX as usize {
+                if self.lin_terms.len() > u32::MAX as usize {
                     return Err(ModelError::Unsupported("too many linear-leaf coefficients".into()));
                 }
                 if !self.any_linear {
@@ -898,9 +1226,12 @@ mod parse {
                                 left: left as u32,
                             }
                         };
-                        self.nodes[at] = node;
-                        queue.push_back((child(left_child[i], "left_child")?, left, d + 1));
-                        queue.push_back((child(right_child[i], "right_child")?, left + 1, d + 1));
+                        let (l, r) = (child(left_child[i], "left_child")?, child(right_child[i], "right_child")?);
+                        let leaf_flags = (matches!(l, Ref::Leaf(_)) as u32) << LEFT_LEAF_BIT
+                            | (matches!(r, Ref::Leaf(_)) as u32) << (LEFT_LEAF_BIT - 1);
+                        self.nodes[at] = Node { feature: node.feature | leaf_flags, ..node };
+                        queue.push_back((l, left, d + 1));
+                        queue.push_back((r, left + 1, d + 1));
                     }
                     Ref::Leaf(l) => {
                         if std::mem::replace(&mut seen_leaf[l], true) {
@@ -908,7 +1239,7 @@ mod parse {
                             return Err(ModelError::parse(line, format!("tree {idx}: leaf {l} is reached twice")));
                         }
                         depth = depth.max(d);
-                        self.nodes[at] = Node { threshold: f64::INFINITY, feature: 0, left: at as u32 };
+                        self.nodes[at] = Node { threshold: f64::INFINITY, feature: LEAF_FLAGS, left: at as u32 };
                         self.values[at] = leaf_value[l];
                         if is_linear {
                             self.linear[at] = leaf_linear[l];
@@ -920,7 +1251,18 @@ mod parse {
                 let line = t.require("left_child")?.line;
                 return Err(ModelError::parse(line, format!("tree {idx}: node {i} is not reachable from the root")));
             }
-            self.trees.push(TreeInfo { root: root as u32, depth, general, linear: is_linear });
+            let mut shared_terms = u8::MAX;
+            if is_linear && depth == 1 {
+                let left = self.nodes[root].left as usize;
+                let [l, r] = [self.linear[left], self.linear[left + 1]];
+                let features = |leaf: LinearLeaf| {
+                    self.lin_terms[leaf.start as usize..(leaf.start + leaf.len) as usize].iter().map(|t| t.0)
+                };
+                if l.len == r.len && l.len <= 3 && features(l).eq(features(r)) {
+                    shared_terms = l.len as u8;
+                }
+            }
+            self.trees.push(TreeInfo { root: root as u32, depth, general, linear: is_linear, shared_terms });
             Ok(())
         }
 

@@ -3,8 +3,10 @@
 //! a linear baseline, and the drift baselines stored with the model.
 
 mod booster;
+mod register;
 
 pub use booster::known_params;
+pub use register::{train_and_register, Registered};
 
 use super::baseline;
 use super::evaluate;
@@ -236,7 +238,10 @@ fn params<'a>(
 /// `params` with its objective (and any alpha) replaced: LightGBM keeps the first of
 /// repeated keys, so appending is not enough.
 fn with_objective(params: &str, objective: &str) -> String {
-    const OBJECTIVE_KEYS: &[&str] = &["objective", "objective_type", "app", "application", "loss", "alpha"];
+    // LightGBM renews quantile leaf outputs from residuals and ignores linear leaves then,
+    // which leaves a linear-tree quantile model nearly constant: quantile models use plain trees.
+    const OBJECTIVE_KEYS: &[&str] =
+        &["objective", "objective_type", "app", "application", "loss", "alpha", "linear_tree", "linear_trees"];
     let mut kept: Vec<&str> = params
         .split_whitespace()
         .filter(|kv| kv.split_once('=').is_none_or(|(k, _)| !OBJECTIVE_KEYS.contains(&k)))

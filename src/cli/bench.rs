@@ -1,0 +1,108 @@
+//! `housing-flow bench FILE --workers 1,2 [--events N] [--json OUT]`
+
+use super::checked_or_exit;
+use housing_flow::engine::run::RunOptions;
+use housing_flow::engine::session::{execute, prepare, Display, Outcome};
+use housing_flow::plan;
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+pub struct Args {
+    pub file: PathBuf,
+    pub workers: Vec<usize>,
+    pub events: u64,
+    pub batch: usize,
+    pub json: Option<PathBuf>,
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    let checked = match checked_or_exit(&args.file) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let program = checked.program.expect("a clean check has a program");
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    for &w in &args.workers {
+        let plan = plan::lower(&program, w.max(1));
+        // Headless: no files written, so the figures measure the pipeline, not the disk.
+        let prepared = match prepare(&plan, &args.file, false) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        reset_peak_rss();
+        let opts = RunOptions { workers: w.max(1), events: Some(args.events), batch: args.batch, inject_bad: 0.0 };
+        match execute(&prepared, &opts, Arc::new(AtomicBool::new(false)), None, Display::Bar(args.events)) {
+            Ok(o) => outcomes.push(o),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    print_table(&outcomes);
+    if let Some(path) = &args.json {
+        let base = outcomes.first().map_or(1.0, Outcome::events_per_second);
+        let rows: Vec<_> = outcomes
+            .iter()
+            .map(|o| {
+                json!({
+                    "workers": o.workers,
+                    "events": o.events_in,
+                    "seconds": o.seconds,
+                    "events_per_second": o.events_per_second(),
+                    "p50_ms": o.p50_ms,
+                    "p99_ms": o.p99_ms,
+                    "p999_ms": o.p999_ms,
+                    "peak_rss_bytes": o.peak_rss,
+                    "scaling": o.events_per_second() / base,
+                    "predictions": o.predictions,
+                    "dead_letters": o.dead_letters,
+                })
+            })
+            .collect();
+        let doc = json!({ "file": args.file.display().to_string(), "runs": rows });
+        if let Err(e) = std::fs::write(path, serde_json::to_string_pretty(&doc).expect("json")) {
+            eprintln!("error: cannot write `{}`: {e}", path.display());
+            return ExitCode::from(1);
+        }
+    }
+    if outcomes.iter().all(Outcome::accounted) {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("error: some events were not accounted for");
+        ExitCode::from(1)
+    }
+}
+
+/// Lets the next run's peak RSS be its own (Linux: writing 5 to clear_refs resets VmHWM).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn print_table(outcomes: &[Outcome]) {
+    let base = outcomes.first().map_or(1.0, Outcome::events_per_second);
+    println!(
+        "{:>7} {:>11} {:>8} {:>12} {:>8} {:>8} {:>8} {:>9} {:>8}",
+        "workers", "events", "seconds", "events/s", "p50 ms", "p99 ms", "p999 ms", "peak RSS", "scaling"
+    );
+    for o in outcomes {
+        println!(
+            "{:>7} {:>11} {:>8.2} {:>12.0} {:>8.3} {:>8.3} {:>8.3} {:>8.0}M {:>7.2}×",
+            o.workers,
+            o.events_in,
+            o.seconds,
+            o.events_per_second(),
+            o.p50_ms,
+            o.p99_ms,
+            o.p999_ms,
+            o.peak_rss.unwrap_or(0) as f64 / (1024.0 * 1024.0),
+            o.events_per_second() / base
+        );
+    }
+}

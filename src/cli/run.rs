@@ -1,0 +1,92 @@
+//! `housing-flow run FILE [--workers N] [--events N] [--duration D]`
+
+use super::checked_or_exit;
+use housing_flow::engine::run::RunOptions;
+use housing_flow::engine::session::{execute, prepare, Display, Outcome, Prepared};
+use housing_flow::plan;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Args {
+    pub file: PathBuf,
+    pub workers: usize,
+    pub events: Option<u64>,
+    pub duration: Option<Duration>,
+    pub batch: usize,
+    pub inject_bad: f64,
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    let checked = match checked_or_exit(&args.file) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let plan = plan::lower(&checked.program.expect("a clean check has a program"), args.workers.max(1));
+    let prepared = match prepare(&plan, &args.file, true) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
+        eprintln!("warning: cannot handle Ctrl-C: {e}");
+    }
+    let opts = RunOptions {
+        workers: args.workers.max(1),
+        events: args.events,
+        batch: args.batch,
+        inject_bad: args.inject_bad,
+    };
+    match execute(&prepared, &opts, stop, args.duration, Display::Line) {
+        Ok(out) => {
+            print_summary(&out, &prepared);
+            if out.accounted() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn print_summary(o: &Outcome, p: &Prepared) {
+    let reasons: Vec<String> = o.reasons.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    println!(
+        "summary: {} events in {:.2} s ({:.0} events/s) with {} worker(s)",
+        o.events_in,
+        o.seconds,
+        o.events_per_second(),
+        o.workers
+    );
+    println!(
+        "  predictions {}   dead letters {}{}",
+        o.predictions,
+        o.dead_letters,
+        if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) }
+    );
+    println!(
+        "  events in = predictions + dead letters: {} = {} + {} {}",
+        o.events_in,
+        o.predictions,
+        o.dead_letters,
+        if o.accounted() { "✓" } else { "✗ EVENTS UNACCOUNTED FOR" }
+    );
+    println!("  latency ingest→sink: p50 {:.3} ms  p99 {:.3} ms  p999 {:.3} ms", o.p50_ms, o.p99_ms, o.p999_ms);
+    println!(
+        "  model {} v{} (last prediction), {:?} predictor",
+        p.model.model.name, o.model_version, p.model.model.predictor
+    );
+    if let Some(rss) = o.peak_rss {
+        println!("  peak RSS {:.1} MiB", rss as f64 / (1024.0 * 1024.0));
+    }
+}

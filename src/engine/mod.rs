@@ -1,0 +1,14 @@
+//! The streaming engine: a plan rendered into timely dataflow workers that validate,
+//! featurize, predict and write every event, accounting for each one.
+
+pub mod batch;
+pub mod dead_letter;
+pub mod jsonl;
+pub mod record;
+pub mod render;
+pub mod run;
+pub mod runtime;
+pub mod session;
+pub mod stats;
+pub mod store;
+pub mod validate;

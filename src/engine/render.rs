@@ -1,0 +1,180 @@
+//! Plan → timely dataflow: one function per operator kind, each adding its stage to the
+//! worker's chain of batches. Every stage is pipelined (no exchange): a worker carries its
+//! own share of the events from source to sink.
+
+use super::batch::Batch;
+use super::dead_letter::DeadLetter;
+use super::record::PredictionRecord;
+use super::runtime::{Runtime, SinkRuntime};
+use super::stats::new_histogram;
+use super::validate::validate;
+use crate::plan::{Dataflow, Operator, OperatorKind};
+use crate::program::Schema;
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::operator::Operator as _;
+use timely::dataflow::Stream;
+
+type Batches<'s> = Stream<'s, u64, Vec<Batch>>;
+
+/// Adds every operator of `df` after the source stream; returns the end of the chain.
+pub fn render<'s>(df: &Dataflow, source: Batches<'s>, rt: &Arc<Runtime>) -> Batches<'s> {
+    let mut stream = source;
+    for op in &df.operators {
+        stream = render_operator(op, stream, rt);
+    }
+    render_accounting(stream, rt.clone())
+}
+
+fn render_operator<'s>(op: &Operator, stream: Batches<'s>, rt: &Arc<Runtime>) -> Batches<'s> {
+    match &op.kind {
+        // The source is the input the driver feeds; nothing to add.
+        OperatorKind::Source { .. } => stream,
+        OperatorKind::Validate { schema } => render_validate(stream, schema.clone(), rt.clone()),
+        OperatorKind::Features { .. } => render_features(stream, rt.clone()),
+        OperatorKind::Predict { .. } => render_predict(stream, rt.clone()),
+        OperatorKind::Sink { sink, .. } => match rt.sinks.iter().find(|s| &s.name == sink) {
+            Some(s) => render_sink(stream, s.clone()),
+            None => stream,
+        },
+        OperatorKind::Latency => render_latency(stream, rt.clone()),
+        // Drift monitoring is planned (see `explain`) but not computed by this engine yet.
+        OperatorKind::DriftCells { .. }
+        | OperatorKind::DriftWindow { .. }
+        | OperatorKind::DriftStats { .. }
+        | OperatorKind::Rules { .. } => stream,
+    }
+}
+
+/// A stage that rewrites each batch in place.
+fn stage<'s>(stream: Batches<'s>, name: &str, mut f: impl FnMut(&mut Batch) + 'static) -> Batches<'s> {
+    stream.unary::<CapacityContainerBuilder<Vec<Batch>>, _, _, _>(Pipeline, name, move |_, _| {
+        move |input, output| {
+            input.for_each(|cap, data| {
+                for batch in data.iter_mut() {
+                    f(batch);
+                }
+                output.session(&cap).give_container(data);
+            });
+        }
+    })
+}
+
+fn render_validate<'s>(stream: Batches<'s>, schema: Schema, rt: Arc<Runtime>) -> Batches<'s> {
+    stage(stream, "Validate", move |b| {
+        // Rows the source already rejected (bad CSV rows) count as events in, too.
+        rt.stats.events_in.fetch_add((b.events.len() + b.rejected.len()) as u64, Ordering::Relaxed);
+        let events = std::mem::take(&mut b.events);
+        for e in events {
+            match validate(&schema, &e) {
+                Ok(()) => b.events.push(e),
+                Err(invalid) => b.rejected.push(DeadLetter::new(&schema, &e, &invalid)),
+            }
+        }
+    })
+}
+
+fn render_features<'s>(stream: Batches<'s>, rt: Arc<Runtime>) -> Batches<'s> {
+    stage(stream, "Features", move |b| {
+        // One snapshot per batch: its features and predictions come from one version.
+        let model = rt.model.current();
+        b.rows = model.rows(b.events.iter().map(|e| e.values.as_slice()));
+        b.model = Some(model);
+    })
+}
+
+fn render_predict<'s>(stream: Batches<'s>, rt: Arc<Runtime>) -> Batches<'s> {
+    stage(stream, "Predict", move |b| {
+        let Some(model) = b.model.take() else { return };
+        let ingest_ns = b.ingest.duration_since(rt.started).as_nanos() as u64;
+        match model.predict_rows(&b.rows) {
+            Ok(preds) => {
+                b.predictions = b
+                    .events
+                    .iter()
+                    .zip(preds)
+                    .map(|(e, p)| PredictionRecord {
+                        id: e.id,
+                        ts_ms: e.ts_ms,
+                        estimated_price: p.estimate,
+                        interval: p.interval,
+                        model_version: p.version,
+                        ingest_ns,
+                    })
+                    .collect();
+                rt.stats.model_version.store(model.version(), Ordering::Relaxed);
+            }
+            // A model that cannot predict a batch dead-letters it rather than stopping the run.
+            Err(e) => {
+                let message = e.to_string();
+                b.rejected.extend(b.events.drain(..).map(|ev| DeadLetter::model_error(&rt.schema, &ev, &message)));
+            }
+        }
+        b.rows.clear();
+    })
+}
+
+fn render_sink<'s>(stream: Batches<'s>, sink: Arc<SinkRuntime>) -> Batches<'s> {
+    stage(stream, "Sink", move |b| match sink.stream {
+        crate::program::Stream::Predictions => {
+            sink.write_predictions(&b.predictions);
+        }
+        crate::program::Stream::DeadLetters => sink.write_dead_letters(&b.rejected),
+        crate::program::Stream::Alerts => {}
+    })
+}
+
+/// Records each prediction's ingest-to-sink latency (the plan puts it after the prediction sinks).
+fn render_latency<'s>(stream: Batches<'s>, rt: Arc<Runtime>) -> Batches<'s> {
+    let mut recorder = LatencyRecorder { local: new_histogram(), batches: 0, rt };
+    stage(stream, "Latency", move |b| recorder.record(b))
+}
+
+/// A worker's latency histogram, published to the shared one now and then and when dropped.
+struct LatencyRecorder {
+    local: hdrhistogram::Histogram<u64>,
+    batches: u64,
+    rt: Arc<Runtime>,
+}
+
+impl LatencyRecorder {
+    fn record(&mut self, b: &Batch) {
+        let n = b.predictions.len() as u64;
+        if n > 0 {
+            let micros = (b.ingest.elapsed().as_micros() as u64).clamp(1, self.local.high());
+            let _ = self.local.record_n(micros, n);
+        }
+        self.batches += 1;
+        // Publish now and then, so the progress line can read recent latencies.
+        if self.batches.is_multiple_of(16) {
+            self.rt.stats.merge_latency(&mut self.local);
+        }
+    }
+}
+
+impl Drop for LatencyRecorder {
+    fn drop(&mut self) {
+        self.rt.stats.merge_latency(&mut self.local);
+    }
+}
+
+/// The last stage of every chain: counts what left the pipeline and how.
+fn render_accounting<'s>(stream: Batches<'s>, rt: Arc<Runtime>) -> Batches<'s> {
+    stage(stream, "Accounting", move |b| {
+        rt.stats.predictions_out.fetch_add(b.predictions.len() as u64, Ordering::Relaxed);
+        if !b.rejected.is_empty() {
+            rt.stats.dead_letters.fetch_add(b.rejected.len() as u64, Ordering::Relaxed);
+            let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
+            for d in &b.rejected {
+                *reasons.entry(d.reason.clone()).or_default() += 1;
+            }
+            rt.stats.add_reasons(&reasons);
+        }
+        b.predictions.clear();
+        b.rejected.clear();
+        b.events.clear();
+    })
+}

@@ -1,0 +1,247 @@
+//! Running a plan: timely workers, each feeding its share of the source through the
+//! rendered dataflow, until the source ends, `--events`, `--duration` or a signal.
+
+use super::batch::Batch;
+use super::dead_letter::DeadLetter;
+use super::render::render;
+use super::runtime::Runtime;
+use crate::data::csv_source::{CsvReader, Row};
+use crate::data::generator::Generator;
+use crate::data::{Event, Value};
+use crate::plan::{Dataflow, OperatorKind};
+use crate::program::{Schema, Source, SourceKind};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::operators::{Input, Probe};
+use timely::dataflow::{InputHandle, ProbeHandle};
+
+/// How long to run and how.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub workers: usize,
+    /// Stop after this many events in total.
+    pub events: Option<u64>,
+    /// Events per batch handed to the dataflow.
+    pub batch: usize,
+    /// Fraction of generated events to corrupt (testing dead-letter handling); 0 for none.
+    pub inject_bad: f64,
+}
+
+/// Batches a worker may have in flight before it waits for them to finish.
+const IN_FLIGHT: u64 = 4;
+
+/// Runs `df` with `opts.workers` threads until its source is exhausted or `rt.stop` is set.
+pub fn run_dataflow(df: &Dataflow, rt: Arc<Runtime>, opts: &RunOptions) -> Result<(), String> {
+    let source = match df.operators.first().map(|o| &o.kind) {
+        Some(OperatorKind::Source { source, .. }) => source.clone(),
+        _ => return Err("the dataflow has no source".into()),
+    };
+    // Open the source once up front, so a missing file is an error before any thread starts.
+    Feeder::open(&source, &rt.schema, 0, 1, opts)?;
+    let df = df.clone();
+    let opts = opts.clone();
+    let config = timely::Config::process(opts.workers.max(1));
+    let guards = timely::execute(config, move |worker| {
+        let (index, peers) = (worker.index(), worker.peers());
+        let mut input = InputHandle::<u64, CapacityContainerBuilder<Vec<Batch>>>::new();
+        let probe = ProbeHandle::new();
+        worker.dataflow::<u64, _, _>(|scope| {
+            let stream = scope.input_from(&mut input);
+            render(&df, stream, &rt).probe_with(&probe);
+        });
+        let mut feeder = match Feeder::open(&source, &rt.schema, index, peers, &opts) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(worker = index, "{e}");
+                rt.stop.store(true, Ordering::Relaxed);
+                return;
+            }
+        };
+        let mut epoch = 0u64;
+        while !rt.stop.load(Ordering::Relaxed) {
+            let Some(batch) = feeder.next_batch(opts.batch, &rt.schema) else { break };
+            input.send(batch);
+            epoch += 1;
+            input.advance_to(epoch);
+            while probe.less_than(&epoch.saturating_sub(IN_FLIGHT)) {
+                worker.step();
+            }
+            worker.step();
+        }
+        input.close();
+        while worker.step() {}
+    })?;
+    let results = guards.join();
+    for r in results {
+        r.map_err(|e| format!("a worker failed: {e}"))?;
+    }
+    Ok(())
+}
+
+/// One worker's share of a source.
+enum Feeder {
+    Generate { generator: Generator, next: u64, step: u64, end: u64, pace: Option<Pace>, bad: Option<Corruptor> },
+    Csv { reader: Box<CsvReader<std::fs::File>>, left: u64, pace: Option<Pace> },
+}
+
+/// Holds a worker to its share of a declared rate.
+struct Pace {
+    started: Instant,
+    per_second: f64,
+    sent: u64,
+}
+
+impl Pace {
+    fn new(rate: Option<f64>, peers: usize) -> Option<Pace> {
+        rate.map(|r| Pace { started: Instant::now(), per_second: r / peers as f64, sent: 0 })
+    }
+
+    /// How many events may go now (at most `want`), sleeping briefly when ahead.
+    fn allow(&mut self, want: usize) -> usize {
+        let due = (self.started.elapsed().as_secs_f64() * self.per_second) as u64;
+        if due <= self.sent {
+            std::thread::sleep(Duration::from_micros(200));
+            return 0;
+        }
+        let n = ((due - self.sent) as usize).min(want);
+        self.sent += n as u64;
+        n
+    }
+}
+
+impl Feeder {
+    fn open(source: &Source, schema: &Schema, index: usize, peers: usize, opts: &RunOptions) -> Result<Feeder, String> {
+        let limit = opts.events;
+        match &source.kind {
+            SourceKind::Generate { seed, rate, rows } => {
+                let end = match (rows, limit) {
+                    (Some(r), Some(l)) => (*r).min(l),
+                    (Some(r), None) => *r,
+                    (None, Some(l)) => l,
+                    (None, None) => u64::MAX,
+                };
+                Ok(Feeder::Generate {
+                    generator: Generator::new(schema, *seed)?,
+                    next: index as u64,
+                    step: peers as u64,
+                    end,
+                    pace: Pace::new(*rate, peers),
+                    bad: Corruptor::new(schema, opts.inject_bad),
+                })
+            }
+            SourceKind::Csv { path, columns, delimiter, rate } => {
+                let reader = CsvReader::open(Path::new(path), schema, columns, *delimiter)
+                    .map_err(|e| format!("source `{}`: {e}", source.name))?
+                    .share(peers as u64, index as u64);
+                // `--events N` bounds the total; each worker takes its share of it.
+                let left = limit.map_or(u64::MAX, |l| l / peers as u64 + u64::from((index as u64) < l % peers as u64));
+                Ok(Feeder::Csv { reader: Box::new(reader), left, pace: Pace::new(*rate, peers) })
+            }
+            SourceKind::Kafka { topic, .. } => {
+                Err(format!("source `{}`: reading Kafka (topic `{topic}`) is not supported yet", source.name))
+            }
+        }
+    }
+
+    /// The next batch of up to `size` events; `None` when the share is exhausted.
+    fn next_batch(&mut self, size: usize, schema: &Schema) -> Option<Batch> {
+        match self {
+            Feeder::Generate { generator, next, step, end, pace, bad } => {
+                if *next >= *end {
+                    return None;
+                }
+                let allowed = pace.as_mut().map_or(size, |p| p.allow(size));
+                let mut events = Vec::with_capacity(allowed);
+                while events.len() < allowed && *next < *end {
+                    let mut e = generator.event(*next);
+                    if let Some(bad) = bad {
+                        bad.apply(&mut e);
+                    }
+                    events.push(e);
+                    *next += *step;
+                }
+                Some(Batch::new(events))
+            }
+            Feeder::Csv { reader, left, pace } => {
+                if *left == 0 {
+                    return None;
+                }
+                let allowed = pace.as_mut().map_or(size, |p| p.allow(size)).min(*left as usize);
+                let mut batch = Batch::new(Vec::with_capacity(allowed));
+                let mut taken = 0;
+                while taken < allowed {
+                    match reader.next_row() {
+                        Ok(Some(Row::Event(e))) => batch.events.push(e),
+                        Ok(Some(Row::Rejected(r))) => batch.rejected.push(DeadLetter::from_csv(schema, &r)),
+                        Ok(None) => {
+                            *left = 0;
+                            break;
+                        }
+                        Err(e) => {
+                            tracing::error!("CSV source: {e}");
+                            *left = 0;
+                            break;
+                        }
+                    }
+                    taken += 1;
+                }
+                *left = left.saturating_sub(taken as u64);
+                if batch.events.is_empty() && batch.rejected.is_empty() && *left == 0 {
+                    None
+                } else {
+                    Some(batch)
+                }
+            }
+        }
+    }
+}
+
+/// Corrupts a deterministic share of generated events, in four ways that validation must
+/// catch: a NaN, a value out of range, a missing required value, text where a number belongs.
+struct Corruptor {
+    /// Out of 2^32.
+    threshold: u64,
+    /// Required numeric fields, with their ranges.
+    fields: Vec<(usize, Option<(f64, f64)>)>,
+}
+
+impl Corruptor {
+    fn new(schema: &Schema, fraction: f64) -> Option<Corruptor> {
+        let fields: Vec<_> = schema
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.ty.is_numeric() && !f.optional)
+            .map(|(i, f)| (i, f.range))
+            .collect();
+        (fraction > 0.0 && !fields.is_empty())
+            .then(|| Corruptor { threshold: (fraction.min(1.0) * 4_294_967_296.0) as u64, fields })
+    }
+
+    /// Whether and how event `id` is corrupted depends only on its id, so every worker
+    /// count corrupts the same events.
+    fn apply(&self, e: &mut Event) {
+        let h = splitmix(e.id);
+        if h & 0xFFFF_FFFF >= self.threshold {
+            return;
+        }
+        let kind = (h >> 32) % 4;
+        let (index, range) = self.fields[((h >> 40) as usize) % self.fields.len()];
+        e.values[index] = match kind {
+            0 => Value::Num(f64::NAN),
+            1 => Value::Num(range.map_or(f64::INFINITY, |(_, hi)| hi * 2.0 + 1.0)),
+            2 => Value::Missing,
+            _ => Value::Text("not a number".into()),
+        };
+    }
+}
+
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

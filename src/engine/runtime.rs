@@ -1,0 +1,99 @@
+//! What all workers of a run share: the model handle, the sinks, the counters, the stop flag.
+
+use super::dead_letter::DeadLetter;
+use super::jsonl::JsonlWriter;
+use super::record::PredictionRecord;
+use super::stats::Stats;
+use super::store::PredictionStore;
+use crate::model::serving::ModelHandle;
+use crate::program::{Schema, SinkTarget, Stream};
+use std::io::Write;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// One `sink` declaration, opened.
+pub struct SinkRuntime {
+    pub name: String,
+    pub stream: Stream,
+    pub store: Option<Arc<PredictionStore>>,
+    files: Vec<Mutex<JsonlWriter>>,
+    stdout: bool,
+}
+
+impl SinkRuntime {
+    /// Opens every target of a sink. Kafka targets are refused until the Kafka sink exists.
+    pub fn open(name: &str, stream: Stream, targets: &[SinkTarget]) -> Result<Self, String> {
+        let mut sink = SinkRuntime { name: name.to_string(), stream, store: None, files: Vec::new(), stdout: false };
+        for t in targets {
+            match t {
+                SinkTarget::Memory { keep } => sink.store = Some(Arc::new(PredictionStore::new(*keep as usize))),
+                SinkTarget::File { path } => sink.files.push(Mutex::new(
+                    JsonlWriter::create(path).map_err(|e| format!("sink `{name}`: cannot create `{path}`: {e}"))?,
+                )),
+                SinkTarget::Stdout => sink.stdout = true,
+                SinkTarget::Kafka { topic, .. } => {
+                    return Err(format!("sink `{name}`: writing to Kafka (topic `{topic}`) is not supported yet"))
+                }
+            }
+        }
+        Ok(sink)
+    }
+
+    pub fn write_predictions(&self, records: &[PredictionRecord]) {
+        if records.is_empty() {
+            return;
+        }
+        if let Some(store) = &self.store {
+            store.push_batch(records);
+        }
+        self.write_all(records);
+    }
+
+    pub fn write_dead_letters(&self, letters: &[DeadLetter]) {
+        if !letters.is_empty() {
+            self.write_all(letters);
+        }
+    }
+
+    fn write_all<T: serde::Serialize>(&self, items: &[T]) {
+        for f in &self.files {
+            let mut w = f.lock().expect("sink lock");
+            for item in items {
+                // A failing disk is reported once per batch, and the run goes on.
+                if let Err(e) = w.write(item) {
+                    tracing::error!(sink = %self.name, "cannot write: {e}");
+                    break;
+                }
+            }
+        }
+        if self.stdout {
+            let mut out = std::io::stdout().lock();
+            for item in items {
+                if let Ok(line) = serde_json::to_string(item) {
+                    let _ = writeln!(out, "{line}");
+                }
+            }
+        }
+    }
+
+    /// Flushes and syncs the files: nothing written is lost at shutdown.
+    pub fn finish(&self) -> std::io::Result<()> {
+        for f in &self.files {
+            f.lock().expect("sink lock").finish()?;
+        }
+        Ok(())
+    }
+}
+
+/// Shared by every worker of one run.
+pub struct Runtime {
+    pub started: Instant,
+    /// The schema of the source being run.
+    pub schema: Schema,
+    pub model: Arc<ModelHandle>,
+    pub sinks: Vec<Arc<SinkRuntime>>,
+    pub stats: Arc<Stats>,
+    /// Set by Ctrl-C, SIGTERM or the duration limit; sources stop producing.
+    pub stop: Arc<AtomicBool>,
+}

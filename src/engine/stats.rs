@@ -1,0 +1,73 @@
+//! Run accounting shared by all workers: counters, latency histograms, throughput over time.
+
+use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Latencies are recorded in microseconds, up to an hour, 3 significant digits.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
+}
+
+/// Counters every worker adds to.
+#[derive(Default)]
+pub struct Stats {
+    pub events_in: AtomicU64,
+    pub predictions_out: AtomicU64,
+    pub dead_letters: AtomicU64,
+    /// The model version of the most recent prediction.
+    pub model_version: AtomicU32,
+    reasons: Mutex<BTreeMap<String, u64>>,
+    latency: Mutex<Option<Histogram<u64>>>,
+}
+
+impl Stats {
+    pub fn new() -> Self {
+        Stats { latency: Mutex::new(Some(new_histogram())), ..Default::default() }
+    }
+
+    /// Counts dead letters by reason.
+    pub fn add_reasons(&self, reasons: &BTreeMap<String, u64>) {
+        let mut all = self.reasons.lock().expect("stats lock");
+        for (k, v) in reasons {
+            *all.entry(k.clone()).or_default() += v;
+        }
+    }
+
+    pub fn reasons(&self) -> BTreeMap<String, u64> {
+        self.reasons.lock().expect("stats lock").clone()
+    }
+
+    /// Folds a worker's histogram into the shared one and clears it.
+    pub fn merge_latency(&self, local: &mut Histogram<u64>) {
+        if local.is_empty() {
+            return;
+        }
+        if let Some(h) = self.latency.lock().expect("stats lock").as_mut() {
+            h.add(&*local).expect("same bounds");
+        }
+        local.reset();
+    }
+
+    /// A copy of the merged latency histogram.
+    pub fn latency(&self) -> Histogram<u64> {
+        self.latency.lock().expect("stats lock").clone().unwrap_or_else(new_histogram)
+    }
+
+    pub fn load(&self) -> (u64, u64, u64) {
+        (
+            self.events_in.load(Ordering::Relaxed),
+            self.predictions_out.load(Ordering::Relaxed),
+            self.dead_letters.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// Peak resident set size of this process, in bytes (Linux), from `/proc/self/status`.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}

@@ -1,0 +1,41 @@
+//! Train from a model's declared data and register the result: what `train` and `run`
+//! (when the registry has no production version) both do.
+
+use super::{train, TrainOptions};
+use crate::data::load::training_events;
+use crate::model::meta::ModelMeta;
+use crate::plan::ModelPlan;
+use crate::program::SourceKind;
+use crate::registry::Registry;
+use std::path::Path;
+
+/// The registered version, its metadata, and the training rows that were rejected.
+pub struct Registered {
+    pub version: u32,
+    pub meta: ModelMeta,
+    pub rejected: Vec<String>,
+}
+
+/// Loads the data `spec` describes, trains `model` on it and registers the result.
+/// `file_dir` is the `.hf` file's folder, for relative CSV paths.
+pub fn train_and_register(
+    model: &ModelPlan,
+    spec: &SourceKind,
+    file_dir: &Path,
+    registry: &Registry,
+) -> Result<Registered, String> {
+    let loaded = training_events(spec, &model.schema, file_dir)
+        .map_err(|e| format!("cannot load training data for `{}`: {e}", model.model.name))?;
+    let seed = match spec {
+        SourceKind::Generate { seed, .. } => *seed,
+        _ => 42,
+    };
+    tracing::info!(model = %model.model.name, rows = loaded.events.len(), "training on {}", loaded.description);
+    let trained = train(model, &loaded.events, &TrainOptions { source: loaded.description.clone(), seed })
+        .map_err(|e| format!("cannot train `{}`: {e}", model.model.name))?;
+    let meta = trained.meta.clone();
+    let version = registry
+        .register(&model.model.name, &trained.files, trained.meta)
+        .map_err(|e| format!("cannot register `{}`: {e}", model.model.name))?;
+    Ok(Registered { version, meta: ModelMeta { version, ..meta }, rejected: loaded.rejected })
+}
