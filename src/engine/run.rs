@@ -201,7 +201,7 @@ impl Feeder {
 
 /// Corrupts a deterministic share of generated events, in four ways that validation must
 /// catch: a NaN, a value out of range, a missing required value, text where a number belongs.
-struct Corruptor {
+pub struct Corruptor {
     /// Out of 2^32.
     threshold: u64,
     /// Required numeric fields, with their ranges.
@@ -209,7 +209,7 @@ struct Corruptor {
 }
 
 impl Corruptor {
-    fn new(schema: &Schema, fraction: f64) -> Option<Corruptor> {
+    pub fn new(schema: &Schema, fraction: f64) -> Option<Corruptor> {
         let fields: Vec<_> = schema
             .fields
             .iter()
@@ -223,7 +223,7 @@ impl Corruptor {
 
     /// Whether and how event `id` is corrupted depends only on its id, so every worker
     /// count corrupts the same events.
-    fn apply(&self, e: &mut Event) {
+    pub fn apply(&self, e: &mut Event) {
         let h = splitmix(e.id);
         if h & 0xFFFF_FFFF >= self.threshold {
             return;

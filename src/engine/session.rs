@@ -45,7 +45,17 @@ pub struct Prepared {
     pub model: ModelPlan,
     pub registry: Registry,
     pub handle: Arc<ModelHandle>,
-    pub file_sinks: bool,
+    /// The schema events are validated against.
+    pub schema: crate::program::Schema,
+    /// The opened sinks; memory stores outlive a run, for queries.
+    pub sinks: Vec<Arc<SinkRuntime>>,
+}
+
+impl Prepared {
+    /// The in-memory store of the named sink, if it has one.
+    pub fn sink_store(&self, name: &str) -> Option<Arc<crate::engine::store::PredictionStore>> {
+        self.sinks.iter().find(|s| s.name == name).and_then(|s| s.store.clone())
+    }
 }
 
 /// Picks the dataflow, loads the production model (training one first when the registry
@@ -80,7 +90,26 @@ pub fn prepare(plan: &Plan, file: &Path, file_sinks: bool) -> Result<Prepared, S
     }
     let serving = ServingModel::production(&registry, &model.model.name, &model.features, model.model.predictor)
         .map_err(|e| e.to_string())?;
-    Ok(Prepared { dataflow, model, registry, handle: Arc::new(ModelHandle::new(serving)), file_sinks })
+    let schema = dataflow
+        .operators
+        .iter()
+        .find_map(|o| match &o.kind {
+            OperatorKind::Validate { schema } => Some(schema.clone()),
+            _ => None,
+        })
+        .ok_or("the dataflow validates nothing")?;
+    let mut sinks = Vec::new();
+    for op in &dataflow.operators {
+        if let OperatorKind::Sink { sink, stream, targets } = &op.kind {
+            let targets: Vec<_> = targets
+                .iter()
+                .filter(|t| file_sinks || matches!(t, crate::program::SinkTarget::Memory { .. }))
+                .cloned()
+                .collect();
+            sinks.push(Arc::new(SinkRuntime::open(sink, *stream, &targets)?));
+        }
+    }
+    Ok(Prepared { dataflow, model, registry, handle: Arc::new(ModelHandle::new(serving)), schema, sinks })
 }
 
 /// How a run shows its progress.
@@ -100,35 +129,12 @@ pub fn execute(
     duration: Option<Duration>,
     progress: Display,
 ) -> Result<Outcome, String> {
-    let schema = match p.dataflow.operators.first().map(|o| &o.kind) {
-        Some(OperatorKind::Validate { schema }) => schema.clone(),
-        _ => p
-            .dataflow
-            .operators
-            .iter()
-            .find_map(|o| match &o.kind {
-                OperatorKind::Validate { schema } => Some(schema.clone()),
-                _ => None,
-            })
-            .ok_or("the dataflow validates nothing")?,
-    };
-    let mut sinks = Vec::new();
-    for op in &p.dataflow.operators {
-        if let OperatorKind::Sink { sink, stream, targets } = &op.kind {
-            let targets: Vec<_> = targets
-                .iter()
-                .filter(|t| p.file_sinks || matches!(t, crate::program::SinkTarget::Memory { .. }))
-                .cloned()
-                .collect();
-            sinks.push(Arc::new(SinkRuntime::open(sink, *stream, &targets)?));
-        }
-    }
     let stats = Arc::new(Stats::new());
     let rt = Arc::new(Runtime {
         started: Instant::now(),
-        schema,
+        schema: p.schema.clone(),
         model: p.handle.clone(),
-        sinks: sinks.clone(),
+        sinks: p.sinks.clone(),
         stats: stats.clone(),
         stop: stop.clone(),
     });
@@ -145,7 +151,7 @@ pub fn execute(
     done.store(true, Ordering::Relaxed);
     let _ = monitor.join();
     result?;
-    for s in &sinks {
+    for s in &p.sinks {
         s.finish().map_err(|e| format!("sink `{}`: {e}", s.name))?;
     }
     let (events_in, predictions, dead_letters) = stats.load();
