@@ -7,6 +7,8 @@ CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 BIN := $(TARGET_DIR)/release/housing-flow
 PIPELINE ?= pipelines/main.hf
+# `make run EVENTS=100000` stops after that many events; by default it runs until Ctrl-C.
+EVENTS ?=
 # pip installs console scripts (cmake) here; put it on PATH for the build.
 PY_SCRIPTS := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)
 export PATH := $(PY_SCRIPTS):$(HOME)/.local/bin:$(PATH)
@@ -36,7 +38,7 @@ run: build
 	$(BIN) check $(PIPELINE)
 	$(BIN) explain $(PIPELINE)
 	$(BIN) train $(PIPELINE) --if-missing
-	$(BIN) models list
+	$(BIN) run $(PIPELINE) --workers 2 $(if $(EVENTS),--events $(EVENTS))
 
 ## test: every unit, golden, property and end-to-end test.
 test: build

@@ -184,6 +184,13 @@ fn check_model(name: &str, text: &str, rows: &[f64], nf: usize) -> usize {
         let ok = (w - g).abs() <= 1e-9 * w.abs().max(1.0);
         assert!(ok, "{name}: row {i} {:?}: LightGBM {w:e}, compiled {g:e}", &rows[i * nf..(i + 1) * nf]);
     }
+    // Small batches (blocks shorter than the block size) agree with the large one.
+    for k in [1, 3, 17] {
+        let k = k.min(n);
+        let mut small = vec![0.0; k];
+        compiled.predict(&rows[..k * nf], nf, &mut small);
+        assert!(small.iter().zip(&got).all(|(&a, &b)| same(a, b)), "{name}: batch of {k}");
+    }
     // Single-row paths agree with the batch paths of the same predictor.
     for i in (0..n).step_by(97) {
         let row = &rows[i * nf..(i + 1) * nf];
@@ -240,11 +247,11 @@ fn linear_trees_match_lightgbm() {
 fn categorical_feature_matches_lightgbm() {
     let (rows, labels, nf) = housing(10_000, 3, true, 0.02, 0.0);
     let check = check_rows(CHECK_ROWS, nf, 103);
-    for extra in ["", " linear_tree=true"] {
-        let text =
-            train(&rows, &labels, nf, &format!("objective=regression num_leaves=15 categorical_feature=0{extra}"), 60);
+    for (leaves, extra) in [(15, ""), (15, " linear_tree=true"), (2, ""), (2, " linear_tree=true")] {
+        let params = format!("objective=regression num_leaves={leaves} categorical_feature=0{extra}");
+        let text = train(&rows, &labels, nf, &params, 60);
         assert!(decision_types(&text).iter().any(|d| d & 1 == 1), "the model must have categorical splits");
-        let name = format!("categorical{extra}");
+        let name = format!("categorical num_leaves={leaves}{extra}");
         assert_eq!(check_model(&name, &text, &check, nf), CHECK_ROWS, "{name}");
     }
 }
@@ -310,7 +317,9 @@ fn other_objectives_and_random_forest_match_lightgbm() {
 
 /// A hand-written model with splits LightGBM's training rarely produces: thresholds inside
 /// and at the edge of the zero band, a Zero-missing split whose zeros go against the
-/// threshold, a single-leaf tree, a categorical split, and a single-leaf linear tree.
+/// threshold, a single-leaf tree, a categorical split, a single-leaf linear tree, linear
+/// stumps whose leaves use different or two shared features, a deeper tree mixing
+/// categorical, Zero and NaN splits, and a categorical linear stump.
 const HANDWRITTEN: &str = "tree
 version=v4
 num_class=1
@@ -460,6 +469,98 @@ leaf_coeff=3 -1e30
 shrinkage=1
 
 
+Tree=7
+num_leaves=2
+num_cat=0
+split_feature=1
+split_gain=1
+threshold=0.29999999999999999
+decision_type=2
+left_child=-1
+right_child=-2
+leaf_value=5 6
+leaf_weight=1 1
+leaf_count=1 1
+internal_value=0
+internal_weight=0
+internal_count=2
+is_linear=1
+leaf_const=1 2
+num_features=1 2
+leaf_features=0  1 2  
+leaf_coeff=1.0000000000000001e+30  -2 3e+30  
+shrinkage=1
+
+
+Tree=8
+num_leaves=2
+num_cat=0
+split_feature=0
+split_gain=1
+threshold=-0.5
+decision_type=8
+left_child=-1
+right_child=-2
+leaf_value=50 60
+leaf_weight=1 1
+leaf_count=1 1
+internal_value=0
+internal_weight=0
+internal_count=2
+is_linear=1
+leaf_const=0.25 -0.25
+num_features=2 2
+leaf_features=0 1  0 1  
+leaf_coeff=1e+30 2  3 -1e+30  
+shrinkage=1
+
+
+Tree=9
+num_leaves=4
+num_cat=1
+split_feature=2 0 1
+split_gain=1 1 1
+threshold=0 -0.25 0.5
+decision_type=1 6 8
+left_child=1 -1 -3
+right_child=2 -2 -4
+leaf_value=0.001 0.002 0.003 0.004
+leaf_weight=1 1 1 1
+leaf_count=1 1 1 1
+internal_value=0 0 0
+internal_weight=0 0 0
+internal_count=4 2 2
+cat_boundaries=0 1
+cat_threshold=6
+is_linear=0
+shrinkage=1
+
+
+Tree=10
+num_leaves=2
+num_cat=1
+split_feature=2
+split_gain=1
+threshold=0
+decision_type=1
+left_child=-1
+right_child=-2
+leaf_value=700 800
+leaf_weight=1 1
+leaf_count=1 1
+internal_value=0
+internal_weight=0
+internal_count=2
+cat_boundaries=0 2
+cat_threshold=1 1
+is_linear=1
+leaf_const=7 8
+num_features=0 0
+leaf_features=  
+leaf_coeff=  
+shrinkage=1
+
+
 end of trees
 ";
 
@@ -500,6 +601,14 @@ fn handwritten_edge_cases_match_lightgbm() {
     }
     let n = rows.len() / 3;
     assert_eq!(check_model("handwritten", HANDWRITTEN, &rows, 3), n);
+    // The same without Zero-missing splits, where values that read as zero only matter to
+    // linear leaves.
+    let no_zero = HANDWRITTEN
+        .replace("decision_type=6\n", "decision_type=2\n")
+        .replace("decision_type=4\n", "decision_type=0\n")
+        .replace("decision_type=1 6 8\n", "decision_type=1 2 8\n");
+    assert!(!decision_types(&no_zero).iter().any(|d| (d >> 2) & 3 == 1));
+    assert_eq!(check_model("handwritten, no Zero splits", &no_zero, &rows, 3), n);
 }
 
 /// `text` with the first value of the first line starting with `key` replaced by `value`.

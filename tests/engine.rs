@@ -46,7 +46,7 @@ fn accounting_and_predictions_match_a_sequential_reference_for_1_2_4_workers() {
     let mut reference: Option<(u64, u64, HashMap<u64, u64>)> = None;
     for workers in [1, 2, 4] {
         let p = prepared(&file, workers);
-        let opts = RunOptions { workers, events: Some(N), batch: 1024, inject_bad: 0.02 };
+        let opts = RunOptions { workers, events: Some(N), batch: 1024, inject_bad: 0.02, unpaced: true };
         let out = execute(&p, &opts, Arc::new(AtomicBool::new(false)), None, Display::Line).unwrap();
         assert_eq!(out.events_in, N);
         assert!(out.accounted(), "{} != {} + {}", out.events_in, out.predictions, out.dead_letters);
@@ -104,13 +104,13 @@ fn csv_sources_split_across_workers_and_dead_letter_bad_rows() {
     std::fs::write(dir.join("houses.csv"), csv).unwrap();
     let file = pipeline_in(&dir, 10_000);
     let text = std::fs::read_to_string(&file).unwrap().replace(
-        "source raw = generate(housing, seed: 42)",
+        "source raw = generate(housing, rate: 20k/s, seed: 42)",
         &format!("source raw = csv(\"{}\", schema: housing)", dir.join("houses.csv").display()),
     );
     std::fs::write(&file, text).unwrap();
     for workers in [1, 2] {
         let p = prepared(&file, workers);
-        let opts = RunOptions { workers, events: None, batch: 64, inject_bad: 0.0 };
+        let opts = RunOptions { workers, events: None, batch: 64, inject_bad: 0.0, unpaced: false };
         let out = execute(&p, &opts, Arc::new(AtomicBool::new(false)), None, Display::Line).unwrap();
         assert_eq!((out.events_in, out.predictions, out.dead_letters), (1000, 990, 10), "{workers} workers");
         let dead = std::fs::read_to_string(dir.join("out/dead_letters.jsonl")).unwrap();
@@ -126,9 +126,7 @@ fn csv_sources_split_across_workers_and_dead_letter_bad_rows() {
 fn a_running_pipeline_picks_up_a_promoted_version() {
     let dir = temp_dir("promote");
     let file = pipeline_in(&dir, 1_000_000);
-    let text = std::fs::read_to_string(&file)
-        .unwrap()
-        .replace("generate(housing, seed: 42)", "generate(housing, seed: 42, rate: 100k/s)");
+    let text = std::fs::read_to_string(&file).unwrap().replace("rate: 20k/s", "rate: 100k/s");
     std::fs::write(&file, text).unwrap();
     let p = prepared(&file, 2);
     let registry = p.registry.clone();
@@ -146,7 +144,7 @@ fn a_running_pipeline_picks_up_a_promoted_version() {
         registry.promote("price", v, "test").unwrap();
         v
     });
-    let opts = RunOptions { workers: 2, events: None, batch: 256, inject_bad: 0.0 };
+    let opts = RunOptions { workers: 2, events: None, batch: 256, inject_bad: 0.0, unpaced: false };
     let out =
         execute(&p, &opts, Arc::new(AtomicBool::new(false)), Some(std::time::Duration::from_secs(4)), Display::Line)
             .unwrap();

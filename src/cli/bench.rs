@@ -27,7 +27,8 @@ pub fn run(args: &Args) -> ExitCode {
     let mut outcomes: Vec<Outcome> = Vec::new();
     for &w in &args.workers {
         let plan = plan::lower(&program, w.max(1));
-        // Headless: no files written, so the figures measure the pipeline, not the disk.
+        // Headless and unpaced: no files written and no `rate:`, so the figures measure the
+        // pipeline, not the disk or the declared pace.
         let prepared = match prepare(&plan, &args.file, false) {
             Ok(p) => p,
             Err(e) => {
@@ -36,7 +37,13 @@ pub fn run(args: &Args) -> ExitCode {
             }
         };
         reset_peak_rss();
-        let opts = RunOptions { workers: w.max(1), events: Some(args.events), batch: args.batch, inject_bad: 0.0 };
+        let opts = RunOptions {
+            workers: w.max(1),
+            events: Some(args.events),
+            batch: args.batch,
+            inject_bad: 0.0,
+            unpaced: true,
+        };
         match execute(&prepared, &opts, Arc::new(AtomicBool::new(false)), None, Display::Bar(args.events)) {
             Ok(o) => outcomes.push(o),
             Err(e) => {

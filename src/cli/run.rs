@@ -42,6 +42,7 @@ pub fn run(args: &Args) -> ExitCode {
         events: args.events,
         batch: args.batch,
         inject_bad: args.inject_bad,
+        unpaced: false,
     };
     match execute(&prepared, &opts, stop, args.duration, Display::Line) {
         Ok(out) => {

@@ -28,6 +28,8 @@ pub struct RunOptions {
     pub batch: usize,
     /// Fraction of generated events to corrupt (testing dead-letter handling); 0 for none.
     pub inject_bad: f64,
+    /// Ignore the source's declared `rate:` (benchmarks measure the unlimited stream).
+    pub unpaced: bool,
 }
 
 /// Batches a worker may have in flight before it waits for them to finish.
@@ -128,7 +130,7 @@ impl Feeder {
                     next: index as u64,
                     step: peers as u64,
                     end,
-                    pace: Pace::new(*rate, peers),
+                    pace: Pace::new(rate.filter(|_| !opts.unpaced), peers),
                     bad: Corruptor::new(schema, opts.inject_bad),
                 })
             }
@@ -138,7 +140,11 @@ impl Feeder {
                     .share(peers as u64, index as u64);
                 // `--events N` bounds the total; each worker takes its share of it.
                 let left = limit.map_or(u64::MAX, |l| l / peers as u64 + u64::from((index as u64) < l % peers as u64));
-                Ok(Feeder::Csv { reader: Box::new(reader), left, pace: Pace::new(*rate, peers) })
+                Ok(Feeder::Csv {
+                    reader: Box::new(reader),
+                    left,
+                    pace: Pace::new(rate.filter(|_| !opts.unpaced), peers),
+                })
             }
             SourceKind::Kafka { topic, .. } => {
                 Err(format!("source `{}`: reading Kafka (topic `{topic}`) is not supported yet", source.name))

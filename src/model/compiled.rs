@@ -216,7 +216,7 @@ impl Block {
         let (mut front, mut back) = (0, n);
         for (i, row) in rows.chunks_exact(nf).enumerate() {
             // +0.0 passes through LightGBM's reader unchanged; it only matters to Zero splits.
-            let special = |x: f64| x.is_nan() | ((x.abs() <= K_ZERO) & (zero_missing | (x.to_bits() != 0)));
+            let special = |x: f64| x.is_nan() | ((x.abs() <= K_ZERO) & zero_missing);
             let at = if row.iter().any(|&x| special(x)) {
                 back -= 1;
                 back
