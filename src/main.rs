@@ -51,6 +51,15 @@ enum Command {
         /// Corrupt this fraction of generated events (e.g. 0.01), to see dead letters at work.
         #[arg(long, default_value_t = 0.0)]
         inject_bad: f64,
+        /// Number of processes in a timely cluster (with --process and --hostfile).
+        #[arg(long, requires_all = ["process", "hostfile"])]
+        processes: Option<usize>,
+        /// This process's index in the cluster, from 0.
+        #[arg(long, requires = "processes")]
+        process: Option<usize>,
+        /// A file with one `host:port` per process.
+        #[arg(long, requires = "processes")]
+        hostfile: Option<PathBuf>,
     },
     /// Run the pipeline headless for each worker count; print throughput, latency and scaling.
     Bench {
@@ -95,8 +104,12 @@ fn main() -> ExitCode {
         Command::Check { files } => cli::check::run(&files),
         Command::Explain { file, json, workers } => cli::explain::run(&file, json, workers),
         Command::Models(args) => cli::models::run(&args),
-        Command::Run { file, workers, events, duration, batch, inject_bad } => {
-            cli::run::run(&cli::run::Args { file, workers, events, duration, batch, inject_bad })
+        Command::Run { file, workers, events, duration, batch, inject_bad, processes, process, hostfile } => {
+            let cluster = match (processes, process, hostfile) {
+                (Some(n), Some(i), Some(f)) => Some((n, i, f)),
+                _ => None,
+            };
+            cli::run::run(&cli::run::Args { file, workers, events, duration, batch, inject_bad, cluster })
         }
         Command::Bench { file, workers, events, batch, json } => {
             cli::bench::run(&cli::bench::Args { file, workers, events, batch, json })

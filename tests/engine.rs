@@ -46,7 +46,7 @@ fn accounting_and_predictions_match_a_sequential_reference_for_1_2_4_workers() {
     let mut reference: Option<(u64, u64, HashMap<u64, u64>)> = None;
     for workers in [1, 2, 4] {
         let p = prepared(&file, workers);
-        let opts = RunOptions { workers, events: Some(N), batch: 1024, inject_bad: 0.02, unpaced: true };
+        let opts = RunOptions { workers, events: Some(N), batch: 1024, inject_bad: 0.02, unpaced: true, cluster: None };
         let out = execute(&p, &opts, Arc::new(AtomicBool::new(false)), None, Display::Line).unwrap();
         assert_eq!(out.events_in, N);
         assert!(out.accounted(), "{} != {} + {}", out.events_in, out.predictions, out.dead_letters);
@@ -110,7 +110,7 @@ fn csv_sources_split_across_workers_and_dead_letter_bad_rows() {
     std::fs::write(&file, text).unwrap();
     for workers in [1, 2] {
         let p = prepared(&file, workers);
-        let opts = RunOptions { workers, events: None, batch: 64, inject_bad: 0.0, unpaced: false };
+        let opts = RunOptions { workers, events: None, batch: 64, inject_bad: 0.0, unpaced: false, cluster: None };
         let out = execute(&p, &opts, Arc::new(AtomicBool::new(false)), None, Display::Line).unwrap();
         assert_eq!((out.events_in, out.predictions, out.dead_letters), (1000, 990, 10), "{workers} workers");
         let dead = std::fs::read_to_string(dir.join("out/dead_letters.jsonl")).unwrap();
@@ -144,7 +144,7 @@ fn a_running_pipeline_picks_up_a_promoted_version() {
         registry.promote("price", v, "test").unwrap();
         v
     });
-    let opts = RunOptions { workers: 2, events: None, batch: 256, inject_bad: 0.0, unpaced: false };
+    let opts = RunOptions { workers: 2, events: None, batch: 256, inject_bad: 0.0, unpaced: false, cluster: None };
     let out =
         execute(&p, &opts, Arc::new(AtomicBool::new(false)), Some(std::time::Duration::from_secs(4)), Display::Line)
             .unwrap();
@@ -174,4 +174,72 @@ fn the_run_command_stops_after_n_events_and_prints_a_summary() {
     assert_eq!(preds + dead, 50_000);
     assert!(stdout.contains(&format!("predictions {preds}")), "{stdout}");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Lines of a JSON-lines file as (id, estimated_price bits).
+fn predictions_in(path: &Path) -> Vec<(u64, u64)> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut v: Vec<(u64, u64)> = text
+        .lines()
+        .map(|l| {
+            let j: serde_json::Value = serde_json::from_str(l).unwrap();
+            (j["id"].as_u64().unwrap(), j["estimated_price"].as_f64().unwrap().to_bits())
+        })
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+#[test]
+fn a_two_process_cluster_gives_the_same_results_as_one_process_with_two_workers() {
+    let root = temp_dir("cluster");
+    let main = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/main.hf")).unwrap();
+    let text = main.replace("rate: 20k/s, ", "").replace("num_iterations: 300", "num_iterations: 50");
+    let file = root.join("pipeline.hf");
+    std::fs::write(&file, text).unwrap();
+    let ports: Vec<u16> =
+        (0..2).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()).collect();
+    let hostfile = root.join("hosts");
+    std::fs::write(&hostfile, format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1])).unwrap();
+    let bin = env!("CARGO_BIN_EXE_housing-flow");
+    let common = ["--events", "40000", "--inject-bad", "0.01"];
+    // Each process works in its own directory: its own registry (trained identically) and sinks.
+    let children: Vec<_> = (0..2)
+        .map(|i| {
+            let dir = root.join(format!("p{i}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::process::Command::new(bin)
+                .current_dir(&dir)
+                .args(["run", file.to_str().unwrap(), "--workers", "1", "--processes", "2"])
+                .args(["--process", &i.to_string(), "--hostfile", hostfile.to_str().unwrap()])
+                .args(common)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    for o in &outputs {
+        assert!(o.status.success(), "{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    }
+    let single = root.join("single");
+    std::fs::create_dir_all(&single).unwrap();
+    let o = std::process::Command::new(bin)
+        .current_dir(&single)
+        .args(["run", file.to_str().unwrap(), "--workers", "2"])
+        .args(common)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut cluster = predictions_in(&root.join("p0/out/predictions.jsonl"));
+    cluster.extend(predictions_in(&root.join("p1/out/predictions.jsonl")));
+    cluster.sort_unstable();
+    let reference = predictions_in(&single.join("out/predictions.jsonl"));
+    assert!(!reference.is_empty());
+    assert_eq!(cluster, reference, "the cluster's predictions differ from one process with two workers");
+    let dead = |d: &str| std::fs::read_to_string(root.join(d).join("out/dead_letters.jsonl")).unwrap().lines().count();
+    assert_eq!(dead("p0") + dead("p1"), dead("single"));
+    assert_eq!(reference.len() + dead("single"), 40_000);
+    let _ = std::fs::remove_dir_all(root);
 }

@@ -43,6 +43,7 @@ pub fn run(args: &Args) -> ExitCode {
             batch: args.batch,
             inject_bad: 0.0,
             unpaced: true,
+            cluster: None,
         };
         match execute(&prepared, &opts, Arc::new(AtomicBool::new(false)), None, Display::Bar(args.events)) {
             Ok(o) => outcomes.push(o),

@@ -1,7 +1,7 @@
 //! `housing-flow run FILE [--workers N] [--events N] [--duration D]`
 
 use super::checked_or_exit;
-use housing_flow::engine::run::RunOptions;
+use housing_flow::engine::run::{Cluster, RunOptions};
 use housing_flow::engine::session::{execute, prepare, Display, Outcome, Prepared};
 use housing_flow::plan;
 use std::path::PathBuf;
@@ -17,6 +17,8 @@ pub struct Args {
     pub duration: Option<Duration>,
     pub batch: usize,
     pub inject_bad: f64,
+    /// `--processes N --process I --hostfile F`: one process of a timely cluster.
+    pub cluster: Option<(usize, usize, PathBuf)>,
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -43,6 +45,16 @@ pub fn run(args: &Args) -> ExitCode {
         batch: args.batch,
         inject_bad: args.inject_bad,
         unpaced: false,
+        cluster: match &args.cluster {
+            None => None,
+            Some((processes, process, hostfile)) => match cluster(*processes, *process, hostfile) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(1);
+                }
+            },
+        },
     };
     match execute(&prepared, &opts, stop, args.duration, Display::Line) {
         Ok(out) => {
@@ -90,4 +102,26 @@ fn print_summary(o: &Outcome, p: &Prepared) {
     if let Some(rss) = o.peak_rss {
         println!("  peak RSS {:.1} MiB", rss as f64 / (1024.0 * 1024.0));
     }
+}
+
+/// Reads a hostfile (one `host:port` per line, `#` comments) and checks it fits the flags.
+fn cluster(processes: usize, process: usize, hostfile: &std::path::Path) -> Result<Cluster, String> {
+    let text = std::fs::read_to_string(hostfile).map_err(|e| format!("cannot read `{}`: {e}", hostfile.display()))?;
+    let addresses: Vec<String> = text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    if addresses.len() != processes {
+        return Err(format!(
+            "`{}` lists {} address(es), but --processes is {processes}",
+            hostfile.display(),
+            addresses.len()
+        ));
+    }
+    if process >= processes {
+        return Err(format!("--process {process} is not below --processes {processes}"));
+    }
+    Ok(Cluster { process, addresses })
 }

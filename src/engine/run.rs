@@ -30,6 +30,16 @@ pub struct RunOptions {
     pub inject_bad: f64,
     /// Ignore the source's declared `rate:` (benchmarks measure the unlimited stream).
     pub unpaced: bool,
+    /// Run as one process of a timely cluster; `workers` threads in each process.
+    pub cluster: Option<Cluster>,
+}
+
+/// This process's place in a cluster of processes (timely's TCP cluster mode).
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    pub process: usize,
+    /// `host:port` of every process, in process order.
+    pub addresses: Vec<String>,
 }
 
 /// Batches a worker may have in flight before it waits for them to finish.
@@ -45,7 +55,19 @@ pub fn run_dataflow(df: &Dataflow, rt: Arc<Runtime>, opts: &RunOptions) -> Resul
     Feeder::open(&source, &rt.schema, 0, 1, opts)?;
     let df = df.clone();
     let opts = opts.clone();
-    let config = timely::Config::process(opts.workers.max(1));
+    let config = match &opts.cluster {
+        None => timely::Config::process(opts.workers.max(1)),
+        Some(c) => timely::Config {
+            communication: timely::CommunicationConfig::Cluster {
+                threads: opts.workers.max(1),
+                process: c.process,
+                addresses: c.addresses.clone(),
+                report: false,
+                zerocopy: false,
+            },
+            worker: timely::WorkerConfig::default(),
+        },
+    };
     let guards = timely::execute(config, move |worker| {
         let (index, peers) = (worker.index(), worker.peers());
         let mut input = InputHandle::<u64, CapacityContainerBuilder<Vec<Batch>>>::new();
