@@ -71,6 +71,7 @@ pub fn run(args: &Args) -> ExitCode {
                     "scaling": o.events_per_second() / base,
                     "predictions": o.predictions,
                     "dead_letters": o.dead_letters,
+                    "throughput": o.throughput,
                 })
             })
             .collect();

@@ -94,6 +94,11 @@ fn print_summary(o: &Outcome, p: &Prepared) {
         o.dead_letters,
         if o.accounted() { "✓" } else { "✗ EVENTS UNACCOUNTED FOR" }
     );
+    if !o.throughput.is_empty() {
+        let rates: Vec<f64> = o.throughput.iter().map(|(_, r)| *r).collect();
+        let (lo, hi) = rates.iter().fold((f64::MAX, 0f64), |(a, b), &r| (a.min(r), b.max(r)));
+        println!("  throughput per second: min {lo:.0}, max {hi:.0} events/s over {} s", rates.len());
+    }
     println!("  latency ingest→sink: p50 {:.3} ms  p99 {:.3} ms  p999 {:.3} ms", o.p50_ms, o.p99_ms, o.p999_ms);
     println!(
         "  model {} v{} (last prediction), {:?} predictor",

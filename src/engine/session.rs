@@ -27,6 +27,8 @@ pub struct Outcome {
     pub p999_ms: f64,
     pub peak_rss: Option<u64>,
     pub model_version: u32,
+    /// Events per second in each second of the run: (seconds since start, events/s).
+    pub throughput: Vec<(f64, f64)>,
 }
 
 impl Outcome {
@@ -149,7 +151,7 @@ pub fn execute(
     let result = run_dataflow(&p.dataflow, rt, opts);
     let seconds = started.elapsed().as_secs_f64();
     done.store(true, Ordering::Relaxed);
-    let _ = monitor.join();
+    let throughput = monitor.join().unwrap_or_default();
     result?;
     for s in &p.sinks {
         s.finish().map_err(|e| format!("sink `{}`: {e}", s.name))?;
@@ -169,6 +171,7 @@ pub fn execute(
         p999_ms: ms(0.999),
         peak_rss: peak_rss_bytes(),
         model_version: stats.model_version.load(Ordering::Relaxed),
+        throughput,
     })
 }
 
@@ -183,8 +186,10 @@ fn monitor(
     handle: &ModelHandle,
     registry: &Registry,
     model: &ModelPlan,
-) {
+) -> Vec<(f64, f64)> {
     let started = Instant::now();
+    let mut series = Vec::new();
+    let mut sample = (Instant::now(), 0u64);
     let tty = std::io::stderr().is_terminal();
     let bar = match progress {
         Display::Bar(total) if tty => {
@@ -204,6 +209,12 @@ fn monitor(
         std::thread::sleep(Duration::from_millis(100));
         if duration.is_some_and(|d| started.elapsed() >= d) {
             stop.store(true, Ordering::Relaxed);
+        }
+        if sample.0.elapsed() >= Duration::from_secs(1) {
+            let events = stats.load().0;
+            series
+                .push((started.elapsed().as_secs_f64(), (events - sample.1) as f64 / sample.0.elapsed().as_secs_f64()));
+            sample = (Instant::now(), events);
         }
         if last_refresh.elapsed() >= Duration::from_secs(1) {
             last_refresh = Instant::now();
@@ -245,4 +256,5 @@ fn monitor(
     } else if progress == Display::Line && tty {
         eprintln!();
     }
+    series
 }
