@@ -3,12 +3,10 @@
 //! must agree, for plain, linear, categorical, quantile, missing-value and other models.
 
 use housing_flow::model::{CompiledModel, LightgbmModel, ModelError, Predictor};
-use lightgbm3_sys as sys;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
 use std::collections::BTreeSet;
-use std::ffi::{c_void, CStr, CString};
 
 /// Rows of every property check.
 const CHECK_ROWS: usize = 100_000;
@@ -16,72 +14,10 @@ const CHECK_ROWS: usize = 100_000;
 /// LightGBM's kZeroThreshold (`1e-35f` widened to double).
 const K_ZERO: f64 = 1e-35f32 as f64;
 
-fn lgbm(code: i32, what: &str) {
-    if code != 0 {
-        // SAFETY: LGBM_GetLastError returns a thread-local, NUL-terminated message.
-        let msg = unsafe { CStr::from_ptr(sys::LGBM_GetLastError()) }.to_string_lossy().into_owned();
-        panic!("LightGBM {what} failed: {msg}");
-    }
-}
-
-/// Trains a LightGBM model on row-major `rows` with `params` (LightGBM's `key=value`
-/// string) for `iterations` rounds and returns its model text. The dataset is created with
-/// the parameters, which `linear_tree` and `categorical_feature` need.
+/// Trains through the library's LightGBM C API path, single-threaded and seeded.
 fn train(rows: &[f64], labels: &[f64], n_features: usize, params: &str, iterations: usize) -> String {
-    let n = labels.len();
-    assert_eq!(rows.len(), n * n_features);
-    let params = CString::new(format!("{params} verbosity=-1 num_threads=1 deterministic=true seed=7")).unwrap();
-    let labels: Vec<f32> = labels.iter().map(|&y| y as f32).collect();
-    let mut dataset: sys::DatasetHandle = std::ptr::null_mut();
-    let mut booster: sys::BoosterHandle = std::ptr::null_mut();
-    // SAFETY: the buffers hold what the sizes say and outlive the calls; handles are freed once.
-    unsafe {
-        lgbm(
-            sys::LGBM_DatasetCreateFromMat(
-                rows.as_ptr() as *const c_void,
-                sys::C_API_DTYPE_FLOAT64 as i32,
-                n as i32,
-                n_features as i32,
-                1,
-                params.as_ptr(),
-                std::ptr::null_mut(),
-                &mut dataset,
-            ),
-            "LGBM_DatasetCreateFromMat",
-        );
-        lgbm(
-            sys::LGBM_DatasetSetField(
-                dataset,
-                c"label".as_ptr(),
-                labels.as_ptr() as *const c_void,
-                n as i32,
-                sys::C_API_DTYPE_FLOAT32 as i32,
-            ),
-            "LGBM_DatasetSetField",
-        );
-        lgbm(sys::LGBM_BoosterCreate(dataset, params.as_ptr(), &mut booster), "LGBM_BoosterCreate");
-        for _ in 0..iterations {
-            let mut finished = 0;
-            lgbm(sys::LGBM_BoosterUpdateOneIter(booster, &mut finished), "LGBM_BoosterUpdateOneIter");
-            if finished != 0 {
-                break;
-            }
-        }
-        let mut len: i64 = 0;
-        lgbm(
-            sys::LGBM_BoosterSaveModelToString(booster, 0, -1, 0, 0, &mut len, std::ptr::null_mut()),
-            "LGBM_BoosterSaveModelToString",
-        );
-        let mut buf = vec![0u8; len as usize];
-        lgbm(
-            sys::LGBM_BoosterSaveModelToString(booster, 0, -1, 0, len, &mut len, buf.as_mut_ptr() as *mut _),
-            "LGBM_BoosterSaveModelToString",
-        );
-        sys::LGBM_BoosterFree(booster);
-        sys::LGBM_DatasetFree(dataset);
-        buf.truncate(buf.iter().position(|&b| b == 0).unwrap_or(buf.len()));
-        String::from_utf8(buf).unwrap()
-    }
+    let params = format!("{params} verbosity=-1 num_threads=1 deterministic=true seed=7");
+    housing_flow::model::train::train_booster(rows, labels, n_features, &params, iterations).unwrap()
 }
 
 /// Synthetic housing data: price from area, rooms, age, distance and floor; with

@@ -16,7 +16,7 @@ use pest::iterators::Pairs;
 use pest::Parser;
 
 /// Words that can start a top-level declaration; recovery resumes at such a line.
-const DECL_KEYWORDS: &[&str] = &[
+pub const DECL_KEYWORDS: &[&str] = &[
     "use",
     "schema",
     "source",

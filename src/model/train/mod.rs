@@ -5,7 +5,7 @@
 mod booster;
 mod register;
 
-pub use booster::known_params;
+pub use booster::{known_params, train as train_booster};
 pub use register::{train_and_register, Registered};
 
 use super::baseline;
