@@ -9,6 +9,7 @@ pub mod ast;
 pub mod check;
 pub mod data;
 pub mod diagnostics;
+pub mod drift;
 pub mod engine;
 pub mod features;
 pub mod model;
