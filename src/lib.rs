@@ -16,4 +16,5 @@ pub mod model;
 pub mod plan;
 pub mod program;
 pub mod registry;
+pub mod serve;
 pub mod syntax;

@@ -60,6 +60,9 @@ enum Command {
         /// A file with one `host:port` per process.
         #[arg(long, requires = "processes")]
         hostfile: Option<PathBuf>,
+        /// Serve HTTP on this port instead of the one in the file's `serve http(...)`.
+        #[arg(long)]
+        port: Option<u16>,
     },
     /// Run the pipeline headless for each worker count; print throughput, latency and scaling.
     Bench {
@@ -104,12 +107,12 @@ fn main() -> ExitCode {
         Command::Check { files } => cli::check::run(&files),
         Command::Explain { file, json, workers } => cli::explain::run(&file, json, workers),
         Command::Models(args) => cli::models::run(&args),
-        Command::Run { file, workers, events, duration, batch, inject_bad, processes, process, hostfile } => {
+        Command::Run { file, workers, events, duration, batch, inject_bad, processes, process, hostfile, port } => {
             let cluster = match (processes, process, hostfile) {
                 (Some(n), Some(i), Some(f)) => Some((n, i, f)),
                 _ => None,
             };
-            cli::run::run(&cli::run::Args { file, workers, events, duration, batch, inject_bad, cluster })
+            cli::run::run(&cli::run::Args { file, workers, events, duration, batch, inject_bad, cluster, port })
         }
         Command::Bench { file, workers, events, batch, json } => {
             cli::bench::run(&cli::bench::Args { file, workers, events, batch, json })

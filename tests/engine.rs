@@ -162,7 +162,18 @@ fn the_run_command_stops_after_n_events_and_prints_a_summary() {
     let dir = temp_dir("cli");
     let file = pipeline_in(&dir, 100_000);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_housing-flow"))
-        .args(["run", file.to_str().unwrap(), "--events", "50000", "--workers", "2", "--inject-bad", "0.01"])
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--events",
+            "50000",
+            "--workers",
+            "2",
+            "--inject-bad",
+            "0.01",
+            "--port",
+            "0",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -202,7 +213,7 @@ fn a_two_process_cluster_gives_the_same_results_as_one_process_with_two_workers(
     let hostfile = root.join("hosts");
     std::fs::write(&hostfile, format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1])).unwrap();
     let bin = env!("CARGO_BIN_EXE_housing-flow");
-    let common = ["--events", "40000", "--inject-bad", "0.01"];
+    let common = ["--events", "40000", "--inject-bad", "0.01", "--port", "0"];
     // Each process works in its own directory: its own registry (trained identically) and sinks.
     let children: Vec<_> = (0..2)
         .map(|i| {

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod check;
 pub mod explain;
+pub mod http;
 pub mod models;
 pub mod run;
 pub mod train;

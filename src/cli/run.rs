@@ -19,6 +19,8 @@ pub struct Args {
     pub inject_bad: f64,
     /// `--processes N --process I --hostfile F`: one process of a timely cluster.
     pub cluster: Option<(usize, usize, PathBuf)>,
+    /// Serve HTTP on this port instead of the file's.
+    pub port: Option<u16>,
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -56,7 +58,19 @@ pub fn run(args: &Args) -> ExitCode {
             },
         },
     };
-    match execute(&prepared, &opts, stop, args.duration, Display::Line) {
+    if let Some(serve) = &plan.serve {
+        match super::http::start(&prepared, serve, args.port, stop.clone()) {
+            Ok(addr) => eprintln!("serving http://{addr}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    let result = execute(&prepared, &opts, stop.clone(), args.duration, Display::Line);
+    // The run is over: stop serving too.
+    stop.store(true, Ordering::Relaxed);
+    match result {
         Ok(out) => {
             print_summary(&out, &prepared);
             if out.accounted() {

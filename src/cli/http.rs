@@ -1,0 +1,59 @@
+//! The HTTP server a running pipeline serves (when its file declares `serve http(...)`).
+
+use housing_flow::engine::session::Prepared;
+use housing_flow::program::{Serve, Stream};
+use housing_flow::serve::{app, AppState};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Binds `host:port` and serves in a background thread until `stop` is set.
+/// Returns the bound address, or why it could not bind.
+pub fn start(
+    p: &Prepared,
+    serve: &Serve,
+    port: Option<u16>,
+    stop: Arc<AtomicBool>,
+) -> Result<std::net::SocketAddr, String> {
+    let store = p.dataflow.operators.iter().find_map(|o| match &o.kind {
+        housing_flow::plan::OperatorKind::Sink { sink, stream: Stream::Predictions, .. } => p.sink_store(sink),
+        _ => None,
+    });
+    let state = Arc::new(AppState {
+        schema: p.schema.clone(),
+        handle: p.handle.clone(),
+        store,
+        registry: p.registry.clone(),
+        model_name: p.model.model.name.clone(),
+        next_id: AtomicU64::new(1 << 62),
+    });
+    let addr = format!("{}:{}", serve.host, port.unwrap_or(serve.port));
+    let listener = std::net::TcpListener::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let router = app(state, serve.body_limit as usize);
+    std::thread::Builder::new()
+        .name("http".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+                Ok(r) => r,
+                Err(e) => return tracing::error!("cannot start the HTTP runtime: {e}"),
+            };
+            runtime.block_on(async move {
+                let listener = match tokio::net::TcpListener::from_std(listener) {
+                    Ok(l) => l,
+                    Err(e) => return tracing::error!("cannot serve HTTP: {e}"),
+                };
+                let shutdown = async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                };
+                if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+                    tracing::error!("HTTP server: {e}");
+                }
+            });
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(local)
+}

@@ -1,0 +1,279 @@
+//! The HTTP API (axum): predictions on demand, the stream's recent predictions, the
+//! registry, liveness and readiness.
+//!
+//! Bad input policy: every rejected request gets a 4xx JSON error naming the field and
+//! the problem (see [`ApiError`]); unknown fields are rejected, not ignored, so a typo such
+//! as `Avg_Area_Incom` fails loudly instead of silently predicting without that value.
+//! Bodies over the limit get 413 (`DefaultBodyLimit`). There is no request timeout layer:
+//! tower-http is not a dependency, and every handler does bounded work on a body of
+//! bounded size.
+
+mod error;
+mod parse;
+#[cfg(test)]
+mod tests;
+
+pub use error::ApiError;
+
+use crate::data::Event;
+use crate::engine::record::PredictionRecord;
+use crate::engine::store::PredictionStore;
+use crate::engine::validate::{event_from_json, unknown_fields, validate};
+use crate::model::serving::ModelHandle;
+use crate::program::Schema;
+use crate::registry::Registry;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The first id given to an HTTP prediction; stream ids count up from 0 and stay below.
+pub const FIRST_HTTP_ID: u64 = 1 << 62;
+
+/// The `limit` of `GET /predictions` when none is given.
+pub const DEFAULT_LIMIT: usize = 100;
+/// The largest `limit` `GET /predictions` accepts.
+pub const MAX_LIMIT: usize = 10_000;
+
+/// What every handler shares.
+pub struct AppState {
+    /// The schema request bodies are validated against.
+    pub schema: Schema,
+    /// The model served; swapped atomically on promotion.
+    pub handle: Arc<ModelHandle>,
+    /// The stream's prediction store, when the pipeline keeps one in memory.
+    pub store: Option<Arc<PredictionStore>>,
+    /// The model registry, for `GET /models`.
+    pub registry: Registry,
+    /// The served model's registry name.
+    pub model_name: String,
+    /// The next id for an HTTP prediction (starts at [`FIRST_HTTP_ID`]).
+    pub next_id: AtomicU64,
+}
+
+/// The router with every route, rejecting bodies over `body_limit` bytes with 413.
+pub fn app(state: Arc<AppState>, body_limit: usize) -> Router {
+    Router::new()
+        .route("/predict", post(predict))
+        .route("/predict/batch", post(predict_batch))
+        .route("/predictions", get(predictions))
+        .route("/models", get(models))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(no_route)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+/// One answer of `POST /predict`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    /// The model's estimate.
+    pub estimated_price: f64,
+    /// The lowest and highest quantile estimates, when the model has quantile models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<[f64; 2]>,
+    /// The registry version that answered.
+    pub model_version: u32,
+    /// The id given to this prediction.
+    pub id: u64,
+}
+
+async fn predict(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Answer>, ApiError> {
+    let json = json_body(&headers, body, false)?;
+    let event = to_event(&state, &json)?;
+    let mut answers = answer(&state, &[event])?;
+    Ok(Json(answers.remove(0)))
+}
+
+async fn predict_batch(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Vec<Answer>>, ApiError> {
+    let json = json_body(&headers, body, true)?;
+    let Value::Array(items) = json else {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "wrong_type", "expected a JSON array of houses"));
+    };
+    // All or nothing: every item is checked before any is predicted.
+    let events = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            // Inside a batch a non-object is a bad item like any other, hence 422.
+            to_event(&state, item).map_err(|e| ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, ..e }.at_index(i))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(answer(&state, &events)?))
+}
+
+/// Checks the content type, then reads and parses the body.
+fn json_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>, batch: bool) -> Result<Value, ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or(""));
+    if !content_type.is_some_and(is_json) {
+        let found = match content_type {
+            Some(t) => format!("`{t}`"),
+            None => "none".into(),
+        };
+        let message = format!("expected `Content-Type: application/json`, found {found}");
+        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message));
+    }
+    parse::parse_body(&body?, batch)
+}
+
+/// `application/json` or `application/<something>+json`, with any parameters.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match essence.strip_prefix("application/") {
+        Some(sub) => sub == "json" || sub.ends_with("+json"),
+        None => false,
+    }
+}
+
+/// One house → a validated event, with a fresh id.
+fn to_event(state: &AppState, json: &Value) -> Result<Event, ApiError> {
+    if let Some(unknown) = unknown_fields(&state.schema, json).into_iter().next() {
+        let mut message = format!("field `{unknown}` is not in schema `{}`", state.schema.name);
+        if let Some(close) = closest_field(&state.schema, &unknown) {
+            message.push_str(&format!("; did you mean `{close}`?"));
+        }
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_field", message).with_field(unknown));
+    }
+    let id = state.next_id.fetch_add(1, Ordering::Relaxed);
+    let event = event_from_json(&state.schema, id, now_ms(), json).map_err(ApiError::invalid)?;
+    validate(&state.schema, &event).map_err(ApiError::invalid)?;
+    Ok(event)
+}
+
+/// The schema field a misspelt name most likely meant.
+fn closest_field<'a>(schema: &'a Schema, name: &str) -> Option<&'a str> {
+    schema
+        .fields
+        .iter()
+        .map(|f| (strsim::jaro_winkler(&f.name.to_ascii_lowercase(), &name.to_ascii_lowercase()), f.name.as_str()))
+        .filter(|&(score, _)| score > 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, name)| name)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Predicts validated events with one snapshot of the model, so a batch sees one version.
+fn answer(state: &AppState, events: &[Event]) -> Result<Vec<Answer>, ApiError> {
+    let model = state.handle.current();
+    let predictions = model
+        .predict_events(events.iter().map(|e| e.values.as_slice()))
+        .map_err(|e| ApiError::internal("model_error", format!("model `{}`: {e}", state.model_name)))?;
+    Ok(events
+        .iter()
+        .zip(predictions)
+        .map(|(e, p)| Answer { estimated_price: p.estimate, interval: p.interval, model_version: p.version, id: e.id })
+        .collect())
+}
+
+/// The filters of `GET /predictions`.
+#[derive(Debug, Deserialize)]
+struct PredictionsQuery {
+    limit: Option<usize>,
+    /// Event time, milliseconds since the Unix epoch.
+    since: Option<i64>,
+    id: Option<u64>,
+}
+
+async fn predictions(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<PredictionsQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query?;
+    let store = state.store.as_ref().ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "no_store", "the pipeline keeps no predictions in memory")
+    })?;
+    if let Some(id) = query.id {
+        return match store.get(id) {
+            Some(record) => Ok(Json(json!(record))),
+            None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no kept prediction has id {id}"))
+                .with_field("id")),
+        };
+    }
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit > MAX_LIMIT {
+        let message = format!("limit {limit} is above the maximum of {MAX_LIMIT}");
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_query", message).with_field("limit"));
+    }
+    let records: Vec<PredictionRecord> = store.recent(limit, query.since);
+    Ok(Json(json!(records)))
+}
+
+async fn models(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    let registry = state.registry.clone();
+    // Listing verifies every file's checksum: disk work, kept off the async workers.
+    let listed = tokio::task::spawn_blocking(move || -> Result<Value, crate::registry::RegistryError> {
+        let mut models = Vec::new();
+        for summary in registry.list()? {
+            let versions: Vec<Value> = registry
+                .versions(&summary.name)?
+                .into_iter()
+                .map(|v| {
+                    let status = match &v.status {
+                        crate::registry::VersionStatus::Ok => json!("ok"),
+                        crate::registry::VersionStatus::Corrupt { file, reason } => {
+                            json!({"corrupt": {"file": file, "reason": reason}})
+                        }
+                    };
+                    json!({
+                        "version": v.version,
+                        "created": v.created,
+                        "metrics": v.metrics,
+                        "pointers": v.pointers,
+                        "status": status,
+                    })
+                })
+                .collect();
+            models.push(json!({
+                "name": summary.name,
+                "production": summary.production,
+                "candidate": summary.candidate,
+                "versions": versions,
+            }));
+        }
+        Ok(json!(models))
+    })
+    .await
+    .map_err(|e| ApiError::internal("registry_error", e))?
+    .map_err(|e| ApiError::internal("registry_error", e))?;
+    let serving = state.handle.current();
+    Ok(Json(json!({
+        "serving": {"name": state.model_name, "version": serving.version()},
+        "models": listed,
+    })))
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Json<Value> {
+    // A handle always holds a loaded model, so a running server is ready.
+    let model = state.handle.current();
+    Json(json!({"status": "ready", "model": state.model_name, "model_version": model.version()}))
+}
+
+async fn no_route() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_route",
+        "no such route; see /predict, /predict/batch, /predictions, /models, /healthz, /readyz",
+    )
+}
