@@ -87,6 +87,18 @@ fn the_seed_request_is_answered_while_the_pipeline_streams() {
 
     let (status, _) = request(&addr, "GET", "/healthz", None, "");
     assert_eq!(status, 200);
+
+    // Metrics cover the stream and the HTTP requests made above.
+    let (status, metrics) = request(&addr, "GET", "/metrics", None, "");
+    assert_eq!(status, 200);
+    let events: f64 = metrics
+        .lines()
+        .find(|l| l.starts_with("housing_flow_events_in_total"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .expect("an events counter");
+    assert!(events > 0.0, "{metrics}");
+    assert!(metrics.contains("housing_flow_http_requests_total{"), "{metrics}");
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(dir);

@@ -26,6 +26,9 @@ pub fn start(
         registry: p.registry.clone(),
         model_name: p.model.model.name.clone(),
         next_id: AtomicU64::new(1 << 62),
+        // The run's `Stats` is created inside `engine::session::execute`, after the server starts.
+        stats: Some(p.stats.clone()),
+        http: Default::default(),
     });
     let addr = format!("{}:{}", serve.host, port.unwrap_or(serve.port));
     let listener = std::net::TcpListener::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;

@@ -51,6 +51,8 @@ pub struct Prepared {
     pub schema: crate::program::Schema,
     /// The opened sinks; memory stores outlive a run, for queries.
     pub sinks: Vec<Arc<SinkRuntime>>,
+    /// The run's counters and latencies, shared with whoever reports them (`/metrics`).
+    pub stats: Arc<Stats>,
 }
 
 impl Prepared {
@@ -111,7 +113,8 @@ pub fn prepare(plan: &Plan, file: &Path, file_sinks: bool) -> Result<Prepared, S
             sinks.push(Arc::new(SinkRuntime::open(sink, *stream, &targets)?));
         }
     }
-    Ok(Prepared { dataflow, model, registry, handle: Arc::new(ModelHandle::new(serving)), schema, sinks })
+    let handle = Arc::new(ModelHandle::new(serving));
+    Ok(Prepared { dataflow, model, registry, handle, schema, sinks, stats: Arc::new(Stats::new()) })
 }
 
 /// How a run shows its progress.
@@ -131,7 +134,7 @@ pub fn execute(
     duration: Option<Duration>,
     progress: Display,
 ) -> Result<Outcome, String> {
-    let stats = Arc::new(Stats::new());
+    let stats = p.stats.clone();
     let rt = Arc::new(Runtime {
         started: Instant::now(),
         schema: p.schema.clone(),

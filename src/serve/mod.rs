@@ -1,5 +1,6 @@
-//! The HTTP API (axum): predictions on demand, the stream's recent predictions, the
-//! registry, liveness and readiness.
+//! The HTTP API (axum): predictions on demand (also in the MLflow scoring format), the
+//! stream's recent predictions, the registry, liveness and readiness, an OpenAPI document
+//! and Prometheus metrics.
 //!
 //! Bad input policy: every rejected request gets a 4xx JSON error naming the field and
 //! the problem (see [`ApiError`]); unknown fields are rejected, not ignored, so a typo such
@@ -9,14 +10,20 @@
 //! bounded size.
 
 mod error;
+mod invocations;
+mod metrics;
+mod openapi;
 mod parse;
 #[cfg(test)]
 mod tests;
 
 pub use error::ApiError;
+pub use metrics::HttpMetrics;
+pub use openapi::openapi;
 
 use crate::data::Event;
 use crate::engine::record::PredictionRecord;
+use crate::engine::stats::Stats;
 use crate::engine::store::PredictionStore;
 use crate::engine::validate::{event_from_json, unknown_fields, validate};
 use crate::model::serving::ModelHandle;
@@ -26,7 +33,8 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::routing::{get, post};
+use axum::middleware;
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -55,20 +63,52 @@ pub struct AppState {
     pub model_name: String,
     /// The next id for an HTTP prediction (starts at [`FIRST_HTTP_ID`]).
     pub next_id: AtomicU64,
+    /// The stream's run accounting, exported by `GET /metrics` when present.
+    pub stats: Option<Arc<Stats>>,
+    /// HTTP request counters and latencies, exported by `GET /metrics`.
+    pub http: HttpMetrics,
 }
+
+/// Every route as (method, path): the router registers exactly these, the OpenAPI document describes them.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/predict"),
+    ("POST", "/predict/batch"),
+    ("POST", "/invocations"),
+    ("GET", "/predictions"),
+    ("GET", "/models"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/openapi.json"),
+    ("GET", "/metrics"),
+];
 
 /// The router with every route, rejecting bodies over `body_limit` bytes with 413.
 pub fn app(state: Arc<AppState>, body_limit: usize) -> Router {
-    Router::new()
-        .route("/predict", post(predict))
-        .route("/predict/batch", post(predict_batch))
-        .route("/predictions", get(predictions))
-        .route("/models", get(models))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+    let mut router = Router::new();
+    for &(method, path) in ROUTES {
+        router = router.route(path, handler(method, path));
+    }
+    router
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
+}
+
+/// The handler of one entry of [`ROUTES`].
+fn handler(method: &str, path: &str) -> MethodRouter<Arc<AppState>> {
+    match (method, path) {
+        ("POST", "/predict") => post(predict),
+        ("POST", "/predict/batch") => post(predict_batch),
+        ("POST", "/invocations") => post(invocations::invocations),
+        ("GET", "/predictions") => get(predictions),
+        ("GET", "/models") => get(models),
+        ("GET", "/healthz") => get(healthz),
+        ("GET", "/readyz") => get(readyz),
+        ("GET", "/openapi.json") => get(openapi::openapi_json),
+        ("GET", "/metrics") => get(metrics::metrics),
+        _ => unreachable!("route {method} {path} has no handler"),
+    }
 }
 
 /// One answer of `POST /predict`.
@@ -90,7 +130,7 @@ async fn predict(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Answer>, ApiError> {
-    let json = json_body(&headers, body, false)?;
+    let json = json_body(&headers, body, parse::Shape::Item)?;
     let event = to_event(&state, &json)?;
     let mut answers = answer(&state, &[event])?;
     Ok(Json(answers.remove(0)))
@@ -101,24 +141,28 @@ async fn predict_batch(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Vec<Answer>>, ApiError> {
-    let json = json_body(&headers, body, true)?;
+    let json = json_body(&headers, body, parse::Shape::Batch)?;
     let Value::Array(items) = json else {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "wrong_type", "expected a JSON array of houses"));
     };
-    // All or nothing: every item is checked before any is predicted.
-    let events = items
+    let events = to_events(&state, &items)?;
+    Ok(Json(answer(&state, &events)?))
+}
+
+/// Houses → validated events, all or nothing: every item is checked before any is predicted.
+fn to_events(state: &AppState, items: &[Value]) -> Result<Vec<Event>, ApiError> {
+    items
         .iter()
         .enumerate()
         .map(|(i, item)| {
             // Inside a batch a non-object is a bad item like any other, hence 422.
-            to_event(&state, item).map_err(|e| ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, ..e }.at_index(i))
+            to_event(state, item).map_err(|e| ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, ..e }.at_index(i))
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(answer(&state, &events)?))
+        .collect()
 }
 
 /// Checks the content type, then reads and parses the body.
-fn json_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>, batch: bool) -> Result<Value, ApiError> {
+fn json_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>, shape: parse::Shape) -> Result<Value, ApiError> {
     let content_type = headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or(""));
     if !content_type.is_some_and(is_json) {
         let found = match content_type {
@@ -128,7 +172,7 @@ fn json_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>, batch: bo
         let message = format!("expected `Content-Type: application/json`, found {found}");
         return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message));
     }
-    parse::parse_body(&body?, batch)
+    parse::parse_body(&body?, shape)
 }
 
 /// `application/json` or `application/<something>+json`, with any parameters.
@@ -271,9 +315,6 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Json<Value> {
 }
 
 async fn no_route() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "no_route",
-        "no such route; see /predict, /predict/batch, /predictions, /models, /healthz, /readyz",
-    )
+    let routes: Vec<String> = ROUTES.iter().map(|(method, path)| format!("{method} {path}")).collect();
+    ApiError::new(StatusCode::NOT_FOUND, "no_route", format!("no such route; see {}", routes.join(", ")))
 }

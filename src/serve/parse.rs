@@ -19,9 +19,19 @@ struct Position {
     key: Option<String>,
 }
 
-/// Parses a body: one JSON value, tracking keys of objects at the top level, or (for
-/// `batch`) of objects that are items of a top-level array.
-pub fn parse_body(bytes: &[u8], batch: bool) -> Result<Value, ApiError> {
+/// What a body is expected to hold, which decides where object keys are tracked.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Shape {
+    /// One house: keys of the top-level object are tracked.
+    Item,
+    /// An array of houses: the index and the keys of each item are tracked.
+    Batch,
+    /// An MLflow scoring body: items of a top-level key's array value are tracked like a batch.
+    Invocation,
+}
+
+/// Parses a body: one JSON value, tracking the batch index and house field being read.
+pub fn parse_body(bytes: &[u8], shape: Shape) -> Result<Value, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -31,7 +41,11 @@ pub fn parse_body(bytes: &[u8], batch: bool) -> Result<Value, ApiError> {
     }
     let at = RefCell::new(Position::default());
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let role = if batch { Role::Batch } else { Role::Item };
+    let role = match shape {
+        Shape::Item => Role::Item,
+        Shape::Batch => Role::Batch,
+        Shape::Invocation => Role::Invocation,
+    };
     let parsed = Tracked { at: &at, role }.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
     parsed.map_err(|e| {
         let at = at.into_inner();
@@ -60,6 +74,8 @@ enum Role {
     Batch,
     /// A value whose object keys are tracked.
     Item,
+    /// A top-level object whose values are tracked as batches when they are arrays.
+    Invocation,
 }
 
 struct Tracked<'a> {
@@ -137,10 +153,14 @@ impl<'de> Visitor<'de> for Tracked<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if self.role == Role::Item {
-                self.at.borrow_mut().key = Some(key.clone());
-            }
-            let value = map.next_value::<Value>()?;
+            let value = match self.role {
+                Role::Item => {
+                    self.at.borrow_mut().key = Some(key.clone());
+                    map.next_value::<Value>()?
+                }
+                Role::Invocation => map.next_value_seed(Tracked { at: self.at, role: Role::Batch })?,
+                Role::Batch => map.next_value::<Value>()?,
+            };
             object.insert(key, value);
         }
         self.at.borrow_mut().key = None;

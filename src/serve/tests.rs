@@ -6,6 +6,7 @@ use crate::plan::ModelPlan;
 use axum::body::Body;
 use axum::http::{Method, Request};
 use proptest::prelude::*;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use tower::ServiceExt;
@@ -45,6 +46,10 @@ fn trained() -> &'static (ModelPlan, Schema, PathBuf) {
 }
 
 fn state(store: Option<Arc<PredictionStore>>) -> Arc<AppState> {
+    state_with(store, None)
+}
+
+fn state_with(store: Option<Arc<PredictionStore>>, stats: Option<Arc<Stats>>) -> Arc<AppState> {
     let (model, schema, dir) = trained();
     let registry = Registry::open(dir);
     let serving =
@@ -56,6 +61,8 @@ fn state(store: Option<Arc<PredictionStore>>) -> Arc<AppState> {
         registry,
         model_name: model.model.name.clone(),
         next_id: AtomicU64::new(FIRST_HTTP_ID),
+        stats,
+        http: HttpMetrics::default(),
     })
 }
 
@@ -369,4 +376,360 @@ proptest! {
         let (status, _) = runtime().block_on(post_json(router(), "/predict", body));
         prop_assert!(status.is_client_error(), "{status}");
     }
+}
+
+/// Sends a request and returns the status, the content type and the body as text.
+async fn send_raw(router: &Router, method: Method, uri: &str, body: &str) -> (StatusCode, String, String) {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let content_type =
+        response.headers().get(header::CONTENT_TYPE).map_or(String::new(), |v| v.to_str().unwrap().to_string());
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    (status, content_type, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+/// Three houses as JSON objects: the seed, a cheap one and one without its optional address.
+fn three_houses() -> Vec<serde_json::Map<String, Value>> {
+    let seed: serde_json::Map<String, Value> = serde_json::from_str(SEED).unwrap();
+    let mut cheap = seed.clone();
+    cheap["Avg_Area_Income"] = json!(20000);
+    let mut other = seed.clone();
+    other["Avg_Area_House_Age"] = json!(15.5);
+    other["Area_Population"] = json!("36000");
+    other.remove("Address");
+    vec![seed, cheap, other]
+}
+
+fn estimates(batch: &Value) -> Vec<f64> {
+    batch.as_array().unwrap().iter().map(|a| a["estimated_price"].as_f64().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn invocations_accept_every_mlflow_format_and_match_the_batch() {
+    let router = app(state(None), LIMIT);
+    let houses = three_houses();
+    let (status, batch) = post_json(&router, "/predict/batch", serde_json::to_string(&houses).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{batch}");
+    let expected = json!({"predictions": estimates(&batch)});
+    assert!(estimates(&batch)[0] != estimates(&batch)[1]);
+
+    // dataframe_split: the schema's columns in order, a missing optional value as null.
+    let columns = [
+        "Avg_Area_Income",
+        "Avg_Area_House_Age",
+        "Avg_Area_Number_of_Rooms",
+        "Avg_Area_Number_of_Bedrooms",
+        "Area_Population",
+        "Address",
+    ];
+    let data: Vec<Vec<Value>> =
+        houses.iter().map(|h| columns.iter().map(|c| h.get(*c).cloned().unwrap_or(Value::Null)).collect()).collect();
+    let split = json!({"dataframe_split": {"columns": columns, "data": data, "index": [0, 1, 2]}});
+    let records = json!({"dataframe_records": houses});
+    let instances = json!({"instances": houses});
+    let inputs_list = json!({"inputs": houses});
+    let mut by_column = serde_json::Map::new();
+    for c in columns {
+        by_column.insert(c.into(), houses.iter().map(|h| h.get(c).cloned().unwrap_or(Value::Null)).collect());
+    }
+    let inputs_columns = json!({"inputs": by_column});
+    for (name, body) in [
+        ("split", split),
+        ("records", records),
+        ("instances", instances),
+        ("inputs list", inputs_list),
+        ("inputs columns", inputs_columns),
+    ] {
+        let (status, json) = post_json(&router, "/invocations", body.to_string()).await;
+        assert_eq!((status, &json), (StatusCode::OK, &expected), "{name}");
+    }
+    // No houses, no predictions.
+    for body in [r#"{"instances": []}"#, r#"{"inputs": {}}"#, r#"{"dataframe_split": {"columns": [], "data": []}}"#] {
+        assert_eq!(
+            post_json(&router, "/invocations", body).await,
+            (StatusCode::OK, json!({"predictions": []})),
+            "{body}"
+        );
+    }
+}
+
+/// (name, body, status, index named, field named, kind).
+type InvocationCase = (&'static str, String, u16, Option<usize>, Option<&'static str>, &'static str);
+
+#[tokio::test]
+async fn invocation_errors_name_the_format_or_the_item_and_field() {
+    let router = app(state(None), LIMIT);
+    let bad = seed_with("Avg_Area_House_Age", Some("\"old\""));
+    let huge = seed_with("Area_Population", Some("1e400"));
+    let columns = r#"["Avg_Area_Income", "Avg_Area_House_Age", "Avg_Area_Number_of_Rooms", "Avg_Area_Number_of_Bedrooms", "Area_Population"]"#;
+    #[rustfmt::skip]
+    let cases: Vec<InvocationCase> = vec![
+        ("no format key", "{}".into(), 400, None, None, "unknown_format"),
+        ("unknown format key", format!(r#"{{"dataframe": [{SEED}]}}"#), 400, None, None, "unknown_format"),
+        ("a house instead of a format", SEED.into(), 400, None, None, "unknown_format"),
+        ("two format keys", format!(r#"{{"instances": [{SEED}], "inputs": [{SEED}]}}"#), 400, None, None, "unknown_format"),
+        ("not an object", format!("[{SEED}]"), 400, None, None, "wrong_type"),
+        ("malformed", r#"{"instances": ["#.into(), 400, None, None, "malformed"),
+        ("instances not a list", format!(r#"{{"instances": {SEED}}}"#), 400, None, None, "bad_format"),
+        ("records not a list", r#"{"dataframe_records": 3}"#.into(), 400, None, None, "bad_format"),
+        ("split without data", format!(r#"{{"dataframe_split": {{"columns": {columns}}}}}"#), 400, None, None, "bad_format"),
+        ("split with an unknown key", format!(r#"{{"dataframe_split": {{"columns": {columns}, "data": [], "rows": []}}}}"#), 400, None, None, "bad_format"),
+        ("split with a duplicate column", r#"{"dataframe_split": {"columns": ["Address", "Address"], "data": []}}"#.into(), 400, None, Some("Address"), "bad_format"),
+        ("inputs of unequal columns", r#"{"inputs": {"Avg_Area_Income": [1, 2], "Avg_Area_House_Age": [1]}}"#.into(), 400, None, Some("Avg_Area_Income"), "bad_format"),
+        ("inputs column not a list", r#"{"inputs": {"Avg_Area_Income": 1}}"#.into(), 400, None, Some("Avg_Area_Income"), "bad_format"),
+        ("records with a bad item", format!(r#"{{"dataframe_records": [{SEED}, {bad}]}}"#), 422, Some(1), Some("Avg_Area_House_Age"), "wrong_type"),
+        ("instances with a list row", format!(r#"{{"instances": [{SEED}, {SEED}, [1, 2, 3, 4, 5]]}}"#), 422, Some(2), None, "wrong_type"),
+        ("inputs list with 1e400", format!(r#"{{"inputs": [{huge}]}}"#), 422, Some(0), Some("Area_Population"), "not_finite"),
+        ("records with 1e400", format!(r#"{{"dataframe_records": [{SEED}, {huge}]}}"#), 422, Some(1), Some("Area_Population"), "not_finite"),
+        ("split row too short", format!(r#"{{"dataframe_split": {{"columns": {columns}, "data": [[1, 2, 3, 4, 5], [1, 2]]}}}}"#), 422, Some(1), None, "wrong_length"),
+        ("split row not a list", format!(r#"{{"dataframe_split": {{"columns": {columns}, "data": [7]}}}}"#), 422, Some(0), None, "wrong_type"),
+        ("split out of range", format!(r#"{{"dataframe_split": {{"columns": {columns}, "data": [[1, 2, 3, 4, 5], [1, 2, 3, 4, 5], [1, 2, 3000, 4, 5]]}}}}"#), 422, Some(2), Some("Avg_Area_Number_of_Rooms"), "out_of_range"),
+        ("split missing a required column", r#"{"dataframe_split": {"columns": ["Avg_Area_Income"], "data": [[1]]}}"#.into(), 422, Some(0), Some("Avg_Area_House_Age"), "missing"),
+        ("split unknown column", format!(r#"{{"dataframe_split": {{"columns": {}, "data": [[1, 2, 3, 4, 5, 6]]}}}}"#, columns.replace(']', r#", "Avg_Area_Incom"]"#)), 422, Some(0), Some("Avg_Area_Incom"), "unknown_field"),
+        ("inputs columns with a bad value", r#"{"inputs": {"Avg_Area_Income": [1, 1], "Avg_Area_House_Age": [1, "old"], "Avg_Area_Number_of_Rooms": [1, 1], "Avg_Area_Number_of_Bedrooms": [1, 1], "Area_Population": [1, 1]}}"#.into(), 422, Some(1), Some("Avg_Area_House_Age"), "wrong_type"),
+    ];
+    for (name, body, status, index, field, kind) in cases {
+        let (got, json) = post_json(&router, "/invocations", body).await;
+        assert_eq!(got.as_u16(), status, "{name}: {json}");
+        assert_eq!(
+            (json["index"].as_u64().map(|i| i as usize), json["field"].as_str()),
+            (index, field),
+            "{name}: {json}"
+        );
+        assert_eq!(json["kind"], json!(kind), "{name}: {json}");
+        let message = json["error"].as_str().unwrap();
+        if kind == "unknown_format" {
+            for format in ["dataframe_split", "dataframe_records", "instances", "inputs"] {
+                assert!(message.contains(format), "{name}: the message should name `{format}`: {message}");
+            }
+        }
+        if let Some(i) = index {
+            assert!(message.starts_with(&format!("item {i}: ")), "{name}: {message}");
+        }
+        if let Some(field) = field {
+            assert!(message.contains(field), "{name}: the message should name `{field}`: {message}");
+        }
+    }
+    let (status, _, _) = send_raw(&router, Method::POST, "/invocations", "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_exactly_the_routes() {
+    let router = app(state(None), LIMIT);
+    let (status, doc) = get_json(&router, "/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.0"), "{doc}");
+    let documented: std::collections::BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |m| (m.to_ascii_uppercase(), path.clone())))
+        .collect();
+    let routed: std::collections::BTreeSet<(String, String)> =
+        ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    assert_eq!(documented, routed);
+    // Every listed route is registered: none falls through to the fallback.
+    for (method, path) in ROUTES {
+        let (status, _, body) = send_raw(&router, Method::from_bytes(method.as_bytes()).unwrap(), path, "").await;
+        assert!(
+            !body.contains("no_route") && status != StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}: {status} {body}"
+        );
+    }
+    // Every reference resolves, and the house schema is the pipeline's.
+    let text = doc.to_string();
+    for name in ["House", "Answer", "Error"] {
+        assert!(doc["components"]["schemas"][name].is_object(), "{name}");
+    }
+    let references = text.matches("#/components/schemas/").count();
+    assert!(references >= 5, "{references}");
+    let house = &doc["components"]["schemas"]["House"];
+    let (_, schema, _) = trained();
+    assert_eq!(house["properties"].as_object().unwrap().len(), schema.fields.len());
+    let required: Vec<&str> = schema.fields.iter().filter(|f| !f.optional).map(|f| f.name.as_str()).collect();
+    assert_eq!(house["required"], json!(required));
+    assert!(!required.contains(&"Address") && required.contains(&"Avg_Area_Income"));
+    assert_eq!(house["properties"]["Avg_Area_House_Age"], json!({"type": "number", "minimum": 0.0, "maximum": 200.0}));
+    assert_eq!(house["properties"]["Address"], json!({"type": "string", "nullable": true}));
+}
+
+/// Checks the text exposition format: HELP then TYPE before a family's samples, samples of a
+/// family together, `name{labels} value` lines, no duplicate series. Returns series → value.
+fn parse_exposition(text: &str) -> BTreeMap<String, f64> {
+    let mut helped = std::collections::BTreeSet::new();
+    let mut types: BTreeMap<String, String> = BTreeMap::new();
+    let mut finished = std::collections::BTreeSet::new();
+    let mut current: Option<String> = None;
+    let mut series = BTreeMap::new();
+    let name_ok = |n: &str| {
+        !n.is_empty()
+            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+            && !n.starts_with(|c: char| c.is_ascii_digit())
+    };
+    for line in text.lines() {
+        assert!(!line.is_empty(), "blank line in\n{text}");
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let name = rest.split(' ').next().unwrap();
+            assert!(name_ok(name) && helped.insert(name.to_string()), "bad or repeated HELP: {line}");
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut parts = rest.split(' ');
+            let (name, kind) = (parts.next().unwrap(), parts.next().unwrap());
+            assert!(["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind), "{line}");
+            assert!(helped.contains(name), "TYPE before HELP: {line}");
+            assert!(types.insert(name.to_string(), kind.to_string()).is_none(), "repeated TYPE: {line}");
+            continue;
+        }
+        assert!(!line.starts_with('#'), "unexpected comment: {line}");
+        let (series_name, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("no value: {line}"));
+        let value: f64 = match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            "NaN" => f64::NAN,
+            v => v.parse().unwrap_or_else(|_| panic!("bad value: {line}")),
+        };
+        let (name, labels) = match series_name.split_once('{') {
+            Some((name, labels)) => {
+                (name, labels.strip_suffix('}').unwrap_or_else(|| panic!("unclosed labels: {line}")))
+            }
+            None => (series_name, ""),
+        };
+        assert!(name_ok(name), "bad name: {line}");
+        let mut label_names = std::collections::BTreeSet::new();
+        let mut rest = labels;
+        while !rest.is_empty() {
+            let (label, after) = rest.split_once("=\"").unwrap_or_else(|| panic!("bad labels: {line}"));
+            assert!(name_ok(label) && label_names.insert(label), "bad or repeated label: {line}");
+            let mut end = None;
+            let mut escaped = false;
+            for (i, c) in after.char_indices() {
+                match (escaped, c) {
+                    (true, _) => escaped = false,
+                    (false, '\\') => escaped = true,
+                    (false, '"') => {
+                        end = Some(i);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            let end = end.unwrap_or_else(|| panic!("unterminated label value: {line}"));
+            rest = &after[end + 1..];
+            rest = rest.strip_prefix(',').unwrap_or(rest);
+        }
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| {
+                name.strip_suffix(s)
+                    .filter(|base| matches!(types.get(*base).map(String::as_str), Some("histogram" | "summary")))
+            })
+            .unwrap_or(name);
+        assert!(types.contains_key(family), "sample before its TYPE: {line}");
+        if current.as_deref() != Some(family) {
+            assert!(!finished.contains(family), "family {family} is split: {line}");
+            if let Some(previous) = current.replace(family.to_string()) {
+                finished.insert(previous);
+            }
+        }
+        assert!(series.insert(series_name.to_string(), value).is_none(), "duplicate series: {line}");
+    }
+    series
+}
+
+/// Runs `promtool check metrics` on `text` when promtool is installed.
+fn promtool_check(text: &str) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let Ok(mut child) = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    else {
+        println!("promtool is not on PATH; skipping `promtool check metrics`");
+        return;
+    };
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "promtool check metrics failed:\n{}{}\n{text}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn metrics_export_stream_http_and_model_series() {
+    let stats = Arc::new(Stats::new());
+    stats.events_in.store(10, Ordering::Relaxed);
+    stats.predictions_out.store(7, Ordering::Relaxed);
+    stats.dead_letters.store(3, Ordering::Relaxed);
+    stats.add_reasons(&BTreeMap::from([("out_of_range".to_string(), 2), ("a \"quoted\"\\reason".to_string(), 1)]));
+    let mut local = crate::engine::stats::new_histogram();
+    for micros in [1_000, 2_000, 3_000, 400_000] {
+        local.record(micros).unwrap();
+    }
+    stats.merge_latency(&mut local);
+    let router = app(state_with(None, Some(stats)), LIMIT);
+    assert_eq!(post_json(&router, "/predict", SEED).await.0, StatusCode::OK);
+    assert_eq!(post_json(&router, "/predict", SEED).await.0, StatusCode::OK);
+    assert_eq!(post_json(&router, "/predict", "[]").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(get_json(&router, "/nope").await.0, StatusCode::NOT_FOUND);
+
+    let (status, content_type, text) = send_raw(&router, Method::GET, "/metrics", "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
+    let series = parse_exposition(&text);
+    let expect = |name: &str, value: f64| {
+        assert_eq!(series.get(name).copied(), Some(value), "{name} in\n{text}");
+    };
+    expect("housing_flow_events_in_total", 10.0);
+    expect("housing_flow_predictions_total", 7.0);
+    expect(r#"housing_flow_dead_letters_total{reason="out_of_range"}"#, 2.0);
+    expect(r#"housing_flow_dead_letters_total{reason="a \"quoted\"\\reason"}"#, 1.0);
+    expect(r#"housing_flow_http_requests_total{route="/predict",status="200"}"#, 2.0);
+    expect(r#"housing_flow_http_requests_total{route="/predict",status="400"}"#, 1.0);
+    expect(r#"housing_flow_http_requests_total{route="unmatched",status="404"}"#, 1.0);
+    expect(r#"housing_flow_http_request_duration_seconds_count{route="/predict"}"#, 3.0);
+    expect(r#"housing_flow_http_request_duration_seconds_bucket{route="/predict",le="+Inf"}"#, 3.0);
+    expect(r#"housing_flow_model_version_info{model="price",version="1"}"#, 1.0);
+    expect("housing_flow_stream_latency_seconds_count", 4.0);
+    let p50 = series[r#"housing_flow_stream_latency_seconds{quantile="0.5"}"#];
+    let p999 = series[r#"housing_flow_stream_latency_seconds{quantile="0.999"}"#];
+    assert!((0.0019..0.0021).contains(&p50), "{p50}");
+    assert!((0.39..0.41).contains(&p999), "{p999}");
+    // Buckets are cumulative.
+    let buckets: Vec<f64> = series
+        .iter()
+        .filter(|(k, _)| k.starts_with(r#"housing_flow_http_request_duration_seconds_bucket{route="/predict","#))
+        .map(|(_, v)| *v)
+        .collect();
+    assert_eq!(buckets.len(), metrics::BUCKETS.len() + 1);
+    promtool_check(&text);
+
+    // The scrape itself is counted by the next one.
+    let (_, _, text) = send_raw(&router, Method::GET, "/metrics", "").await;
+    let series = parse_exposition(&text);
+    assert_eq!(series.get(r#"housing_flow_http_requests_total{route="/metrics",status="200"}"#), Some(&1.0));
+}
+
+#[tokio::test]
+async fn metrics_without_stream_stats_still_parse() {
+    let router = app(state(None), LIMIT);
+    let (status, _, text) = send_raw(&router, Method::GET, "/metrics", "").await;
+    assert_eq!(status, StatusCode::OK);
+    let series = parse_exposition(&text);
+    assert!(!text.contains("housing_flow_events_in_total"), "{text}");
+    assert_eq!(series.get(r#"housing_flow_model_version_info{model="price",version="1"}"#), Some(&1.0));
+    promtool_check(&text);
 }

@@ -1,0 +1,149 @@
+//! `GET /metrics`: Prometheus text exposition format (0.0.4) of the stream's run accounting,
+//! the HTTP requests served and the model version.
+
+use super::AppState;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The upper bounds, in seconds, of the HTTP latency histogram's buckets.
+pub const BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// The quantiles of the stream latency summary.
+pub const QUANTILES: [f64; 3] = [0.5, 0.99, 0.999];
+
+/// The route label of requests no route matched.
+pub const UNMATCHED: &str = "unmatched";
+
+/// One route's latency histogram: counts per bucket (not cumulative), total count and sum.
+#[derive(Clone, Default)]
+struct Latency {
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum_seconds: f64,
+}
+
+/// HTTP request counters by route and status, and latency histograms by route.
+#[derive(Default)]
+pub struct HttpMetrics {
+    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    latency: Mutex<BTreeMap<String, Latency>>,
+}
+
+impl HttpMetrics {
+    /// Counts one request of `route` answered with `status` after `elapsed`.
+    pub fn record(&self, route: &str, status: u16, elapsed: Duration) {
+        *self.requests.lock().expect("metrics lock").entry((route.to_string(), status)).or_default() += 1;
+        let seconds = elapsed.as_secs_f64();
+        let mut latency = self.latency.lock().expect("metrics lock");
+        let l = latency.entry(route.to_string()).or_default();
+        if let Some(i) = BUCKETS.iter().position(|&le| seconds <= le) {
+            l.buckets[i] += 1;
+        }
+        l.count += 1;
+        l.sum_seconds += seconds;
+    }
+
+    /// The number of requests of `route` answered with `status` so far.
+    pub fn requests(&self, route: &str, status: u16) -> u64 {
+        self.requests.lock().expect("metrics lock").get(&(route.to_string(), status)).copied().unwrap_or(0)
+    }
+}
+
+/// Middleware: times every request and counts it by matched route and status.
+pub(super) async fn track(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or(UNMATCHED, |p| p.as_str()).to_string();
+    let start = Instant::now();
+    let response = next.run(request).await;
+    state.http.record(&route, response.status().as_u16(), start.elapsed());
+    response
+}
+
+pub(super) async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], render(&state))
+}
+
+/// A label value with `\`, `"` and newlines escaped.
+fn escape(value: &str) -> String {
+    value.replace('\\', r"\\").replace('"', r#"\""#).replace('\n', r"\n")
+}
+
+/// A sample value: Prometheus spells the non-finite ones `NaN`, `+Inf` and `-Inf`.
+fn number(x: f64) -> String {
+    if x.is_nan() {
+        "NaN".into()
+    } else if x.is_infinite() {
+        if x > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else {
+        x.to_string()
+    }
+}
+
+/// Writes the `# HELP` and `# TYPE` lines of a family.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// The whole exposition: stream families only when the state has [`crate::engine::stats::Stats`].
+pub fn render(state: &AppState) -> String {
+    let mut out = String::new();
+    if let Some(stats) = &state.stats {
+        let (events_in, predictions, dead_letters) = stats.load();
+        family(&mut out, "housing_flow_events_in_total", "counter", "Events read by the stream.");
+        let _ = writeln!(out, "housing_flow_events_in_total {events_in}");
+        family(&mut out, "housing_flow_predictions_total", "counter", "Predictions made by the stream.");
+        let _ = writeln!(out, "housing_flow_predictions_total {predictions}");
+        family(&mut out, "housing_flow_dead_letters_total", "counter", "Events rejected by the stream, by reason.");
+        let mut reasons = stats.reasons();
+        let counted: u64 = reasons.values().sum();
+        if dead_letters > counted {
+            *reasons.entry("unspecified".into()).or_default() += dead_letters - counted;
+        }
+        for (reason, n) in reasons {
+            let _ = writeln!(out, "housing_flow_dead_letters_total{{reason=\"{}\"}} {n}", escape(&reason));
+        }
+        let latency = stats.latency();
+        let name = "housing_flow_stream_latency_seconds";
+        family(&mut out, name, "summary", "Stream latency from event to prediction, in seconds.");
+        for q in QUANTILES {
+            let value = if latency.is_empty() { f64::NAN } else { latency.value_at_quantile(q) as f64 / 1e6 };
+            let _ = writeln!(out, "{name}{{quantile=\"{q}\"}} {}", number(value));
+        }
+        // The HDR histogram keeps no exact sum; its mean times its count is within its precision.
+        let _ = writeln!(out, "{name}_sum {}", number(latency.mean() * latency.len() as f64 / 1e6));
+        let _ = writeln!(out, "{name}_count {}", latency.len());
+    }
+
+    let requests = state.http.requests.lock().expect("metrics lock").clone();
+    family(&mut out, "housing_flow_http_requests_total", "counter", "HTTP requests answered, by route and status.");
+    for ((route, status), n) in requests {
+        let route = escape(&route);
+        let _ = writeln!(out, "housing_flow_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}");
+    }
+    let latency = state.http.latency.lock().expect("metrics lock").clone();
+    let name = "housing_flow_http_request_duration_seconds";
+    family(&mut out, name, "histogram", "HTTP request latency by route, in seconds.");
+    for (route, l) in latency {
+        let route = escape(&route);
+        let mut cumulative = 0;
+        for (le, n) in BUCKETS.iter().zip(l.buckets) {
+            cumulative += n;
+            let _ = writeln!(out, "{name}_bucket{{route=\"{route}\",le=\"{le}\"}} {cumulative}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{route=\"{route}\",le=\"+Inf\"}} {}", l.count);
+        let _ = writeln!(out, "{name}_sum{{route=\"{route}\"}} {}", number(l.sum_seconds));
+        let _ = writeln!(out, "{name}_count{{route=\"{route}\"}} {}", l.count);
+    }
+
+    let version = state.handle.current().version();
+    let name = "housing_flow_model_version_info";
+    family(&mut out, name, "gauge", "The model version serving HTTP predictions (always 1).");
+    let _ = writeln!(out, "{name}{{model=\"{}\",version=\"{version}\"}} 1", escape(&state.model_name));
+    out
+}
