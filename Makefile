@@ -18,7 +18,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 all: build
 
-## deps: cmake >= 3.28 (LightGBM 4.7 refuses older), clang and libclang (bindgen).
+## deps: cmake >= 3.28 (LightGBM 4.7 refuses older), clang and libclang (bindgen), promtool.
 deps:
 	@if ! command -v clang >/dev/null 2>&1 || ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1; then \
 	  echo "deps: installing clang and libclang-dev"; \
@@ -28,7 +28,11 @@ deps:
 	  echo "deps: installing cmake >= 3.28 from PyPI"; \
 	  python3 -m pip install -q 'cmake>=3.28'; \
 	fi
-	@cmake --version | head -1 && clang --version | head -1
+	@if ! command -v promtool >/dev/null 2>&1; then \
+	  echo "deps: installing promtool (Debian prometheus) to check /metrics"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; \
+	fi
+	@cmake --version | head -1 && clang --version | head -1 && promtool --version 2>&1 | head -1
 
 build: deps
 	$(CARGO) build --release --locked
