@@ -83,7 +83,8 @@ fn exercise_text(text: &str) {
     }
 }
 
-/// Words, punctuation and units of the language, plus a few awkward characters.
+/// Punctuation, units and words of the language besides the declaration keywords, plus a few
+/// awkward characters.
 const TOKENS: &[&str] = &[
     "{",
     "}",
@@ -141,18 +142,6 @@ const TOKENS: &[&str] = &[
     "\r\n",
     "\t",
     " ",
-    "schema",
-    "source",
-    "features",
-    "model",
-    "drift",
-    "sink",
-    "serve",
-    "slo",
-    "guardrail",
-    "scenario",
-    "auction",
-    "use",
     "from",
     "in",
     "on",
@@ -216,7 +205,8 @@ const TOKENS: &[&str] = &[
 ];
 
 fn token() -> impl Strategy<Value = &'static str> {
-    prop::sample::select(TOKENS)
+    let all: Vec<&'static str> = housing_flow::syntax::DECL_KEYWORDS.iter().chain(TOKENS).copied().collect();
+    prop::sample::select(all)
 }
 
 /// One edit of a file's bytes.

@@ -419,15 +419,11 @@ async fn invocations_accept_every_mlflow_format_and_match_the_batch() {
     let expected = json!({"predictions": estimates(&batch)});
     assert!(estimates(&batch)[0] != estimates(&batch)[1]);
 
-    // dataframe_split: the schema's columns in order, a missing optional value as null.
-    let columns = [
-        "Avg_Area_Income",
-        "Avg_Area_House_Age",
-        "Avg_Area_Number_of_Rooms",
-        "Avg_Area_Number_of_Bedrooms",
-        "Area_Population",
-        "Address",
-    ];
+    // dataframe_split: the schema's columns in order (all but the label), a missing optional
+    // value as null.
+    let (model, schema, _) = trained();
+    let columns: Vec<&str> =
+        schema.fields.iter().map(|f| f.name.as_str()).filter(|n| *n != model.model.label).collect();
     let data: Vec<Vec<Value>> =
         houses.iter().map(|h| columns.iter().map(|c| h.get(*c).cloned().unwrap_or(Value::Null)).collect()).collect();
     let split = json!({"dataframe_split": {"columns": columns, "data": data, "index": [0, 1, 2]}});
