@@ -121,6 +121,44 @@ fn print_summary(o: &Outcome, p: &Prepared) {
     if let Some(rss) = o.peak_rss {
         println!("  peak RSS {:.1} MiB", rss as f64 / (1024.0 * 1024.0));
     }
+    if let Some(board) = &o.drift {
+        print_drift(board);
+    }
+}
+
+/// One line per drift monitor: its last window, the worst PSI and KS seen, late values, alerts.
+fn print_drift(board: &housing_flow::drift::BoardSnapshot) {
+    let f = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.4}"));
+    let p = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.3e}"));
+    for d in &board.drifts {
+        let last = d.last.as_ref();
+        println!(
+            "  drift {} on {} {}: {} windows; last (events {}..{}, n {}) psi {} ks {} p {}; max psi {} max ks {}; late {}; alerts {}",
+            d.name,
+            d.target,
+            d.window,
+            d.windows,
+            last.map_or(0, |w| w.start),
+            last.map_or(0, |w| w.end),
+            last.map_or(0, |w| w.statistics.n),
+            f(last.and_then(|w| w.statistics.psi)),
+            f(last.and_then(|w| w.statistics.ks_d)),
+            p(last.and_then(|w| w.statistics.ks_p)),
+            f(d.max_psi),
+            f(d.max_ks_d),
+            d.late_events,
+            d.alerts.values().sum::<u64>()
+        );
+    }
+    for a in board.alerts.iter().take(20) {
+        println!(
+            "  alert {}: {} {} {} = {:.4} on window {} ({}..{}) → {}",
+            a.drift, a.statistic, a.op, a.threshold, a.value, a.window.index, a.window.start, a.window.end, a.outcome
+        );
+    }
+    if board.alerts_total > 20 {
+        println!("  … {} alerts in all", board.alerts_total);
+    }
 }
 
 /// Reads a hostfile (one `host:port` per line, `#` comments) and checks it fits the flags.

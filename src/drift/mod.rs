@@ -1,12 +1,25 @@
-//! Drift statistics as pure functions over baselines and window counts: PSI, the KS distance on a
-//! reference quantile grid, and the Kolmogorov p-value (see PRODUCT.md, "Drift statistics").
-//!
-//! The windowing keeps per-bin and per-cell counts and calls these on each emitted window.
+//! Drift monitoring. Pure statistics over baselines and counts (PSI, the KS distance on a
+//! reference quantile grid, the Kolmogorov p-value; see PRODUCT.md, "Drift statistics"), the
+//! mapping of values to cells, window arithmetic, the windows as a differential collection,
+//! rules with hysteresis, and the board the HTTP API and the summary read.
 
+pub mod binning;
+pub mod board;
+pub mod counts;
+pub mod dataflow;
 pub mod kolmogorov;
 pub mod ks;
+pub mod naive;
 pub mod psi;
+pub mod rules;
+pub mod window;
 
+pub use binning::Binning;
+pub use board::{BoardSnapshot, DriftBoard, DriftStatus};
+pub use rules::{Alert, RuleState};
+pub use counts::{Statistics, WindowCounts};
+pub use dataflow::{run_windows, window_stats, Feed, WindowStats};
 pub use kolmogorov::{ks_pvalue, kstwo_sf};
 pub use ks::{ks_cell, ks_counts, ks_exact, ks_grid};
 pub use psi::{psi, psi_categorical, psi_counts, PSI_FLOOR};
+pub use window::WindowSpec;

@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod dead_letter;
+pub mod drift;
 pub mod jsonl;
 pub mod record;
 pub mod render;

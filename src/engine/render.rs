@@ -4,6 +4,10 @@
 
 use super::batch::Batch;
 use super::dead_letter::DeadLetter;
+use super::drift::{feed_batch, Feeds, Monitor, Rules};
+use crate::drift::{window_stats, Feed};
+use std::cell::RefCell;
+use std::rc::Rc;
 use super::record::PredictionRecord;
 use super::runtime::{Runtime, SinkRuntime};
 use super::stats::new_histogram;
@@ -21,15 +25,34 @@ use timely::dataflow::Stream;
 type Batches<'s> = Stream<'s, u64, Vec<Batch>>;
 
 /// Adds every operator of `df` after the source stream; returns the end of the chain.
-pub fn render<'s>(df: &Dataflow, source: Batches<'s>, rt: &Arc<Runtime>) -> Batches<'s> {
+/// `feeds` are this worker's inputs to the drift window collections, one per monitor.
+pub fn render<'s>(df: &Dataflow, source: Batches<'s>, rt: &Arc<Runtime>, feeds: &Feeds) -> Batches<'s> {
     let mut stream = source;
     for op in &df.operators {
-        stream = render_operator(op, stream, rt);
+        stream = render_operator(op, stream, rt, feeds);
     }
     render_accounting(stream, rt.clone())
 }
 
-fn render_operator<'s>(op: &Operator, stream: Batches<'s>, rt: &Arc<Runtime>) -> Batches<'s> {
+/// Builds one monitor's window collection and its rules in a dataflow of their own, whose
+/// logical time is the window index; returns this worker's feed into it.
+pub fn render_drift(
+    worker: &mut timely::worker::Worker,
+    m: &Monitor,
+    rt: &Arc<Runtime>,
+) -> Rc<RefCell<Feed>> {
+    use differential_dataflow::input::Input;
+    use timely::dataflow::operators::Inspect;
+    let owner = (m.index % worker.peers()) as u64;
+    worker.dataflow::<u64, _, _>(|scope| {
+        let (session, updates) = scope.new_collection::<u64, isize>();
+        let mut rules = Rules::new(m, rt.clone());
+        window_stats(updates, m.binning.clone(), m.spec, owner).inspect(move |w| rules.on_window(w));
+        Rc::new(RefCell::new(Feed::new(m.spec, &m.binning, session)))
+    })
+}
+
+fn render_operator<'s>(op: &Operator, stream: Batches<'s>, rt: &Arc<Runtime>, feeds: &Feeds) -> Batches<'s> {
     match &op.kind {
         // The source is the input the driver feeds; nothing to add.
         OperatorKind::Source { .. } => stream,
@@ -41,12 +64,25 @@ fn render_operator<'s>(op: &Operator, stream: Batches<'s>, rt: &Arc<Runtime>) ->
             None => stream,
         },
         OperatorKind::Latency => render_latency(stream, rt.clone()),
-        // Drift monitoring is planned (see `explain`) but not computed by this engine yet.
-        OperatorKind::DriftCells { .. }
-        | OperatorKind::DriftWindow { .. }
-        | OperatorKind::DriftStats { .. }
-        | OperatorKind::Rules { .. } => stream,
+        OperatorKind::DriftCells { drift, .. } => {
+            let monitor = rt.drift.as_ref().and_then(|d| d.monitors.iter().find(|m| &m.drift.name == drift));
+            match monitor {
+                Some(m) => render_drift_cells(stream, m.clone(), feeds[m.index].clone(), rt.clone()),
+                None => stream,
+            }
+        }
+        // The window collection, its statistics and rules run in the monitor's own dataflow
+        // (`render_drift`), fed by `drift-cells`.
+        OperatorKind::DriftWindow { .. } | OperatorKind::DriftStats { .. } | OperatorKind::Rules { .. } => stream,
     }
+}
+
+fn render_drift_cells<'s>(stream: Batches<'s>, m: Monitor, feed: Rc<RefCell<Feed>>, rt: Arc<Runtime>) -> Batches<'s> {
+    stage(stream, "DriftCells", move |b| {
+        let Some(drift) = rt.drift.as_ref() else { return };
+        let model = rt.model.current();
+        feed_batch(&m, &mut feed.borrow_mut(), b, &model, &drift.board);
+    })
 }
 
 /// A stage that rewrites each batch in place.
@@ -113,7 +149,6 @@ fn render_predict<'s>(stream: Batches<'s>, rt: Arc<Runtime>) -> Batches<'s> {
                 b.rejected.extend(b.events.drain(..).map(|ev| DeadLetter::model_error(&rt.schema, &ev, &message)));
             }
         }
-        b.rows.clear();
     })
 }
 
@@ -176,5 +211,6 @@ fn render_accounting<'s>(stream: Batches<'s>, rt: Arc<Runtime>) -> Batches<'s> {
         b.predictions.clear();
         b.rejected.clear();
         b.events.clear();
+        b.rows.clear();
     })
 }

@@ -3,7 +3,7 @@
 
 use super::batch::Batch;
 use super::dead_letter::DeadLetter;
-use super::render::render;
+use super::render::{render, render_drift};
 use super::runtime::Runtime;
 use crate::data::csv_source::{CsvReader, Row};
 use crate::data::generator::Generator;
@@ -72,9 +72,11 @@ pub fn run_dataflow(df: &Dataflow, rt: Arc<Runtime>, opts: &RunOptions) -> Resul
         let (index, peers) = (worker.index(), worker.peers());
         let mut input = InputHandle::<u64, CapacityContainerBuilder<Vec<Batch>>>::new();
         let probe = ProbeHandle::new();
+        let monitors = rt.drift.as_ref().map(|d| d.monitors.clone()).unwrap_or_default();
+        let feeds: Vec<_> = monitors.iter().map(|m| render_drift(worker, m, &rt)).collect();
         worker.dataflow::<u64, _, _>(|scope| {
             let stream = scope.input_from(&mut input);
-            render(&df, stream, &rt).probe_with(&probe);
+            render(&df, stream, &rt, &feeds).probe_with(&probe);
         });
         let mut feeder = match Feeder::open(&source, &rt.schema, index, peers, &opts) {
             Ok(f) => f,
@@ -96,6 +98,14 @@ pub fn run_dataflow(df: &Dataflow, rt: Arc<Runtime>, opts: &RunOptions) -> Resul
             worker.step();
         }
         input.close();
+        // Every batch through the main dataflow first, so the feeds have all their values; then
+        // the feeds close and the last windows are evaluated.
+        while !probe.done() {
+            worker.step();
+        }
+        for f in &feeds {
+            f.borrow_mut().close();
+        }
         while worker.step() {}
     })?;
     let results = guards.join();

@@ -50,6 +50,12 @@ impl SinkRuntime {
         self.write_all(records);
     }
 
+    pub fn write_alerts(&self, alerts: &[crate::drift::Alert]) {
+        if !alerts.is_empty() {
+            self.write_all(alerts);
+        }
+    }
+
     pub fn write_dead_letters(&self, letters: &[DeadLetter]) {
         if !letters.is_empty() {
             self.write_all(letters);
@@ -96,4 +102,6 @@ pub struct Runtime {
     pub stats: Arc<Stats>,
     /// Set by Ctrl-C, SIGTERM or the duration limit; sources stop producing.
     pub stop: Arc<AtomicBool>,
+    /// Drift monitors, when the pipeline declares any.
+    pub drift: Option<Arc<super::drift::DriftRuntime>>,
 }

@@ -2,6 +2,7 @@
 //! sinks opened, the workers started, progress shown, and what happened measured.
 
 use super::run::{run_dataflow, RunOptions};
+use super::drift::DriftRuntime;
 use super::runtime::{Runtime, SinkRuntime};
 use super::stats::{peak_rss_bytes, Stats};
 use crate::model::serving::{ModelHandle, ServingModel};
@@ -29,6 +30,8 @@ pub struct Outcome {
     pub model_version: u32,
     /// Events per second in each second of the run: (seconds since start, events/s).
     pub throughput: Vec<(f64, f64)>,
+    /// What the drift monitors saw.
+    pub drift: Option<crate::drift::BoardSnapshot>,
 }
 
 impl Outcome {
@@ -53,6 +56,8 @@ pub struct Prepared {
     pub sinks: Vec<Arc<SinkRuntime>>,
     /// The run's counters and latencies, shared with whoever reports them (`/metrics`).
     pub stats: Arc<Stats>,
+    /// Drift monitors and their board (`GET /drift`), when the pipeline declares drifts.
+    pub drift: Option<Arc<DriftRuntime>>,
 }
 
 impl Prepared {
@@ -113,8 +118,10 @@ pub fn prepare(plan: &Plan, file: &Path, file_sinks: bool) -> Result<Prepared, S
             sinks.push(Arc::new(SinkRuntime::open(sink, *stream, &targets)?));
         }
     }
+    let drift = DriftRuntime::new(&dataflow, &plan.guardrails, &serving, &model, registry.clone())?;
+    let drift = (!drift.monitors.is_empty()).then(|| Arc::new(drift));
     let handle = Arc::new(ModelHandle::new(serving));
-    Ok(Prepared { dataflow, model, registry, handle, schema, sinks, stats: Arc::new(Stats::new()) })
+    Ok(Prepared { dataflow, model, registry, handle, schema, sinks, stats: Arc::new(Stats::new()), drift })
 }
 
 /// How a run shows its progress.
@@ -142,13 +149,17 @@ pub fn execute(
         sinks: p.sinks.clone(),
         stats: stats.clone(),
         stop: stop.clone(),
+        drift: p.drift.clone(),
     });
     let done = Arc::new(AtomicBool::new(false));
     let monitor = {
         let (stats, stop, done, handle, registry) =
             (stats.clone(), stop.clone(), done.clone(), p.handle.clone(), p.registry.clone());
         let model = p.model.clone();
-        std::thread::spawn(move || monitor(&stats, &stop, &done, duration, progress, &handle, &registry, &model))
+        let board = p.drift.as_ref().map(|d| d.board.clone());
+        std::thread::spawn(move || {
+            monitor(&stats, &stop, &done, duration, progress, &handle, &registry, &model, board.as_deref())
+        })
     };
     let started = Instant::now();
     let result = run_dataflow(&p.dataflow, rt, opts);
@@ -175,7 +186,22 @@ pub fn execute(
         peak_rss: peak_rss_bytes(),
         model_version: stats.model_version.load(Ordering::Relaxed),
         throughput,
+        drift: p.drift.as_ref().map(|d| d.board.snapshot()),
     })
+}
+
+/// The drift part of the progress line: each monitor's latest PSI, KS D and p-value.
+fn drift_line(board: &crate::drift::DriftBoard) -> String {
+    let mut out = String::new();
+    for d in board.snapshot().drifts {
+        let Some(w) = d.last else { continue };
+        let s = &w.statistics;
+        out.push_str(&format!("  {} psi {}", d.name, s.psi.map_or("-".into(), |v| format!("{v:.3}"))));
+        if let Some(k) = s.ks_d {
+            out.push_str(&format!(" ks {k:.3} p {}", s.ks_p.map_or("-".into(), |p| format!("{p:.1e}"))));
+        }
+    }
+    out
 }
 
 /// Prints progress, stops the run after `duration`, and swaps in newly promoted versions.
@@ -189,6 +215,7 @@ fn monitor(
     handle: &ModelHandle,
     registry: &Registry,
     model: &ModelPlan,
+    board: Option<&crate::drift::DriftBoard>,
 ) -> Vec<(f64, f64)> {
     let started = Instant::now();
     let mut series = Vec::new();
@@ -239,7 +266,7 @@ fn monitor(
             last = (Instant::now(), events);
             let lat = stats.latency();
             let q = |x: f64| if lat.is_empty() { 0.0 } else { lat.value_at_quantile(x) as f64 / 1e3 };
-            let line = format!(
+            let mut line = format!(
                 "{:>7.1}s  {:>10.0} events/s  in {events}  out {preds}  dead {dead}  p50 {:.2} ms  p99 {:.2} ms  model v{}",
                 started.elapsed().as_secs_f64(),
                 rate,
@@ -247,6 +274,9 @@ fn monitor(
                 q(0.99),
                 handle.current().version()
             );
+            if let Some(board) = board {
+                line.push_str(&drift_line(board));
+            }
             if tty {
                 eprint!("\r{line}   ");
             } else {

@@ -167,7 +167,8 @@ fn dataflow(program: &Program, source: &Source, workers: usize) -> Dataflow {
     Dataflow { source: source.name.clone(), operators: b.ops }
 }
 
-fn describe_rule(r: &crate::program::DriftRule) -> String {
+/// A drift rule as the language writes it.
+pub fn describe_rule(r: &crate::program::DriftRule) -> String {
     let stat = match r.statistic {
         Statistic::Psi { bins } => format!("psi(bins: {bins})"),
         Statistic::KsD { cells } => format!("ks(cells: {cells})"),

@@ -1,0 +1,201 @@
+//! From a baseline to cells: every monitored value is mapped to one small integer cell, so a
+//! window is a multiset of cells and its statistics are functions of counts per cell.
+//!
+//! Numeric targets use the *refined grid*: the sorted union of the PSI bin edges and the KS grid
+//! values. Both statistics put a value `x` in the cell `(b[c−1], b[c]]`, so each refined cell lies
+//! inside exactly one PSI bin and one KS cell, and counts per refined cell add up to both the
+//! PSI bin counts and the KS cell counts: one cell per value serves both statistics exactly.
+//!
+//! Categorical targets have one cell per category of the reference, and one per category the
+//! reference never saw (keyed by a fixed hash of its name, with the top bit set), as in
+//! [`psi_categorical`](super::psi::psi_categorical).
+
+use crate::model::baseline::{quantile, KS_CELLS, PSI_BINS};
+use crate::model::meta::Baseline;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+/// Cells of categories absent from the reference have this bit set.
+pub const UNSEEN: u64 = 1 << 63;
+
+/// How a drift target's values become cells, and the reference they are compared with.
+#[derive(Clone, Debug)]
+pub enum Binning {
+    Numeric(NumericBins),
+    Categorical(CategoryBins),
+}
+
+#[derive(Clone, Debug)]
+pub struct NumericBins {
+    /// Inner PSI edges: `bins − 1` values, the outer bins open-ended.
+    pub psi_edges: Vec<f64>,
+    /// Reference proportion per PSI bin.
+    pub psi_reference: Vec<f64>,
+    /// KS grid: reference value at quantile (k + 1)/cells.
+    pub ks_grid: Vec<f64>,
+    /// Size of the reference sample (for the KS p-value).
+    pub reference_count: u64,
+    /// Upper bounds of the refined cells; one more cell holds values above the last.
+    bounds: Vec<f64>,
+    cell_psi: Vec<u32>,
+    cell_ks: Vec<u32>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CategoryBins {
+    /// Reference categories in sorted order; a category's cell is its position.
+    pub categories: Vec<String>,
+    pub reference: Vec<f64>,
+    index: HashMap<String, u64>,
+}
+
+impl NumericBins {
+    pub fn new(psi_edges: Vec<f64>, psi_reference: Vec<f64>, ks_grid: Vec<f64>, reference_count: u64) -> Self {
+        let mut bounds: Vec<f64> = psi_edges.iter().chain(&ks_grid).copied().filter(|x| !x.is_nan()).collect();
+        bounds.sort_by(f64::total_cmp);
+        bounds.dedup();
+        let cells = bounds.len() + 1;
+        let mut cell_psi = Vec::with_capacity(cells);
+        let mut cell_ks = Vec::with_capacity(cells);
+        for c in 0..cells {
+            match bounds.get(c) {
+                Some(&b) => {
+                    cell_psi.push(psi_edges.partition_point(|&e| e < b) as u32);
+                    cell_ks.push(ks_grid.partition_point(|&g| g < b) as u32);
+                }
+                None => {
+                    cell_psi.push(psi_edges.len() as u32);
+                    cell_ks.push(ks_grid.len() as u32);
+                }
+            }
+        }
+        NumericBins { psi_edges, psi_reference, ks_grid, reference_count, bounds, cell_psi, cell_ks }
+    }
+
+    /// Number of refined cells.
+    pub fn cells(&self) -> usize {
+        self.bounds.len() + 1
+    }
+
+    /// The refined cell of `x`; `None` for NaN, which has no place in an ordering.
+    #[inline]
+    pub fn cell(&self, x: f64) -> Option<u32> {
+        if x.is_nan() {
+            return None;
+        }
+        Some(self.bounds.partition_point(|&b| b < x) as u32)
+    }
+
+    /// The PSI bin and KS cell a refined cell lies in.
+    pub fn split(&self, cell: usize) -> (usize, usize) {
+        (self.cell_psi[cell] as usize, self.cell_ks[cell] as usize)
+    }
+}
+
+impl CategoryBins {
+    pub fn new(reference: impl IntoIterator<Item = (String, f64)>) -> Self {
+        let mut pairs: Vec<(String, f64)> = reference.into_iter().collect();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.dedup_by(|a, b| a.0 == b.0);
+        let index = pairs.iter().enumerate().map(|(i, (name, _))| (name.clone(), i as u64)).collect();
+        let (categories, reference) = pairs.into_iter().unzip();
+        CategoryBins { categories, reference, index }
+    }
+
+    /// The cell of a category: its reference position, or a hash with [`UNSEEN`] set.
+    pub fn cell(&self, category: &str) -> u64 {
+        match self.index.get(category) {
+            Some(&i) => i,
+            None => {
+                // SipHash with fixed keys: the same cell in every worker and process.
+                #[allow(deprecated)]
+                let mut h = std::hash::SipHasher::new();
+                category.hash(&mut h);
+                UNSEEN | (h.finish() & !UNSEEN)
+            }
+        }
+    }
+}
+
+impl Binning {
+    /// The binning for a stored baseline with `bins` PSI bins and `cells` KS cells.
+    ///
+    /// The baseline keeps 10 PSI bins and a 1,000-cell grid from the full training sample. Other
+    /// bin counts take their edges from the grid (the reference quantile i/bins is grid value
+    /// 1000·i/bins − 1, interpolated when that is not whole) with reference proportions 1/bins;
+    /// other cell counts take every (1000/cells)-th grid value. The grid cannot be refined, so at
+    /// most 1,000 KS cells are used.
+    pub fn from_baseline(baseline: &Baseline, bins: u32, cells: u32) -> Binning {
+        match baseline {
+            Baseline::Numeric { psi_edges, psi_reference, ks_grid, count } => {
+                let bins = bins.max(2) as usize;
+                let (edges, reference) = if bins == PSI_BINS || ks_grid.is_empty() {
+                    (psi_edges.clone(), psi_reference.clone())
+                } else {
+                    let edges = (1..bins).map(|i| grid_quantile(ks_grid, i as f64 / bins as f64)).collect();
+                    (edges, vec![1.0 / bins as f64; bins])
+                };
+                let cells = (cells as usize).clamp(1, KS_CELLS);
+                let grid = if cells == ks_grid.len() || ks_grid.is_empty() {
+                    ks_grid.clone()
+                } else {
+                    (0..cells).map(|k| grid_quantile(ks_grid, (k + 1) as f64 / cells as f64)).collect()
+                };
+                Binning::Numeric(NumericBins::new(edges, reference, grid, *count as u64))
+            }
+            Baseline::Categorical { proportions, .. } => {
+                Binning::Categorical(CategoryBins::new(proportions.iter().map(|(k, v)| (k.clone(), *v))))
+            }
+        }
+    }
+}
+
+/// The reference quantile `q` read off a grid whose value k is the quantile (k + 1)/len.
+fn grid_quantile(grid: &[f64], q: f64) -> f64 {
+    let pos = q * grid.len() as f64 - 1.0;
+    if pos <= 0.0 {
+        return grid[0];
+    }
+    // `quantile` interpolates over positions 0..len−1, i.e. fraction pos/(len−1).
+    quantile(grid, pos / (grid.len() - 1).max(1) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drift::ks::ks_cell;
+    use crate::model::baseline::{numeric, psi_bin};
+
+    #[test]
+    fn refined_cells_agree_with_psi_bins_and_ks_cells() {
+        let values: Vec<f64> = (0..5000).map(|i| ((i * 7919) % 5000) as f64 / 3.0).collect();
+        let Binning::Numeric(b) = Binning::from_baseline(&numeric(&values).unwrap(), 10, 1000) else { panic!() };
+        let probes = [-1e300, -1.0, 0.0, 0.1, 1.0, 17.5, 333.333, 1000.0, 1666.0, 1666.334, 1e9, f64::INFINITY];
+        for x in probes.into_iter().chain(values.iter().copied()) {
+            let c = b.cell(x).unwrap() as usize;
+            assert_eq!(b.split(c), (psi_bin(&b.psi_edges, x), ks_cell(&b.ks_grid, x)), "x = {x}");
+        }
+        assert_eq!(b.cell(f64::NAN), None);
+        assert_eq!(b.cell(f64::NEG_INFINITY), Some(0));
+    }
+
+    #[test]
+    fn other_bin_counts_come_from_the_grid() {
+        let values: Vec<f64> = (1..=10_000).map(f64::from).collect();
+        let Binning::Numeric(b) = Binning::from_baseline(&numeric(&values).unwrap(), 4, 100) else { panic!() };
+        assert_eq!(b.psi_edges.len(), 3);
+        assert!((b.psi_edges[1] - 5000.5).abs() < 2.0, "{:?}", b.psi_edges);
+        assert_eq!(b.ks_grid.len(), 100);
+        assert!((b.ks_grid[99] - 10_000.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn unseen_categories_get_stable_distinct_cells() {
+        let bins = CategoryBins::new([("CA".to_string(), 0.5), ("NY".to_string(), 0.5)]);
+        assert_eq!(bins.cell("CA"), 0);
+        assert_eq!(bins.cell("NY"), 1);
+        let (a, b) = (bins.cell("TX"), bins.cell("WA"));
+        assert!(a & UNSEEN != 0 && b & UNSEEN != 0 && a != b);
+        assert_eq!(a, bins.cell("TX"));
+    }
+}

@@ -1,0 +1,280 @@
+//! Drift windows as a differential collection.
+//!
+//! Each worker maps its values to cells ([`Binning`]) and feeds a [`Feed`]. The feed turns a
+//! value at position `p` into two updates of the collection of `cell`s, whose logical time is
+//! the window index: `(cell, enters(p), +1)` and the delayed retraction
+//! `(cell, enters(p) + size/every, −1)`. The collection at time `j` is then exactly the multiset of
+//! cells in window `j`. Updates are pre-aggregated per (window, cell) on the worker, so a slide of
+//! S values costs at most 2·min(S, cells) updates, and nothing depends on the window length.
+//!
+//! [`window_stats`] exchanges the updates to the drift's owner worker, accumulates them into
+//! [`WindowCounts`] in time order as the frontier passes each window index, and emits the
+//! window's [`Statistics`]: no window is ever rescanned.
+
+use super::binning::Binning;
+use super::counts::{Statistics, WindowCounts};
+use super::window::WindowSpec;
+use crate::program::Measure;
+use differential_dataflow::input::InputSession;
+use differential_dataflow::VecCollection;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::generic::operator::Operator as _;
+use timely::dataflow::operators::Capability;
+use timely::dataflow::Stream;
+
+/// One evaluated window.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WindowStats {
+    /// Window index: the window closes at position `index · every`.
+    pub index: u64,
+    /// Positions covered, `[start, end)`: event numbers, or event time in ms.
+    pub start: u64,
+    pub end: u64,
+    #[serde(flatten)]
+    pub statistics: Statistics,
+}
+
+/// The updates of one drift's window collection: (cell, window index, ±count).
+pub type CellUpdates<'s> = VecCollection<'s, u64, u64, isize>;
+
+/// A worker's side of one drift's window collection: pre-aggregates values per window and cell,
+/// and hands them to the collection once the worker can no longer add to that window.
+pub struct Feed {
+    spec: WindowSpec,
+    session: Option<InputSession<u64, u64, isize>>,
+    /// Entering updates not yet handed over, by window index.
+    pending: BTreeMap<u64, Pending>,
+    /// Number of cells for dense pre-aggregation (numeric targets); 0 for sparse.
+    dense: usize,
+    /// Highest position seen (event time) or next position expected (events).
+    watermark: u64,
+    /// Values that arrived after a window they belong to had closed.
+    pub late: u64,
+}
+
+enum Pending {
+    Dense { counts: Vec<u32>, touched: Vec<u32> },
+    Sparse(HashMap<u64, isize>),
+}
+
+impl Pending {
+    fn add(&mut self, cell: u64) {
+        match self {
+            Pending::Dense { counts, touched } => {
+                let c = &mut counts[cell as usize];
+                if *c == 0 {
+                    touched.push(cell as u32);
+                }
+                *c += 1;
+            }
+            Pending::Sparse(map) => *map.entry(cell).or_default() += 1,
+        }
+    }
+}
+
+impl Feed {
+    pub fn new(spec: WindowSpec, binning: &Binning, session: InputSession<u64, u64, isize>) -> Feed {
+        let dense = match binning {
+            Binning::Numeric(b) => b.cells(),
+            Binning::Categorical(_) => 0,
+        };
+        Feed { spec, session: Some(session), pending: BTreeMap::new(), dense, watermark: 0, late: 0 }
+    }
+
+    /// The lowest window index still open to this worker's values.
+    fn open(&self) -> u64 {
+        self.session.as_ref().map_or(u64::MAX, |s| *s.time())
+    }
+
+    /// Adds a value at `position` in `cell`. Returns false for a late value: one whose first
+    /// window had closed. A late value still joins the windows that are open, if any.
+    pub fn offer(&mut self, position: u64, cell: u64) -> bool {
+        let enters = self.spec.enters(position);
+        let open = self.open();
+        if enters >= open {
+            let dense = self.dense;
+            self.pending
+                .entry(enters)
+                .or_insert_with(|| {
+                    if dense > 0 {
+                        Pending::Dense { counts: vec![0; dense], touched: Vec::new() }
+                    } else {
+                        Pending::Sparse(HashMap::new())
+                    }
+                })
+                .add(cell);
+            return true;
+        }
+        self.late += 1;
+        let leaves = self.spec.leaves(enters);
+        if let Some(session) = self.session.as_mut().filter(|_| leaves > open) {
+            session.update_at(cell, open, 1);
+            session.update_at(cell, leaves, -1);
+        }
+        false
+    }
+
+    /// Tells the feed how far this worker's input has come: for windows of events, the next
+    /// event number it can produce; for event time, the newest event time it has seen (the
+    /// declared lateness is subtracted here). Windows that can no longer change are handed over.
+    pub fn advance(&mut self, position: u64) {
+        self.watermark = self.watermark.max(position);
+        let watermark = match self.spec.measure {
+            Measure::Events => self.watermark,
+            Measure::EventTime => self.watermark.saturating_sub(self.spec.lateness),
+        };
+        let open = self.spec.open_index(watermark);
+        if open > self.open() {
+            self.hand_over(open);
+            if let Some(s) = self.session.as_mut() {
+                s.advance_to(open);
+            }
+        }
+        if let Some(s) = self.session.as_mut() {
+            s.flush();
+        }
+    }
+
+    /// Hands over every window below `open` as (cell, window, +n) and (cell, window + slides, −n).
+    fn hand_over(&mut self, open: u64) {
+        let Some(session) = self.session.as_mut() else { return };
+        let slides = self.spec.slides();
+        while let Some(entry) = self.pending.first_entry() {
+            if *entry.key() >= open {
+                break;
+            }
+            let (at, pending) = entry.remove_entry();
+            match pending {
+                Pending::Dense { counts, touched } => {
+                    for cell in touched {
+                        let n = counts[cell as usize] as isize;
+                        session.update_at(u64::from(cell), at, n);
+                        session.update_at(u64::from(cell), at + slides, -n);
+                    }
+                }
+                Pending::Sparse(map) => {
+                    for (cell, n) in map {
+                        session.update_at(cell, at, n);
+                        session.update_at(cell, at + slides, -n);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The input has ended: hands over everything and closes this worker's side of the collection.
+    pub fn close(&mut self) {
+        self.hand_over(u64::MAX);
+        if let Some(s) = self.session.take() {
+            s.close();
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.session.is_none()
+    }
+}
+
+/// Accumulates a drift's window collection on worker `owner` and emits each window's statistics
+/// once the frontier has passed its index. Windows after the last one any value entered (the
+/// retractions that drain the window when the input ends) are not reported.
+pub fn window_stats<'s>(
+    updates: CellUpdates<'s>,
+    binning: Arc<Binning>,
+    spec: WindowSpec,
+    owner: u64,
+) -> Stream<'s, u64, Vec<WindowStats>> {
+    let pact = Exchange::new(move |_: &(u64, u64, isize)| owner);
+    updates.inner.unary_frontier::<CapacityContainerBuilder<Vec<WindowStats>>, _, _, _>(
+        pact,
+        "DriftWindow",
+        move |_, _| {
+            let mut counts = WindowCounts::new(&binning);
+            let mut pending: BTreeMap<u64, (Capability<u64>, Vec<(u64, isize)>)> = BTreeMap::new();
+            let mut last_entry = 0u64;
+            move |(input, frontier), output| {
+                input.for_each(|cap, data| {
+                    for (cell, time, diff) in data.drain(..) {
+                        if diff > 0 {
+                            last_entry = last_entry.max(time);
+                        }
+                        pending.entry(time).or_insert_with(|| (cap.delayed(&time, 0), Vec::new())).1.push((cell, diff));
+                    }
+                });
+                let ended = frontier.frontier().is_empty();
+                while let Some(entry) = pending.first_entry() {
+                    let time = *entry.key();
+                    if frontier.less_equal(&time) {
+                        break;
+                    }
+                    let (cap, updates) = entry.remove();
+                    for (cell, diff) in updates {
+                        counts.apply(cell, diff as i64);
+                    }
+                    if ended && time > last_entry {
+                        continue;
+                    }
+                    let (start, end) = spec.bounds(time);
+                    let statistics = counts.statistics(&binning);
+                    output.session(&cap).give(WindowStats { index: time, start, end, statistics });
+                }
+            }
+        },
+    )
+}
+
+/// Runs one drift's windows over `values` — (position, cell) in arrival order, dealt to
+/// `workers` threads round-robin — and returns every window's statistics in index order, with
+/// the number of late values. The engine builds the same dataflow; this is its test harness.
+pub fn run_windows(
+    spec: WindowSpec,
+    binning: Binning,
+    values: Vec<(u64, u64)>,
+    workers: usize,
+    batch: usize,
+) -> (Vec<WindowStats>, u64) {
+    use differential_dataflow::input::Input;
+    use std::sync::Mutex;
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let late = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let values = Arc::new(values);
+    let binning = Arc::new(binning);
+    let (r, l) = (results.clone(), late.clone());
+    timely::execute(timely::Config::process(workers.max(1)), move |worker| {
+        let (index, peers) = (worker.index(), worker.peers());
+        let (binning, results) = (binning.clone(), r.clone());
+        let mut feed = worker.dataflow::<u64, _, _>(|scope| {
+            let (session, updates) = scope.new_collection::<u64, isize>();
+            let stats = window_stats(updates, binning.clone(), spec, 0);
+            stats.inspect(move |s| results.lock().expect("results").push(s.clone()));
+            Feed::new(spec, &binning, session)
+        });
+        let mine: Vec<(u64, u64)> = values.iter().skip(index).step_by(peers).copied().collect();
+        for chunk in mine.chunks(batch.max(1)) {
+            let mut high = 0;
+            for &(position, cell) in chunk {
+                feed.offer(position, cell);
+                high = high.max(position);
+            }
+            // Windows of events: positions arrive in order, so the next one is above `high`.
+            feed.advance(if spec.measure == Measure::Events { high + 1 } else { high });
+            worker.step();
+        }
+        l.fetch_add(feed.late, std::sync::atomic::Ordering::Relaxed);
+        feed.close();
+        while worker.step() {}
+    })
+    .expect("timely runs")
+    .join()
+    .into_iter()
+    .for_each(|r| r.expect("worker"));
+    let mut out = std::mem::take(&mut *results.lock().expect("results"));
+    out.sort_by_key(|s| s.index);
+    (out, late.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+use timely::dataflow::operators::Inspect as _;

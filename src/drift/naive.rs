@@ -1,0 +1,78 @@
+//! The obvious way to compute windowed drift, for tests: keep every value, and for each window
+//! collect the values it covers and compute the statistics from them directly. Same window and
+//! lateness rules as the dataflow (the watermark moves after each batch of `batch` values), none
+//! of its machinery: no cells, no updates, no workers.
+
+use super::counts::Statistics;
+use super::kolmogorov::ks_pvalue;
+use super::ks::{ks_counts, ks_grid};
+use super::psi::{psi, psi_counts};
+use super::window::WindowSpec;
+use crate::program::Measure;
+use std::collections::BTreeSet;
+
+/// A numeric reference: PSI edges and proportions, KS grid, sample size.
+pub struct Reference<'a> {
+    pub psi_edges: &'a [f64],
+    pub psi_reference: &'a [f64],
+    pub ks_grid: &'a [f64],
+    pub count: u64,
+}
+
+/// Every window's statistics, in index order, and the number of late values, for `values`
+/// given as (position, value) in arrival order. NaN values are skipped.
+pub fn naive_windows(
+    spec: WindowSpec,
+    reference: &Reference<'_>,
+    values: &[(u64, f64)],
+    batch: usize,
+) -> (Vec<(u64, Statistics)>, u64) {
+    let mut members: Vec<(u64, u64, f64)> = Vec::new();
+    let (mut open, mut watermark, mut late) = (0u64, 0u64, 0u64);
+    for chunk in values.chunks(batch.max(1)) {
+        let mut high = 0;
+        for &(p, v) in chunk {
+            high = high.max(p);
+            if v.is_nan() {
+                continue;
+            }
+            let enters = spec.enters(p);
+            let leaves = spec.leaves(enters);
+            if enters >= open {
+                members.push((enters, leaves, v));
+            } else {
+                late += 1;
+                if leaves > open {
+                    members.push((open, leaves, v));
+                }
+            }
+        }
+        let next = if spec.measure == Measure::Events { high + 1 } else { high };
+        watermark = watermark.max(next);
+        let wm = match spec.measure {
+            Measure::Events => watermark,
+            Measure::EventTime => watermark.saturating_sub(spec.lateness),
+        };
+        open = open.max(spec.open_index(wm));
+    }
+    let last_entry = members.iter().map(|m| m.0).max().unwrap_or(0);
+    let times: BTreeSet<u64> =
+        members.iter().flat_map(|&(a, b, _)| [a, b]).filter(|&t| t <= last_entry).collect();
+    let windows = times
+        .into_iter()
+        .map(|t| {
+            let window: Vec<f64> = members.iter().filter(|m| m.0 <= t && t < m.1).map(|m| m.2).collect();
+            (t, statistics(reference, &window))
+        })
+        .collect();
+    (windows, late)
+}
+
+/// PSI, KS D and p-value of a sample against a reference, by direct counting.
+pub fn statistics(reference: &Reference<'_>, window: &[f64]) -> Statistics {
+    let n = window.len() as u64;
+    let psi = psi(reference.psi_reference, &psi_counts(reference.psi_edges, window));
+    let ks_d = ks_grid(reference.ks_grid, &ks_counts(reference.ks_grid, window));
+    let ks_p = ks_d.map(|d| ks_pvalue(d, n, reference.count)).filter(|p| !p.is_nan());
+    Statistics { n, psi, ks_d, ks_p }
+}

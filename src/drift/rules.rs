@@ -1,0 +1,166 @@
+//! Rules over window statistics, with `for k windows` hysteresis: a rule *trips* on the window
+//! that makes it hold for the k-th consecutive time, and can trip again only after a window in
+//! which it did not hold. An empty window (no statistics) does not hold.
+
+use super::counts::Statistics;
+use crate::program::{Action, CmpOp, DriftRule, Statistic};
+use serde::Serialize;
+
+/// The statistic a rule or a guardrail reads from a window.
+pub fn value_of(statistic: &Statistic, s: &Statistics) -> Option<f64> {
+    match statistic {
+        Statistic::Psi { .. } => s.psi,
+        Statistic::KsD { .. } => s.ks_d,
+        Statistic::KsP { .. } => s.ks_p,
+    }
+}
+
+/// Short name of a statistic, as alerts and metrics label it.
+pub fn statistic_name(statistic: &Statistic) -> &'static str {
+    match statistic {
+        Statistic::Psi { .. } => "psi",
+        Statistic::KsD { .. } => "ks",
+        Statistic::KsP { .. } => "ks_p",
+    }
+}
+
+/// Consecutive-window counting for one condition.
+#[derive(Clone, Debug, Default)]
+pub struct Hysteresis {
+    run: u32,
+}
+
+impl Hysteresis {
+    /// Feeds one window's verdict; true when this window trips the condition.
+    pub fn step(&mut self, holds: bool, for_windows: u32) -> bool {
+        if !holds {
+            self.run = 0;
+            return false;
+        }
+        self.run = self.run.saturating_add(1);
+        self.run == for_windows.max(1)
+    }
+
+    /// Consecutive windows the condition has held so far.
+    pub fn run(&self) -> u32 {
+        self.run
+    }
+}
+
+/// One drift rule and its hysteresis.
+#[derive(Clone, Debug)]
+pub struct RuleState {
+    pub rule: DriftRule,
+    hysteresis: Hysteresis,
+}
+
+/// A rule that tripped on a window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trip {
+    pub value: f64,
+}
+
+impl RuleState {
+    pub fn new(rule: DriftRule) -> Self {
+        RuleState { rule, hysteresis: Hysteresis::default() }
+    }
+
+    pub fn check(&mut self, s: &Statistics) -> Option<Trip> {
+        let value = value_of(&self.rule.statistic, s);
+        let holds = value.is_some_and(|v| self.rule.op.holds(v, self.rule.threshold));
+        self.hysteresis.step(holds, self.rule.for_windows).then(|| Trip { value: value.unwrap_or(f64::NAN) })
+    }
+}
+
+/// An alert: which rule tripped on which window, with the numbers.
+#[derive(Clone, Debug, Serialize)]
+pub struct Alert {
+    pub drift: String,
+    pub target: String,
+    /// The window that tripped the rule.
+    pub window: AlertWindow,
+    /// `psi`, `ks` or `ks_p`; for a guardrail, its condition.
+    pub statistic: String,
+    pub op: String,
+    pub threshold: f64,
+    pub value: f64,
+    pub for_windows: u32,
+    pub action: String,
+    /// What the action did (a rollback names the versions), or why it could not.
+    pub outcome: String,
+    /// Wall-clock time, milliseconds since the Unix epoch.
+    pub at_ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AlertWindow {
+    pub index: u64,
+    pub start: u64,
+    pub end: u64,
+    pub n: u64,
+}
+
+/// `>`/`<`… as text.
+pub fn op_text(op: CmpOp) -> String {
+    op.symbol().to_string()
+}
+
+/// The action as text.
+pub fn action_text(a: &Action) -> String {
+    a.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(psi: Option<f64>) -> Statistics {
+        Statistics { n: psi.map_or(0, |_| 100), psi, ks_d: None, ks_p: None }
+    }
+
+    #[test]
+    fn trips_on_the_kth_consecutive_window_and_rearms_after_a_break() {
+        let rule = DriftRule {
+            statistic: Statistic::Psi { bins: 10 },
+            op: CmpOp::Gt,
+            threshold: 0.2,
+            for_windows: 3,
+            action: Action::Alert,
+        };
+        let mut r = RuleState::new(rule);
+        let seq = [0.3, 0.3, 0.1, 0.3, 0.3, 0.3, 0.4, 0.5, 0.0, 0.3, 0.3, 0.3];
+        let trips: Vec<usize> = seq.iter().enumerate().filter_map(|(i, &v)| r.check(&stats(Some(v))).map(|_| i)).collect();
+        assert_eq!(trips, vec![5, 11]);
+    }
+
+    #[test]
+    fn empty_windows_break_a_run() {
+        let rule = DriftRule {
+            statistic: Statistic::Psi { bins: 10 },
+            op: CmpOp::Gt,
+            threshold: 0.2,
+            for_windows: 2,
+            action: Action::Alert,
+        };
+        let mut r = RuleState::new(rule);
+        assert!(r.check(&stats(Some(0.5))).is_none());
+        assert!(r.check(&stats(None)).is_none());
+        assert!(r.check(&stats(Some(0.5))).is_none());
+        assert_eq!(r.check(&stats(Some(0.5))), Some(Trip { value: 0.5 }));
+    }
+
+    #[test]
+    fn ks_p_rules_trip_below_the_threshold() {
+        let rule = DriftRule {
+            statistic: Statistic::KsP { cells: 1000 },
+            op: CmpOp::Lt,
+            threshold: 0.01,
+            for_windows: 1,
+            action: Action::Alert,
+        };
+        let mut r = RuleState::new(rule);
+        let s = |p: f64| Statistics { n: 10, psi: None, ks_d: Some(0.1), ks_p: Some(p) };
+        assert!(r.check(&s(0.5)).is_none());
+        assert!(r.check(&s(0.001)).is_some());
+    }
+}

@@ -1,0 +1,394 @@
+//! Drift monitoring in a run: which value each monitor reads, its cells and window, the
+//! `drift-cells` stage that feeds the window collections from the main dataflow, and the
+//! `rules` stage that records each window, evaluates rules and guardrails and carries out
+//! their actions (alerts, logging, rolling the model back through the registry).
+
+use super::batch::Batch;
+use super::runtime::Runtime;
+use crate::drift::rules::{statistic_name, Hysteresis};
+use crate::drift::{Alert, Binning, DriftBoard, Feed, RuleState, WindowSpec, WindowStats};
+use crate::drift::rules::AlertWindow;
+use crate::features::Cell;
+use crate::model::serving::ServingModel;
+use crate::plan::{Dataflow, ModelPlan, OperatorKind};
+use crate::program::{Action, Condition, Drift, DriftTarget, Guardrail, Metric, Statistic, Stream};
+use crate::registry::Registry;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// Where a monitor finds its value in a batch.
+#[derive(Clone, Debug)]
+pub enum Extract {
+    /// A schema field of the event.
+    Field { index: usize },
+    /// A feature: numeric ones from the feature rows, categories from the compiled feature.
+    Feature { index: usize, categorical: bool },
+    /// The model's estimate.
+    Prediction,
+}
+
+/// One drift monitor of a run.
+#[derive(Clone, Debug)]
+pub struct Monitor {
+    /// Position in the board and in the worker's feeds.
+    pub index: usize,
+    pub drift: Drift,
+    pub spec: WindowSpec,
+    pub binning: Arc<Binning>,
+    pub extract: Extract,
+}
+
+/// A guardrail and the monitor on whose windows it is evaluated.
+#[derive(Clone, Debug)]
+pub struct GuardrailPlan {
+    pub guardrail: Guardrail,
+    pub monitor: usize,
+}
+
+/// Everything drift monitoring needs in a run.
+pub struct DriftRuntime {
+    pub monitors: Vec<Monitor>,
+    pub guardrails: Vec<GuardrailPlan>,
+    pub board: Arc<DriftBoard>,
+    pub registry: Registry,
+    pub model: ModelPlan,
+}
+
+impl DriftRuntime {
+    /// The monitors of a dataflow, with cells from the serving model's baselines. A target the
+    /// model has no baseline for is reported and skipped.
+    pub fn new(
+        df: &Dataflow,
+        guardrails: &[Guardrail],
+        model: &ServingModel,
+        plan: &ModelPlan,
+        registry: Registry,
+    ) -> Result<DriftRuntime, String> {
+        let mut monitors = Vec::new();
+        for op in &df.operators {
+            let OperatorKind::DriftWindow { drift } = &op.kind else { continue };
+            let key = drift.target.to_string();
+            let Some(baseline) = model.meta.baselines.get(&key) else {
+                return Err(format!(
+                    "drift `{}`: {} v{} has no baseline for `{key}`; retrain it to monitor this target",
+                    drift.name, model.meta.name, model.meta.version
+                ));
+            };
+            let bins = drift.rules.iter().find_map(|r| match r.statistic {
+                Statistic::Psi { bins } => Some(bins),
+                _ => None,
+            });
+            let cells = drift.rules.iter().find_map(|r| match r.statistic {
+                Statistic::KsD { cells } | Statistic::KsP { cells } => Some(cells),
+                _ => None,
+            });
+            let binning = Binning::from_baseline(baseline, bins.unwrap_or(10), cells.unwrap_or(1000));
+            let extract = match &drift.target {
+                DriftTarget::Field { field, .. } => Extract::Field {
+                    index: plan
+                        .schema
+                        .fields
+                        .iter()
+                        .position(|f| &f.name == field)
+                        .ok_or_else(|| format!("drift `{}`: no field `{field}`", drift.name))?,
+                },
+                DriftTarget::Feature { feature, .. } => Extract::Feature {
+                    index: model
+                        .features
+                        .names
+                        .iter()
+                        .position(|f| f == feature)
+                        .ok_or_else(|| format!("drift `{}`: no feature `{feature}`", drift.name))?,
+                    categorical: drift.categorical,
+                },
+                DriftTarget::Prediction { .. } => Extract::Prediction,
+            };
+            monitors.push(Monitor {
+                index: monitors.len(),
+                drift: drift.clone(),
+                spec: WindowSpec::from_window(&drift.window),
+                binning: Arc::new(binning),
+                extract,
+            });
+        }
+        let mut planned = Vec::new();
+        for g in guardrails {
+            let named = drifts_named(&g.condition);
+            match monitors.iter().find(|m| named.contains(&m.drift.name)) {
+                Some(m) => planned.push(GuardrailPlan { guardrail: g.clone(), monitor: m.index }),
+                None => tracing::warn!(
+                    "guardrail `{} when {}` names no monitored drift; `run` evaluates guardrails on drift windows",
+                    g.action,
+                    g.condition
+                ),
+            }
+        }
+        let board = Arc::new(DriftBoard::new(
+            monitors
+                .iter()
+                .map(|m| {
+                    DriftBoard::status(
+                        &m.drift.name,
+                        &m.drift.target.to_string(),
+                        &m.spec.describe(),
+                        m.drift.categorical,
+                        m.drift.rules.iter().map(crate::plan::describe_rule).collect(),
+                    )
+                })
+                .collect(),
+        ));
+        Ok(DriftRuntime { monitors, guardrails: planned, board, registry, model: plan.clone() })
+    }
+}
+
+/// The drift names a condition mentions.
+fn drifts_named(c: &Condition) -> Vec<String> {
+    match c {
+        Condition::Compare { metric: Metric::Psi { drift } | Metric::KsD { drift } | Metric::KsP { drift }, .. } => {
+            vec![drift.clone()]
+        }
+        Condition::Compare { .. } => vec![],
+        Condition::And { all: cs } | Condition::Or { any: cs } => cs.iter().flat_map(drifts_named).collect(),
+        Condition::Not { condition } => drifts_named(condition),
+    }
+}
+
+/// A worker's feeds, one per monitor, shared between the main dataflow's `drift-cells` stages
+/// and the worker loop that closes them at the end.
+pub type Feeds = Vec<Rc<RefCell<Feed>>>;
+
+/// Feeds one monitor from a batch: each valid value's cell at its position, then the worker's
+/// progress. Runs after prediction, so fields, features and estimates are all at hand.
+pub fn feed_batch(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel, board: &DriftBoard) {
+    let late_before = feed.late;
+    let spec = &m.spec;
+    match (&m.extract, m.binning.as_ref()) {
+        (Extract::Prediction, Binning::Numeric(bins)) => {
+            for p in &b.predictions {
+                if let Some(c) = bins.cell(p.estimated_price) {
+                    feed.offer(spec.position(p.id, p.ts_ms), u64::from(c));
+                }
+            }
+        }
+        (Extract::Field { index }, binning) => {
+            for e in &b.events {
+                let cell = match (e.values.get(*index), binning) {
+                    (Some(v), Binning::Numeric(bins)) => v.as_f64().and_then(|x| bins.cell(x)).map(u64::from),
+                    (Some(crate::data::Value::Text(t)), Binning::Categorical(cats)) => Some(cats.cell(t)),
+                    (Some(crate::data::Value::Bool(x)), Binning::Categorical(cats)) => Some(cats.cell(&x.to_string())),
+                    _ => None,
+                };
+                if let Some(c) = cell {
+                    feed.offer(spec.position(e.id, e.ts_ms), c);
+                }
+            }
+        }
+        (Extract::Feature { index, categorical: false }, Binning::Numeric(bins)) => {
+            let width = model.features.len();
+            for (e, row) in b.events.iter().zip(b.rows.chunks_exact(width.max(1))) {
+                if let Some(c) = bins.cell(row[*index]) {
+                    feed.offer(spec.position(e.id, e.ts_ms), u64::from(c));
+                }
+            }
+        }
+        (Extract::Feature { index, .. }, Binning::Categorical(cats)) => {
+            for e in &b.events {
+                if let Cell::Text(t) = model.features.cell(*index, &e.values) {
+                    feed.offer(spec.position(e.id, e.ts_ms), cats.cell(&t));
+                }
+            }
+        }
+        _ => {}
+    }
+    // How far this worker has come: the next event number, or the newest event time.
+    let progress = match spec.measure {
+        crate::program::Measure::Events => {
+            b.events.iter().map(|e| e.id).chain(b.rejected.iter().map(|d| d.id)).max().map(|m| m + 1)
+        }
+        crate::program::Measure::EventTime => b.events.iter().map(|e| e.ts_ms.max(0) as u64).max(),
+    };
+    if let Some(p) = progress {
+        feed.advance(p);
+    }
+    board.add_late(m.index, feed.late - late_before);
+}
+
+/// The `rules` stage of one monitor: runs on the worker that owns the monitor's windows.
+pub struct Rules {
+    monitor: Monitor,
+    rules: Vec<RuleState>,
+    guardrails: Vec<(Guardrail, Hysteresis)>,
+    rt: Arc<Runtime>,
+}
+
+impl Rules {
+    pub fn new(monitor: &Monitor, rt: Arc<Runtime>) -> Rules {
+        let guardrails = rt
+            .drift
+            .as_ref()
+            .map(|d| {
+                d.guardrails
+                    .iter()
+                    .filter(|g| g.monitor == monitor.index)
+                    .map(|g| (g.guardrail.clone(), Hysteresis::default()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Rules {
+            monitor: monitor.clone(),
+            rules: monitor.drift.rules.iter().cloned().map(RuleState::new).collect(),
+            guardrails,
+            rt,
+        }
+    }
+
+    pub fn on_window(&mut self, w: &WindowStats) {
+        let Some(drift) = self.rt.drift.clone() else { return };
+        drift.board.record_window(self.monitor.index, w);
+        let mut alerts = Vec::new();
+        let trips: Vec<_> =
+            self.rules.iter_mut().filter_map(|r| r.check(&w.statistics).map(|t| (r.rule.clone(), t))).collect();
+        for (rule, trip) in trips {
+            {
+                let outcome = self.act(&rule.action, &format!("drift `{}`", self.monitor.drift.name));
+                alerts.push(self.alert(w, statistic_name(&rule.statistic).into(), rule.op.symbol().into(), rule.threshold, trip.value, rule.for_windows, &rule.action, outcome));
+            }
+        }
+        let mut tripped = Vec::new();
+        for (g, h) in &mut self.guardrails {
+            let value = evaluate(&g.condition, &drift.board, &self.rt);
+            if h.step(value, g.for_windows) {
+                tripped.push(g.clone());
+            }
+        }
+        for g in tripped {
+            let outcome = self.act(&g.action, &format!("guardrail `{} when {}`", g.action, g.condition));
+            let value = first_value(&g.condition, &drift.board).unwrap_or(f64::NAN);
+            let threshold = match &g.condition {
+                Condition::Compare { value, .. } => *value,
+                _ => f64::NAN,
+            };
+            alerts.push(self.alert(w, format!("guardrail: {}", g.condition), String::new(), threshold, value, g.for_windows, &g.action, outcome));
+        }
+        if alerts.is_empty() {
+            return;
+        }
+        for a in &alerts {
+            eprintln!(
+                "\n{} {}: {} {} {} = {:.4} on window {} ({}..{}, n {}) → {}",
+                if a.action == "rollback" { "GUARDRAIL" } else { "ALERT" },
+                a.drift,
+                a.statistic,
+                a.op,
+                a.threshold,
+                a.value,
+                a.window.index,
+                a.window.start,
+                a.window.end,
+                a.window.n,
+                a.outcome
+            );
+        }
+        for s in self.rt.sinks.iter().filter(|s| s.stream == Stream::Alerts) {
+            s.write_alerts(&alerts);
+        }
+        for a in alerts {
+            drift.board.record_alert(Some(self.monitor.index), a);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn alert(
+        &self,
+        w: &WindowStats,
+        statistic: String,
+        op: String,
+        threshold: f64,
+        value: f64,
+        for_windows: u32,
+        action: &Action,
+        outcome: String,
+    ) -> Alert {
+        Alert {
+            drift: self.monitor.drift.name.clone(),
+            target: self.monitor.drift.target.to_string(),
+            window: AlertWindow { index: w.index, start: w.start, end: w.end, n: w.statistics.n },
+            statistic,
+            op,
+            threshold,
+            value,
+            for_windows,
+            action: action.to_string(),
+            outcome,
+            at_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+        }
+    }
+
+    /// Carries out an action; returns what happened, in words.
+    fn act(&self, action: &Action, why: &str) -> String {
+        match action {
+            Action::Alert => "alerted".into(),
+            Action::Log => {
+                tracing::warn!("{why} tripped");
+                "logged".into()
+            }
+            Action::Rollback => {
+                let Some(d) = self.rt.drift.as_ref() else { return "no registry".into() };
+                let name = &d.model.model.name;
+                let from = self.rt.model.current().version();
+                match d.registry.rollback(name, &format!("{why} tripped")) {
+                    Ok(to) => match self.rt.model.refresh(&d.registry, &d.model.features, d.model.model.predictor) {
+                        Ok(_) => format!("rolled {name} back from v{from} to v{to}"),
+                        Err(e) => format!("rolled {name} back to v{to} in the registry, but cannot load it: {e}"),
+                    },
+                    Err(e) => format!("cannot roll {name} back: {e}"),
+                }
+            }
+            Action::AbortCanary | Action::Shed { .. } => {
+                format!("`{action}` needs a scenario; `run` only records it")
+            }
+        }
+    }
+}
+
+/// Whether a guardrail condition holds now. Metrics the run does not measure do not hold.
+fn evaluate(c: &Condition, board: &DriftBoard, rt: &Runtime) -> bool {
+    match c {
+        Condition::Compare { metric, op, value } => metric_value(metric, board, rt).is_some_and(|v| op.holds(v, *value)),
+        Condition::And { all } => all.iter().all(|c| evaluate(c, board, rt)),
+        Condition::Or { any } => any.iter().any(|c| evaluate(c, board, rt)),
+        Condition::Not { condition } => !evaluate(condition, board, rt),
+    }
+}
+
+fn metric_value(m: &Metric, board: &DriftBoard, rt: &Runtime) -> Option<f64> {
+    let (events, _, dead) = rt.stats.load();
+    match m {
+        Metric::Psi { drift } => board.last(drift)?.statistics.psi,
+        Metric::KsD { drift } => board.last(drift)?.statistics.ks_d,
+        Metric::KsP { drift } => board.last(drift)?.statistics.ks_p,
+        Metric::Latency { quantile, http: false } => {
+            let h = rt.stats.latency();
+            (!h.is_empty()).then(|| h.value_at_quantile(*quantile) as f64 / 1e3)
+        }
+        Metric::ErrorRate => (events > 0).then(|| dead as f64 / events as f64),
+        Metric::DeadLetters => Some(dead as f64),
+        Metric::LateEvents => Some(board.snapshot().drifts.iter().map(|d| d.late_events).sum::<u64>() as f64),
+        _ => None,
+    }
+}
+
+/// The value of the first drift statistic a condition compares, for the alert record.
+fn first_value(c: &Condition, board: &DriftBoard) -> Option<f64> {
+    match c {
+        Condition::Compare { metric: Metric::Psi { drift }, .. } => board.last(drift)?.statistics.psi,
+        Condition::Compare { metric: Metric::KsD { drift }, .. } => board.last(drift)?.statistics.ks_d,
+        Condition::Compare { metric: Metric::KsP { drift }, .. } => board.last(drift)?.statistics.ks_p,
+        Condition::Compare { .. } => None,
+        Condition::And { all: cs } | Condition::Or { any: cs } => cs.iter().find_map(|c| first_value(c, board)),
+        Condition::Not { condition } => first_value(condition, board),
+    }
+}
