@@ -63,6 +63,10 @@ enum Command {
         /// Serve HTTP on this port instead of the one in the file's `serve http(...)`.
         #[arg(long)]
         port: Option<u16>,
+        /// Shift a numeric field from an event on, to watch the drift monitors react:
+        /// `FIELD*FACTOR@EVENT` or `FIELD+DELTA@EVENT`, e.g. `Avg_Area_Income*1.2@50000`.
+        #[arg(long)]
+        shift: Option<String>,
     },
     /// Run the pipeline headless for each worker count; print throughput, latency and scaling.
     Bench {
@@ -79,6 +83,9 @@ enum Command {
         /// Also write the table as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Leave the file's drift monitors and guardrails out (to measure what monitoring costs).
+        #[arg(long)]
+        without_drift: bool,
     },
     /// Train the file's model on its declared training data, print holdout metrics next to
     /// a linear baseline, and register a new version.
@@ -107,15 +114,27 @@ fn main() -> ExitCode {
         Command::Check { files } => cli::check::run(&files),
         Command::Explain { file, json, workers } => cli::explain::run(&file, json, workers),
         Command::Models(args) => cli::models::run(&args),
-        Command::Run { file, workers, events, duration, batch, inject_bad, processes, process, hostfile, port } => {
+        Command::Run {
+            file,
+            workers,
+            events,
+            duration,
+            batch,
+            inject_bad,
+            processes,
+            process,
+            hostfile,
+            port,
+            shift,
+        } => {
             let cluster = match (processes, process, hostfile) {
                 (Some(n), Some(i), Some(f)) => Some((n, i, f)),
                 _ => None,
             };
-            cli::run::run(&cli::run::Args { file, workers, events, duration, batch, inject_bad, cluster, port })
+            cli::run::run(&cli::run::Args { file, workers, events, duration, batch, inject_bad, cluster, port, shift })
         }
-        Command::Bench { file, workers, events, batch, json } => {
-            cli::bench::run(&cli::bench::Args { file, workers, events, batch, json })
+        Command::Bench { file, workers, events, batch, json, without_drift } => {
+            cli::bench::run(&cli::bench::Args { file, workers, events, batch, json, without_drift })
         }
         Command::Train { file, data, model, registry, if_missing } => {
             cli::train::run(&cli::train::Args { file, data, model, registry, if_missing })

@@ -46,7 +46,15 @@ fn accounting_and_predictions_match_a_sequential_reference_for_1_2_4_workers() {
     let mut reference: Option<(u64, u64, HashMap<u64, u64>)> = None;
     for workers in [1, 2, 4] {
         let p = prepared(&file, workers);
-        let opts = RunOptions { workers, events: Some(N), batch: 1024, inject_bad: 0.02, unpaced: true, cluster: None };
+        let opts = RunOptions {
+            workers,
+            events: Some(N),
+            batch: 1024,
+            inject_bad: 0.02,
+            unpaced: true,
+            cluster: None,
+            shift: None,
+        };
         let out = execute(&p, &opts, Arc::new(AtomicBool::new(false)), None, Display::Line).unwrap();
         assert_eq!(out.events_in, N);
         assert!(out.accounted(), "{} != {} + {}", out.events_in, out.predictions, out.dead_letters);
@@ -110,7 +118,15 @@ fn csv_sources_split_across_workers_and_dead_letter_bad_rows() {
     std::fs::write(&file, text).unwrap();
     for workers in [1, 2] {
         let p = prepared(&file, workers);
-        let opts = RunOptions { workers, events: None, batch: 64, inject_bad: 0.0, unpaced: false, cluster: None };
+        let opts = RunOptions {
+            workers,
+            events: None,
+            batch: 64,
+            inject_bad: 0.0,
+            unpaced: false,
+            cluster: None,
+            shift: None,
+        };
         let out = execute(&p, &opts, Arc::new(AtomicBool::new(false)), None, Display::Line).unwrap();
         assert_eq!((out.events_in, out.predictions, out.dead_letters), (1000, 990, 10), "{workers} workers");
         let dead = std::fs::read_to_string(dir.join("out/dead_letters.jsonl")).unwrap();
@@ -144,7 +160,15 @@ fn a_running_pipeline_picks_up_a_promoted_version() {
         registry.promote("price", v, "test").unwrap();
         v
     });
-    let opts = RunOptions { workers: 2, events: None, batch: 256, inject_bad: 0.0, unpaced: false, cluster: None };
+    let opts = RunOptions {
+        workers: 2,
+        events: None,
+        batch: 256,
+        inject_bad: 0.0,
+        unpaced: false,
+        cluster: None,
+        shift: None,
+    };
     let out =
         execute(&p, &opts, Arc::new(AtomicBool::new(false)), Some(std::time::Duration::from_secs(4)), Display::Line)
             .unwrap();

@@ -16,6 +16,7 @@ pub struct Args {
     pub events: u64,
     pub batch: usize,
     pub json: Option<PathBuf>,
+    pub without_drift: bool,
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -23,7 +24,11 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let program = checked.program.expect("a clean check has a program");
+    let mut program = checked.program.expect("a clean check has a program");
+    if args.without_drift {
+        program.drifts.clear();
+        program.guardrails.clear();
+    }
     let mut outcomes: Vec<Outcome> = Vec::new();
     for &w in &args.workers {
         let plan = plan::lower(&program, w.max(1));
@@ -44,6 +49,7 @@ pub fn run(args: &Args) -> ExitCode {
             inject_bad: 0.0,
             unpaced: true,
             cluster: None,
+            shift: None,
         };
         match execute(&prepared, &opts, Arc::new(AtomicBool::new(false)), None, Display::Bar(args.events)) {
             Ok(o) => outcomes.push(o),

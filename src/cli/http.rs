@@ -29,6 +29,8 @@ pub fn start(
         // The run's `Stats` is created inside `engine::session::execute`, after the server starts.
         stats: Some(p.stats.clone()),
         http: Default::default(),
+        drift: p.drift.as_ref().map(|d| d.board.clone()),
+        workers: Some(p.workers),
     });
     let addr = format!("{}:{}", serve.host, port.unwrap_or(serve.port));
     let listener = std::net::TcpListener::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;

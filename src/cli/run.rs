@@ -1,6 +1,7 @@
 //! `housing-flow run FILE [--workers N] [--events N] [--duration D]`
 
 use super::checked_or_exit;
+use housing_flow::data::shift::Shift;
 use housing_flow::engine::run::{Cluster, RunOptions};
 use housing_flow::engine::session::{execute, prepare, Display, Outcome, Prepared};
 use housing_flow::plan;
@@ -21,6 +22,8 @@ pub struct Args {
     pub cluster: Option<(usize, usize, PathBuf)>,
     /// Serve HTTP on this port instead of the file's.
     pub port: Option<u16>,
+    /// `--shift FIELD*FACTOR@EVENT`: shift the source's distribution mid-run.
+    pub shift: Option<String>,
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -41,7 +44,15 @@ pub fn run(args: &Args) -> ExitCode {
     if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
         eprintln!("warning: cannot handle Ctrl-C: {e}");
     }
+    let shift = match args.shift.as_deref().map(|s| Shift::parse(&prepared.schema, s)).transpose() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: --shift {e}");
+            return ExitCode::from(2);
+        }
+    };
     let opts = RunOptions {
+        shift,
         workers: args.workers.max(1),
         events: args.events,
         batch: args.batch,
@@ -152,8 +163,8 @@ fn print_drift(board: &housing_flow::drift::BoardSnapshot) {
     }
     for a in board.alerts.iter().take(20) {
         println!(
-            "  alert {}: {} {} {} = {:.4} on window {} ({}..{}) → {}",
-            a.drift, a.statistic, a.op, a.threshold, a.value, a.window.index, a.window.start, a.window.end, a.outcome
+            "  alert {}: `{}` at {:.4} on window {} ({}..{}) → {}",
+            a.drift, a.rule, a.value, a.window.index, a.window.start, a.window.end, a.outcome
         );
     }
     if board.alerts_total > 20 {

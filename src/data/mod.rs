@@ -3,6 +3,7 @@
 pub mod csv_source;
 pub mod generator;
 pub mod load;
+pub mod shift;
 
 use serde::{Deserialize, Serialize};
 

@@ -28,9 +28,28 @@ pub struct DriftStatus {
     pub last: Option<WindowStats>,
     pub max_psi: Option<f64>,
     pub max_ks_d: Option<f64>,
-    /// Alerts by (statistic, action).
+    /// Alerts by `statistic/action`.
     pub alerts: BTreeMap<String, u64>,
+    /// Each rule on the latest window: its value, whether it holds, for how many windows in a row.
+    pub rule_state: Vec<RuleStatus>,
+    /// Whether any rule holds on the latest window.
+    pub alerting: bool,
     pub recent: VecDeque<WindowStats>,
+}
+
+/// A rule (or guardrail) as of the latest window.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleStatus {
+    pub rule: String,
+    pub statistic: String,
+    pub op: String,
+    pub threshold: f64,
+    pub for_windows: u32,
+    pub action: String,
+    pub value: Option<f64>,
+    pub holds: bool,
+    /// Consecutive windows it has held.
+    pub consecutive: u32,
 }
 
 #[derive(Default)]
@@ -72,6 +91,8 @@ impl DriftBoard {
             max_psi: None,
             max_ks_d: None,
             alerts: BTreeMap::new(),
+            rule_state: Vec::new(),
+            alerting: false,
             recent: VecDeque::new(),
         }
     }
@@ -95,6 +116,15 @@ impl DriftBoard {
                 d.recent.pop_front();
             }
             d.recent.push_back(w.clone());
+        })
+    }
+
+    pub fn set_rule_state(&self, drift: usize, state: Vec<RuleStatus>) {
+        self.with(|i| {
+            if let Some(d) = i.drifts.get_mut(drift) {
+                d.alerting = state.iter().any(|r| r.holds);
+                d.rule_state = state;
+            }
         })
     }
 

@@ -179,6 +179,9 @@ impl Feed {
     }
 }
 
+/// Updates waiting for the frontier to pass their window index, with the capability to report it.
+type Held = (Capability<u64>, Vec<(u64, isize)>);
+
 /// Accumulates a drift's window collection on worker `owner` and emits each window's statistics
 /// once the frontier has passed its index. Windows after the last one any value entered (the
 /// retractions that drain the window when the input ends) are not reported.
@@ -194,7 +197,7 @@ pub fn window_stats<'s>(
         "DriftWindow",
         move |_, _| {
             let mut counts = WindowCounts::new(&binning);
-            let mut pending: BTreeMap<u64, (Capability<u64>, Vec<(u64, isize)>)> = BTreeMap::new();
+            let mut pending: BTreeMap<u64, Held> = BTreeMap::new();
             let mut last_entry = 0u64;
             move |(input, frontier), output| {
                 input.for_each(|cap, data| {

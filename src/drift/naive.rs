@@ -56,8 +56,7 @@ pub fn naive_windows(
         open = open.max(spec.open_index(wm));
     }
     let last_entry = members.iter().map(|m| m.0).max().unwrap_or(0);
-    let times: BTreeSet<u64> =
-        members.iter().flat_map(|&(a, b, _)| [a, b]).filter(|&t| t <= last_entry).collect();
+    let times: BTreeSet<u64> = members.iter().flat_map(|&(a, b, _)| [a, b]).filter(|&t| t <= last_entry).collect();
     let windows = times
         .into_iter()
         .map(|t| {
@@ -70,7 +69,7 @@ pub fn naive_windows(
 
 /// PSI, KS D and p-value of a sample against a reference, by direct counting.
 pub fn statistics(reference: &Reference<'_>, window: &[f64]) -> Statistics {
-    let n = window.len() as u64;
+    let n = window.iter().filter(|v| !v.is_nan()).count() as u64;
     let psi = psi(reference.psi_reference, &psi_counts(reference.psi_edges, window));
     let ks_d = ks_grid(reference.ks_grid, &ks_counts(reference.ks_grid, window));
     let ks_p = ks_d.map(|d| ks_pvalue(d, n, reference.count)).filter(|p| !p.is_nan());

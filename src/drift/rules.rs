@@ -65,6 +65,22 @@ impl RuleState {
         RuleState { rule, hysteresis: Hysteresis::default() }
     }
 
+    /// The rule as of the latest window checked.
+    pub fn status(&self, s: &Statistics) -> super::board::RuleStatus {
+        let value = value_of(&self.rule.statistic, s);
+        super::board::RuleStatus {
+            rule: crate::plan::describe_rule(&self.rule),
+            statistic: statistic_name(&self.rule.statistic).into(),
+            op: self.rule.op.symbol().into(),
+            threshold: self.rule.threshold,
+            for_windows: self.rule.for_windows,
+            action: self.rule.action.to_string(),
+            value,
+            holds: value.is_some_and(|v| self.rule.op.holds(v, self.rule.threshold)),
+            consecutive: self.hysteresis.run(),
+        }
+    }
+
     pub fn check(&mut self, s: &Statistics) -> Option<Trip> {
         let value = value_of(&self.rule.statistic, s);
         let holds = value.is_some_and(|v| self.rule.op.holds(v, self.rule.threshold));
@@ -77,6 +93,8 @@ impl RuleState {
 pub struct Alert {
     pub drift: String,
     pub target: String,
+    /// The rule or guardrail, as written.
+    pub rule: String,
     /// The window that tripped the rule.
     pub window: AlertWindow,
     /// `psi`, `ks` or `ks_p`; for a guardrail, its condition.
@@ -129,7 +147,8 @@ mod tests {
         };
         let mut r = RuleState::new(rule);
         let seq = [0.3, 0.3, 0.1, 0.3, 0.3, 0.3, 0.4, 0.5, 0.0, 0.3, 0.3, 0.3];
-        let trips: Vec<usize> = seq.iter().enumerate().filter_map(|(i, &v)| r.check(&stats(Some(v))).map(|_| i)).collect();
+        let trips: Vec<usize> =
+            seq.iter().enumerate().filter_map(|(i, &v)| r.check(&stats(Some(v))).map(|_| i)).collect();
         assert_eq!(trips, vec![5, 11]);
     }
 

@@ -5,9 +5,9 @@
 
 use super::batch::Batch;
 use super::runtime::Runtime;
+use crate::drift::rules::AlertWindow;
 use crate::drift::rules::{statistic_name, Hysteresis};
 use crate::drift::{Alert, Binning, DriftBoard, Feed, RuleState, WindowSpec, WindowStats};
-use crate::drift::rules::AlertWindow;
 use crate::features::Cell;
 use crate::model::serving::ServingModel;
 use crate::plan::{Dataflow, ModelPlan, OperatorKind};
@@ -145,7 +145,9 @@ impl DriftRuntime {
 /// The drift names a condition mentions.
 fn drifts_named(c: &Condition) -> Vec<String> {
     match c {
-        Condition::Compare { metric: Metric::Psi { drift } | Metric::KsD { drift } | Metric::KsP { drift }, .. } => {
+        Condition::Compare {
+            metric: Metric::Psi { drift } | Metric::KsD { drift } | Metric::KsP { drift }, ..
+        } => {
             vec![drift.clone()]
         }
         Condition::Compare { .. } => vec![],
@@ -249,10 +251,22 @@ impl Rules {
         let mut alerts = Vec::new();
         let trips: Vec<_> =
             self.rules.iter_mut().filter_map(|r| r.check(&w.statistics).map(|t| (r.rule.clone(), t))).collect();
+        drift.board.set_rule_state(self.monitor.index, self.rules.iter().map(|r| r.status(&w.statistics)).collect());
         for (rule, trip) in trips {
             {
                 let outcome = self.act(&rule.action, &format!("drift `{}`", self.monitor.drift.name));
-                alerts.push(self.alert(w, statistic_name(&rule.statistic).into(), rule.op.symbol().into(), rule.threshold, trip.value, rule.for_windows, &rule.action, outcome));
+                let text = crate::plan::describe_rule(&rule);
+                alerts.push(self.alert(
+                    w,
+                    text,
+                    statistic_name(&rule.statistic).into(),
+                    rule.op.symbol().into(),
+                    rule.threshold,
+                    trip.value,
+                    rule.for_windows,
+                    &rule.action,
+                    outcome,
+                ));
             }
         }
         let mut tripped = Vec::new();
@@ -263,25 +277,34 @@ impl Rules {
             }
         }
         for g in tripped {
-            let outcome = self.act(&g.action, &format!("guardrail `{} when {}`", g.action, g.condition));
+            let text = format!("{} when {} for {} window(s)", g.action, g.condition, g.for_windows);
+            let outcome = self.act(&g.action, &format!("guardrail `{text}`"));
             let value = first_value(&g.condition, &drift.board).unwrap_or(f64::NAN);
             let threshold = match &g.condition {
                 Condition::Compare { value, .. } => *value,
                 _ => f64::NAN,
             };
-            alerts.push(self.alert(w, format!("guardrail: {}", g.condition), String::new(), threshold, value, g.for_windows, &g.action, outcome));
+            alerts.push(self.alert(
+                w,
+                text,
+                "guardrail".into(),
+                String::new(),
+                threshold,
+                value,
+                g.for_windows,
+                &g.action,
+                outcome,
+            ));
         }
         if alerts.is_empty() {
             return;
         }
         for a in &alerts {
             eprintln!(
-                "\n{} {}: {} {} {} = {:.4} on window {} ({}..{}, n {}) → {}",
-                if a.action == "rollback" { "GUARDRAIL" } else { "ALERT" },
+                "\n{} {}: `{}` at {:.4} on window {} ({}..{}, n {}) → {}",
+                if a.statistic == "guardrail" { "GUARDRAIL" } else { "ALERT" },
                 a.drift,
-                a.statistic,
-                a.op,
-                a.threshold,
+                a.rule,
                 a.value,
                 a.window.index,
                 a.window.start,
@@ -302,6 +325,7 @@ impl Rules {
     fn alert(
         &self,
         w: &WindowStats,
+        rule: String,
         statistic: String,
         op: String,
         threshold: f64,
@@ -313,6 +337,7 @@ impl Rules {
         Alert {
             drift: self.monitor.drift.name.clone(),
             target: self.monitor.drift.target.to_string(),
+            rule,
             window: AlertWindow { index: w.index, start: w.start, end: w.end, n: w.statistics.n },
             statistic,
             op,
@@ -357,7 +382,9 @@ impl Rules {
 /// Whether a guardrail condition holds now. Metrics the run does not measure do not hold.
 fn evaluate(c: &Condition, board: &DriftBoard, rt: &Runtime) -> bool {
     match c {
-        Condition::Compare { metric, op, value } => metric_value(metric, board, rt).is_some_and(|v| op.holds(v, *value)),
+        Condition::Compare { metric, op, value } => {
+            metric_value(metric, board, rt).is_some_and(|v| op.holds(v, *value))
+        }
         Condition::And { all } => all.iter().all(|c| evaluate(c, board, rt)),
         Condition::Or { any } => any.iter().any(|c| evaluate(c, board, rt)),
         Condition::Not { condition } => !evaluate(condition, board, rt),

@@ -5,16 +5,16 @@
 use super::batch::Batch;
 use super::dead_letter::DeadLetter;
 use super::drift::{feed_batch, Feeds, Monitor, Rules};
-use crate::drift::{window_stats, Feed};
-use std::cell::RefCell;
-use std::rc::Rc;
 use super::record::PredictionRecord;
 use super::runtime::{Runtime, SinkRuntime};
 use super::stats::new_histogram;
 use super::validate::validate;
+use crate::drift::{window_stats, Feed};
 use crate::plan::{Dataflow, Operator, OperatorKind};
 use crate::program::Schema;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use timely::container::CapacityContainerBuilder;
@@ -36,11 +36,7 @@ pub fn render<'s>(df: &Dataflow, source: Batches<'s>, rt: &Arc<Runtime>, feeds: 
 
 /// Builds one monitor's window collection and its rules in a dataflow of their own, whose
 /// logical time is the window index; returns this worker's feed into it.
-pub fn render_drift(
-    worker: &mut timely::worker::Worker,
-    m: &Monitor,
-    rt: &Arc<Runtime>,
-) -> Rc<RefCell<Feed>> {
+pub fn render_drift(worker: &mut timely::worker::Worker, m: &Monitor, rt: &Arc<Runtime>) -> Rc<RefCell<Feed>> {
     use differential_dataflow::input::Input;
     use timely::dataflow::operators::Inspect;
     let owner = (m.index % worker.peers()) as u64;

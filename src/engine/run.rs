@@ -7,6 +7,7 @@ use super::render::{render, render_drift};
 use super::runtime::Runtime;
 use crate::data::csv_source::{CsvReader, Row};
 use crate::data::generator::Generator;
+use crate::data::shift::Shift;
 use crate::data::{Event, Value};
 use crate::plan::{Dataflow, OperatorKind};
 use crate::program::{Schema, Source, SourceKind};
@@ -32,6 +33,8 @@ pub struct RunOptions {
     pub unpaced: bool,
     /// Run as one process of a timely cluster; `workers` threads in each process.
     pub cluster: Option<Cluster>,
+    /// A distribution shift applied to the source from one event on (`--shift`).
+    pub shift: Option<Shift>,
 }
 
 /// This process's place in a cluster of processes (timely's TCP cluster mode).
@@ -117,8 +120,21 @@ pub fn run_dataflow(df: &Dataflow, rt: Arc<Runtime>, opts: &RunOptions) -> Resul
 
 /// One worker's share of a source.
 enum Feeder {
-    Generate { generator: Generator, next: u64, step: u64, end: u64, pace: Option<Pace>, bad: Option<Corruptor> },
-    Csv { reader: Box<CsvReader<std::fs::File>>, left: u64, pace: Option<Pace> },
+    Generate {
+        generator: Generator,
+        next: u64,
+        step: u64,
+        end: u64,
+        pace: Option<Pace>,
+        bad: Option<Corruptor>,
+        shift: Option<Shift>,
+    },
+    Csv {
+        reader: Box<CsvReader<std::fs::File>>,
+        left: u64,
+        pace: Option<Pace>,
+        shift: Option<Shift>,
+    },
 }
 
 /// Holds a worker to its share of a declared rate.
@@ -164,6 +180,7 @@ impl Feeder {
                     end,
                     pace: Pace::new(rate.filter(|_| !opts.unpaced), peers),
                     bad: Corruptor::new(schema, opts.inject_bad),
+                    shift: opts.shift.clone(),
                 })
             }
             SourceKind::Csv { path, columns, delimiter, rate } => {
@@ -176,6 +193,7 @@ impl Feeder {
                     reader: Box::new(reader),
                     left,
                     pace: Pace::new(rate.filter(|_| !opts.unpaced), peers),
+                    shift: opts.shift.clone(),
                 })
             }
             SourceKind::Kafka { topic, .. } => {
@@ -187,7 +205,7 @@ impl Feeder {
     /// The next batch of up to `size` events; `None` when the share is exhausted.
     fn next_batch(&mut self, size: usize, schema: &Schema) -> Option<Batch> {
         match self {
-            Feeder::Generate { generator, next, step, end, pace, bad } => {
+            Feeder::Generate { generator, next, step, end, pace, bad, shift } => {
                 if *next >= *end {
                     return None;
                 }
@@ -195,6 +213,9 @@ impl Feeder {
                 let mut events = Vec::with_capacity(allowed);
                 while events.len() < allowed && *next < *end {
                     let mut e = generator.event(*next);
+                    if let Some(s) = shift {
+                        s.apply(&mut e);
+                    }
                     if let Some(bad) = bad {
                         bad.apply(&mut e);
                     }
@@ -203,7 +224,7 @@ impl Feeder {
                 }
                 Some(Batch::new(events))
             }
-            Feeder::Csv { reader, left, pace } => {
+            Feeder::Csv { reader, left, pace, shift } => {
                 if *left == 0 {
                     return None;
                 }
@@ -212,7 +233,12 @@ impl Feeder {
                 let mut taken = 0;
                 while taken < allowed {
                     match reader.next_row() {
-                        Ok(Some(Row::Event(e))) => batch.events.push(e),
+                        Ok(Some(Row::Event(mut e))) => {
+                            if let Some(s) = shift {
+                                s.apply(&mut e);
+                            }
+                            batch.events.push(e)
+                        }
                         Ok(Some(Row::Rejected(r))) => batch.rejected.push(DeadLetter::from_csv(schema, &r)),
                         Ok(None) => {
                             *left = 0;

@@ -1,8 +1,8 @@
 //! One run of a plan: the model loaded (trained first if the registry has none), the
 //! sinks opened, the workers started, progress shown, and what happened measured.
 
-use super::run::{run_dataflow, RunOptions};
 use super::drift::DriftRuntime;
+use super::run::{run_dataflow, RunOptions};
 use super::runtime::{Runtime, SinkRuntime};
 use super::stats::{peak_rss_bytes, Stats};
 use crate::model::serving::{ModelHandle, ServingModel};
@@ -58,6 +58,8 @@ pub struct Prepared {
     pub stats: Arc<Stats>,
     /// Drift monitors and their board (`GET /drift`), when the pipeline declares drifts.
     pub drift: Option<Arc<DriftRuntime>>,
+    /// Worker threads the plan was made for.
+    pub workers: usize,
 }
 
 impl Prepared {
@@ -121,7 +123,17 @@ pub fn prepare(plan: &Plan, file: &Path, file_sinks: bool) -> Result<Prepared, S
     let drift = DriftRuntime::new(&dataflow, &plan.guardrails, &serving, &model, registry.clone())?;
     let drift = (!drift.monitors.is_empty()).then(|| Arc::new(drift));
     let handle = Arc::new(ModelHandle::new(serving));
-    Ok(Prepared { dataflow, model, registry, handle, schema, sinks, stats: Arc::new(Stats::new()), drift })
+    Ok(Prepared {
+        dataflow,
+        model,
+        registry,
+        handle,
+        schema,
+        sinks,
+        stats: Arc::new(Stats::new()),
+        drift,
+        workers: plan.workers,
+    })
 }
 
 /// How a run shows its progress.

@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 /// The upper bounds, in seconds, of the HTTP latency histogram's buckets.
 pub const BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
-/// The quantiles of the stream latency summary.
-pub const QUANTILES: [f64; 3] = [0.5, 0.99, 0.999];
+/// The upper bounds, in seconds, of the stream latency histogram's buckets.
+pub const STREAM_BUCKETS: [f64; 16] =
+    [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 /// The route label of requests no route matched.
 pub const UNMATCHED: &str = "unmatched";
@@ -90,6 +91,53 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
+/// Drift gauges and counters, one series per monitor.
+fn drift(out: &mut String, board: &crate::drift::BoardSnapshot) {
+    type Read = fn(&crate::drift::DriftStatus) -> Option<f64>;
+    let gauges: [(&str, &str, Read); 4] = [
+        ("housing_flow_drift_psi", "PSI of the latest window.", |d| d.last.as_ref()?.statistics.psi),
+        ("housing_flow_drift_ks_distance", "Kolmogorov–Smirnov distance of the latest window.", |d| {
+            d.last.as_ref()?.statistics.ks_d
+        }),
+        ("housing_flow_drift_ks_pvalue", "Kolmogorov–Smirnov p-value of the latest window.", |d| {
+            d.last.as_ref()?.statistics.ks_p
+        }),
+        ("housing_flow_drift_window_events", "Values in the latest window.", |d| {
+            Some(d.last.as_ref()?.statistics.n as f64)
+        }),
+    ];
+    for (name, help, get) in gauges {
+        family(out, name, "gauge", help);
+        for d in &board.drifts {
+            if let Some(v) = get(d) {
+                let _ = writeln!(out, "{name}{{drift=\"{}\"}} {}", escape(&d.name), number(v));
+            }
+        }
+    }
+    family(out, "housing_flow_drift_windows_total", "counter", "Windows evaluated.");
+    for d in &board.drifts {
+        let _ = writeln!(out, "housing_flow_drift_windows_total{{drift=\"{}\"}} {}", escape(&d.name), d.windows);
+    }
+    family(out, "housing_flow_drift_late_events_total", "counter", "Values that arrived after their window closed.");
+    for d in &board.drifts {
+        let _ =
+            writeln!(out, "housing_flow_drift_late_events_total{{drift=\"{}\"}} {}", escape(&d.name), d.late_events);
+    }
+    family(out, "housing_flow_drift_alerts_total", "counter", "Rules and guardrails tripped, by statistic and action.");
+    for d in &board.drifts {
+        for (key, n) in &d.alerts {
+            let (statistic, action) = key.rsplit_once('/').unwrap_or((key.as_str(), ""));
+            let _ = writeln!(
+                out,
+                "housing_flow_drift_alerts_total{{drift=\"{}\",statistic=\"{}\",action=\"{}\"}} {n}",
+                escape(&d.name),
+                escape(statistic),
+                escape(action)
+            );
+        }
+    }
+}
+
 /// The whole exposition: stream families only when the state has [`crate::engine::stats::Stats`].
 pub fn render(state: &AppState) -> String {
     let mut out = String::new();
@@ -110,14 +158,24 @@ pub fn render(state: &AppState) -> String {
         }
         let latency = stats.latency();
         let name = "housing_flow_stream_latency_seconds";
-        family(&mut out, name, "summary", "Stream latency from event to prediction, in seconds.");
-        for q in QUANTILES {
-            let value = if latency.is_empty() { f64::NAN } else { latency.value_at_quantile(q) as f64 / 1e6 };
-            let _ = writeln!(out, "{name}{{quantile=\"{q}\"}} {}", number(value));
+        family(&mut out, name, "histogram", "Stream latency from event to prediction, in seconds.");
+        // The HDR histogram (microseconds) read at each bucket bound.
+        for le in STREAM_BUCKETS {
+            let upto = (le * 1e6) as u64;
+            let n = if latency.is_empty() { 0 } else { latency.count_between(0, upto) };
+            let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {n}");
         }
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", latency.len());
         // The HDR histogram keeps no exact sum; its mean times its count is within its precision.
         let _ = writeln!(out, "{name}_sum {}", number(latency.mean() * latency.len() as f64 / 1e6));
         let _ = writeln!(out, "{name}_count {}", latency.len());
+    }
+    if let Some(workers) = state.workers {
+        family(&mut out, "housing_flow_workers", "gauge", "Worker threads of the stream.");
+        let _ = writeln!(out, "housing_flow_workers {workers}");
+    }
+    if let Some(board) = &state.drift {
+        drift(&mut out, &board.snapshot());
     }
 
     let requests = state.http.requests.lock().expect("metrics lock").clone();

@@ -34,6 +34,7 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -67,6 +68,10 @@ pub struct AppState {
     pub stats: Option<Arc<Stats>>,
     /// HTTP request counters and latencies, exported by `GET /metrics`.
     pub http: HttpMetrics,
+    /// The stream's drift monitors, for `GET /drift` and `/metrics`.
+    pub drift: Option<Arc<crate::drift::DriftBoard>>,
+    /// The stream's worker threads, for `/metrics`.
+    pub workers: Option<usize>,
 }
 
 /// Every route as (method, path): the router registers exactly these, the OpenAPI document describes them.
@@ -75,6 +80,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/predict/batch"),
     ("POST", "/invocations"),
     ("GET", "/predictions"),
+    ("GET", "/drift"),
     ("GET", "/models"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
@@ -102,6 +108,7 @@ fn handler(method: &str, path: &str) -> MethodRouter<Arc<AppState>> {
         ("POST", "/predict/batch") => post(predict_batch),
         ("POST", "/invocations") => post(invocations::invocations),
         ("GET", "/predictions") => get(predictions),
+        ("GET", "/drift") => get(drift),
         ("GET", "/models") => get(models),
         ("GET", "/healthz") => get(healthz),
         ("GET", "/readyz") => get(readyz),
@@ -312,6 +319,14 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Json<Value> {
     // A handle always holds a loaded model, so a running server is ready.
     let model = state.handle.current();
     Json(json!({"status": "ready", "model": state.model_name, "model_version": model.version()}))
+}
+
+/// `GET /drift`: every monitor's latest window, rule state and recent windows, and recent alerts.
+async fn drift(State(state): State<Arc<AppState>>) -> Response {
+    match &state.drift {
+        Some(board) => Json(board.snapshot()).into_response(),
+        None => Json(serde_json::json!({"drifts": [], "alerts": [], "alerts_total": 0})).into_response(),
+    }
 }
 
 async fn no_route() -> ApiError {

@@ -155,6 +155,34 @@ pub fn openapi(schema: &Schema) -> Value {
                     "404": error("No such id, or the pipeline keeps no predictions in memory."),
                 },
             }},
+            "/drift": {"get": {
+                "summary": "Drift monitors: each one's latest window (PSI, KS D and p-value), rule state, recent windows; recent alerts.",
+                "responses": {
+                    "200": json_response("The drift board.", json!({
+                        "type": "object",
+                        "required": ["drifts", "alerts", "alerts_total"],
+                        "properties": {
+                            "drifts": rows(json!({"type": "object", "properties": {
+                                "name": {"type": "string"},
+                                "target": {"type": "string"},
+                                "window": {"type": "string"},
+                                "windows": {"type": "integer"},
+                                "late_events": {"type": "integer"},
+                                "alerting": {"type": "boolean"},
+                                "last": {"type": ["object", "null"], "properties": {
+                                    "index": {"type": "integer"}, "start": {"type": "integer"}, "end": {"type": "integer"},
+                                    "n": {"type": "integer"}, "psi": {"type": ["number", "null"]},
+                                    "ks_d": {"type": ["number", "null"]}, "ks_p": {"type": ["number", "null"]},
+                                }},
+                                "rule_state": rows(json!({"type": "object"})),
+                                "recent": rows(json!({"type": "object"})),
+                            }})),
+                            "alerts": rows(json!({"type": "object"})),
+                            "alerts_total": {"type": "integer"},
+                        },
+                    })),
+                },
+            }},
             "/models": {"get": {
                 "summary": "Registry models, versions, pointers and the version being served.",
                 "responses": {

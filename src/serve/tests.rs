@@ -63,6 +63,8 @@ fn state_with(store: Option<Arc<PredictionStore>>, stats: Option<Arc<Stats>>) ->
         next_id: AtomicU64::new(FIRST_HTTP_ID),
         stats,
         http: HttpMetrics::default(),
+        drift: None,
+        workers: None,
     })
 }
 
@@ -700,10 +702,14 @@ async fn metrics_export_stream_http_and_model_series() {
     expect(r#"housing_flow_http_request_duration_seconds_bucket{route="/predict",le="+Inf"}"#, 3.0);
     expect(r#"housing_flow_model_version_info{model="price",version="1"}"#, 1.0);
     expect("housing_flow_stream_latency_seconds_count", 4.0);
-    let p50 = series[r#"housing_flow_stream_latency_seconds{quantile="0.5"}"#];
-    let p999 = series[r#"housing_flow_stream_latency_seconds{quantile="0.999"}"#];
-    assert!((0.0019..0.0021).contains(&p50), "{p50}");
-    assert!((0.39..0.41).contains(&p999), "{p999}");
+    // 1, 2, 3 and 400 ms in the stream histogram's cumulative buckets.
+    expect(r#"housing_flow_stream_latency_seconds_bucket{le="0.0005"}"#, 0.0);
+    expect(r#"housing_flow_stream_latency_seconds_bucket{le="0.001"}"#, 1.0);
+    expect(r#"housing_flow_stream_latency_seconds_bucket{le="0.0025"}"#, 2.0);
+    expect(r#"housing_flow_stream_latency_seconds_bucket{le="0.005"}"#, 3.0);
+    expect(r#"housing_flow_stream_latency_seconds_bucket{le="0.25"}"#, 3.0);
+    expect(r#"housing_flow_stream_latency_seconds_bucket{le="0.5"}"#, 4.0);
+    expect(r#"housing_flow_stream_latency_seconds_bucket{le="+Inf"}"#, 4.0);
     // Buckets are cumulative.
     let buckets: Vec<f64> = series
         .iter()
@@ -717,6 +723,98 @@ async fn metrics_export_stream_http_and_model_series() {
     let (_, _, text) = send_raw(&router, Method::GET, "/metrics", "").await;
     let series = parse_exposition(&text);
     assert_eq!(series.get(r#"housing_flow_http_requests_total{route="/metrics",status="200"}"#), Some(&1.0));
+}
+
+/// A board with one monitor that has seen two windows and tripped one alert.
+fn board() -> Arc<crate::drift::DriftBoard> {
+    use crate::drift::rules::{Alert, AlertWindow};
+    use crate::drift::{DriftBoard, Statistics, WindowStats};
+    let board = Arc::new(DriftBoard::new(vec![DriftBoard::status(
+        "income_drift",
+        "housing.Avg_Area_Income",
+        "sliding(10000 events, every: 1000 events)",
+        false,
+        vec!["psi(bins: 10) > 0.2 => alert".into()],
+    )]));
+    for (index, psi) in [(1u64, 0.01), (2, 0.31)] {
+        let statistics = Statistics { n: 1000, psi: Some(psi), ks_d: Some(0.05), ks_p: Some(0.002) };
+        board.record_window(0, &WindowStats { index, start: 0, end: index * 1000, statistics });
+    }
+    board.add_late(0, 5);
+    board.record_alert(
+        Some(0),
+        Alert {
+            drift: "income_drift".into(),
+            target: "housing.Avg_Area_Income".into(),
+            rule: "psi(bins: 10) > 0.2 => alert".into(),
+            window: AlertWindow { index: 2, start: 0, end: 2000, n: 1000 },
+            statistic: "psi".into(),
+            op: ">".into(),
+            threshold: 0.2,
+            value: 0.31,
+            for_windows: 1,
+            action: "alert".into(),
+            outcome: "alerted".into(),
+            at_ms: 0,
+        },
+    );
+    board
+}
+
+fn state_with_board() -> Arc<AppState> {
+    let s = state_with(None, Some(Arc::new(Stats::new())));
+    Arc::new(AppState {
+        schema: s.schema.clone(),
+        handle: s.handle.clone(),
+        store: None,
+        registry: s.registry.clone(),
+        model_name: s.model_name.clone(),
+        next_id: AtomicU64::new(FIRST_HTTP_ID),
+        stats: s.stats.clone(),
+        http: HttpMetrics::default(),
+        drift: Some(board()),
+        workers: Some(2),
+    })
+}
+
+#[tokio::test]
+async fn drift_metrics_carry_each_monitor_and_alert() {
+    let router = app(state_with_board(), LIMIT);
+    let (status, _, text) = send_raw(&router, Method::GET, "/metrics", "").await;
+    assert_eq!(status, StatusCode::OK);
+    let series = parse_exposition(&text);
+    let expect = |name: &str, value: f64| {
+        assert_eq!(series.get(name).copied(), Some(value), "{name} in\n{text}");
+    };
+    expect(r#"housing_flow_drift_psi{drift="income_drift"}"#, 0.31);
+    expect(r#"housing_flow_drift_ks_distance{drift="income_drift"}"#, 0.05);
+    expect(r#"housing_flow_drift_ks_pvalue{drift="income_drift"}"#, 0.002);
+    expect(r#"housing_flow_drift_window_events{drift="income_drift"}"#, 1000.0);
+    expect(r#"housing_flow_drift_windows_total{drift="income_drift"}"#, 2.0);
+    expect(r#"housing_flow_drift_late_events_total{drift="income_drift"}"#, 5.0);
+    expect(r#"housing_flow_drift_alerts_total{drift="income_drift",statistic="psi",action="alert"}"#, 1.0);
+    expect("housing_flow_workers", 2.0);
+    promtool_check(&text);
+}
+
+#[tokio::test]
+async fn get_drift_shows_the_latest_window_rules_and_alerts() {
+    let router = app(state_with_board(), LIMIT);
+    let (status, body) = get_json(&router, "/drift").await;
+    assert_eq!(status, StatusCode::OK);
+    let d = &body["drifts"][0];
+    assert_eq!(d["name"], "income_drift");
+    assert_eq!(d["windows"], 2);
+    assert_eq!(d["last"]["psi"], 0.31);
+    assert_eq!(d["last"]["end"], 2000);
+    assert_eq!(d["late_events"], 5);
+    assert_eq!(d["recent"].as_array().unwrap().len(), 2);
+    assert_eq!(body["alerts"][0]["value"], 0.31);
+    assert_eq!(body["alerts_total"], 1);
+    // Without monitors the route still answers, with empty lists.
+    let (status, body) = get_json(&app(state(None), LIMIT), "/drift").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["drifts"], serde_json::json!([]));
 }
 
 #[tokio::test]
