@@ -39,7 +39,15 @@ pub struct NumericBins {
     bounds: Vec<f64>,
     cell_psi: Vec<u32>,
     cell_ks: Vec<u32>,
+    /// Lookup accelerator: [`LOOKUP`] equal-width slots over `[bounds[0], bounds[last]]`; slot
+    /// s holds the number of bounds below the slot's lower edge, so a value's cell is found by
+    /// searching only the few bounds inside its slot.
+    slots: Vec<u16>,
+    slot_scale: f64,
 }
+
+/// Slots of the lookup accelerator.
+const LOOKUP: usize = 2048;
 
 #[derive(Clone, Debug)]
 pub struct CategoryBins {
@@ -69,7 +77,21 @@ impl NumericBins {
                 }
             }
         }
-        NumericBins { psi_edges, psi_reference, ks_grid, reference_count, bounds, cell_psi, cell_ks }
+        let (slots, slot_scale) = match (bounds.first(), bounds.last()) {
+            // Slots index bounds as u16: grids of up to 65,535 bounds use them.
+            (Some(&lo), Some(&hi)) if hi > lo && (hi - lo).is_finite() && bounds.len() < u16::MAX as usize => {
+                let scale = LOOKUP as f64 / (hi - lo);
+                let slots = (0..=LOOKUP)
+                    .map(|s| {
+                        let edge = lo + s as f64 / scale;
+                        bounds.partition_point(|&b| b < edge) as u16
+                    })
+                    .collect();
+                (slots, scale)
+            }
+            _ => (Vec::new(), 0.0),
+        };
+        NumericBins { psi_edges, psi_reference, ks_grid, reference_count, bounds, cell_psi, cell_ks, slots, slot_scale }
     }
 
     /// Number of refined cells.
@@ -83,7 +105,25 @@ impl NumericBins {
         if x.is_nan() {
             return None;
         }
-        Some(self.bounds.partition_point(|&b| b < x) as u32)
+        if self.slots.is_empty() {
+            return Some(self.bounds.partition_point(|&b| b < x) as u32);
+        }
+        let lo = self.bounds[0];
+        if x <= lo {
+            return Some(0);
+        }
+        let slot = ((x - lo) * self.slot_scale) as usize;
+        if slot >= LOOKUP {
+            return Some(self.bounds.partition_point(|&b| b < x) as u32);
+        }
+        // Bounds below the slot's lower edge are below x; bounds at or above its upper edge are
+        // not. Rounding at the edges is covered by widening the range by one on each side.
+        let from = (self.slots[slot] as usize).saturating_sub(1);
+        let to = (self.slots[slot + 1] as usize + 1).min(self.bounds.len());
+        let c = from + self.bounds[from..to].partition_point(|&b| b < x);
+        // Exactly the full search's answer, or the full search when rounding put x elsewhere.
+        let fits = (c == 0 || self.bounds[c - 1] < x) && (c == self.bounds.len() || self.bounds[c] >= x);
+        Some(if fits { c } else { self.bounds.partition_point(|&b| b < x) } as u32)
     }
 
     /// The PSI bin and KS cell a refined cell lies in.
@@ -177,6 +217,27 @@ mod tests {
         }
         assert_eq!(b.cell(f64::NAN), None);
         assert_eq!(b.cell(f64::NEG_INFINITY), Some(0));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_lookup_finds_the_same_cell_as_a_full_search(
+            reference in proptest::collection::vec(-1e6f64..1e6, 1..400),
+            probes in proptest::collection::vec(-2e6f64..2e6, 1..200),
+            ties in 0usize..50,
+        ) {
+            let mut reference = reference;
+            // Repeated values make repeated grid points and empty slots.
+            let first = reference[0];
+            reference.extend(std::iter::repeat_n(first, ties));
+            let Binning::Numeric(b) = Binning::from_baseline(&numeric(&reference).unwrap(), 10, 1000) else { panic!() };
+            for x in probes.iter().copied().chain(reference.iter().copied()).chain(b.bounds.clone()) {
+                let full = b.bounds.partition_point(|&v| v < x) as u32;
+                proptest::prop_assert_eq!(b.cell(x), Some(full), "x = {}", x);
+                proptest::prop_assert_eq!(b.cell(x.next_up()), Some(b.bounds.partition_point(|&v| v < x.next_up()) as u32));
+                proptest::prop_assert_eq!(b.cell(x.next_down()), Some(b.bounds.partition_point(|&v| v < x.next_down()) as u32));
+            }
+        }
     }
 
     #[test]

@@ -48,6 +48,9 @@ pub struct Feed {
     session: Option<InputSession<u64, u64, isize>>,
     /// Entering updates not yet handed over, by window index.
     pending: BTreeMap<u64, Pending>,
+    /// The window most values enter right now, kept out of the map: (index, first position,
+    /// end position, counts). Values arrive in order, so most find it without a division.
+    hot: Option<(u64, u64, u64, Pending)>,
     /// Number of cells for dense pre-aggregation (numeric targets); 0 for sparse.
     dense: usize,
     /// Highest position seen (event time) or next position expected (events).
@@ -82,7 +85,7 @@ impl Feed {
             Binning::Numeric(b) => b.cells(),
             Binning::Categorical(_) => 0,
         };
-        Feed { spec, session: Some(session), pending: BTreeMap::new(), dense, watermark: 0, late: 0 }
+        Feed { spec, session: Some(session), pending: BTreeMap::new(), hot: None, dense, watermark: 0, late: 0 }
     }
 
     /// The lowest window index still open to this worker's values.
@@ -92,21 +95,36 @@ impl Feed {
 
     /// Adds a value at `position` in `cell`. Returns false for a late value: one whose first
     /// window had closed. A late value still joins the windows that are open, if any.
+    #[inline]
     pub fn offer(&mut self, position: u64, cell: u64) -> bool {
+        if let Some((_, lo, hi, pending)) = self.hot.as_mut() {
+            if *lo <= position && position < *hi {
+                pending.add(cell);
+                return true;
+            }
+        }
+        self.offer_elsewhere(position, cell)
+    }
+
+    /// A value outside the hot window: switch the hot window, or handle a late value.
+    fn offer_elsewhere(&mut self, position: u64, cell: u64) -> bool {
         let enters = self.spec.enters(position);
         let open = self.open();
         if enters >= open {
+            self.cool();
             let dense = self.dense;
-            self.pending
-                .entry(enters)
-                .or_insert_with(|| {
-                    if dense > 0 {
-                        Pending::Dense { counts: vec![0; dense], touched: Vec::new() }
-                    } else {
-                        Pending::Sparse(HashMap::new())
-                    }
-                })
-                .add(cell);
+            let pending = self.pending.remove(&enters).unwrap_or_else(|| {
+                if dense > 0 {
+                    Pending::Dense { counts: vec![0; dense], touched: Vec::new() }
+                } else {
+                    Pending::Sparse(HashMap::new())
+                }
+            });
+            let lo = (enters - 1) * self.spec.every;
+            self.hot = Some((enters, lo, lo + self.spec.every, pending));
+            if let Some((_, _, _, p)) = self.hot.as_mut() {
+                p.add(cell);
+            }
             return true;
         }
         self.late += 1;
@@ -139,8 +157,18 @@ impl Feed {
         }
     }
 
+    /// Puts the hot window back with the others.
+    fn cool(&mut self) {
+        if let Some((enters, _, _, pending)) = self.hot.take() {
+            self.pending.insert(enters, pending);
+        }
+    }
+
     /// Hands over every window below `open` as (cell, window, +n) and (cell, window + slides, −n).
     fn hand_over(&mut self, open: u64) {
+        if self.hot.as_ref().is_some_and(|h| h.0 < open) {
+            self.cool();
+        }
         let Some(session) = self.session.as_mut() else { return };
         let slides = self.spec.slides();
         while let Some(entry) = self.pending.first_entry() {
