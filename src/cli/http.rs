@@ -2,7 +2,7 @@
 
 use housing_flow::engine::session::Prepared;
 use housing_flow::program::{Serve, Stream};
-use housing_flow::serve::{app, AppState};
+use housing_flow::serve::{app_with_timeout, AppState};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +36,7 @@ pub fn start(
     let listener = std::net::TcpListener::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let router = app(state, serve.body_limit as usize);
+    let router = app_with_timeout(state, serve.body_limit as usize, Duration::from_millis(serve.timeout_ms.max(1)));
     std::thread::Builder::new()
         .name("http".into())
         .spawn(move || {

@@ -41,6 +41,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The first id given to an HTTP prediction; stream ids count up from 0 and stay below.
 pub const FIRST_HTTP_ID: u64 = 1 << 62;
@@ -88,17 +89,41 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/metrics"),
 ];
 
-/// The router with every route, rejecting bodies over `body_limit` bytes with 413.
+/// How long a request may take unless the file says otherwise (`serve http(timeout: ...)`).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The router with every route, rejecting bodies over `body_limit` bytes with 413 and
+/// answering requests that take longer than [`DEFAULT_TIMEOUT`] with 503.
 pub fn app(state: Arc<AppState>, body_limit: usize) -> Router {
+    app_with_timeout(state, body_limit, DEFAULT_TIMEOUT)
+}
+
+/// [`app`] with its own request timeout.
+pub fn app_with_timeout(state: Arc<AppState>, body_limit: usize, timeout: Duration) -> Router {
     let mut router = Router::new();
     for &(method, path) in ROUTES {
         router = router.route(path, handler(method, path));
     }
-    router
-        .fallback(no_route)
-        .layer(DefaultBodyLimit::max(body_limit))
+    let router =
+        router.fallback(no_route).method_not_allowed_fallback(wrong_method).layer(DefaultBodyLimit::max(body_limit));
+    with_deadline(router, timeout)
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
+}
+
+/// Answers requests that take longer than `timeout` with 503 and a JSON error.
+pub fn with_deadline<S: Clone + Send + Sync + 'static>(router: Router<S>, timeout: Duration) -> Router<S> {
+    router.layer(middleware::from_fn(move |request: axum::extract::Request, next: middleware::Next| async move {
+        match tokio::time::timeout(timeout, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                format!("the request took longer than {} ms", timeout.as_millis()),
+            )
+            .into_response(),
+        }
+    }))
 }
 
 /// The handler of one entry of [`ROUTES`].
@@ -327,6 +352,21 @@ async fn drift(State(state): State<Arc<AppState>>) -> Response {
         Some(board) => Json(board.snapshot()).into_response(),
         None => Json(serde_json::json!({"drifts": [], "alerts": [], "alerts_total": 0})).into_response(),
     }
+}
+
+/// A known path with a method it does not take: 405 naming the methods it does.
+async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let allowed: Vec<&str> = ROUTES.iter().filter(|(_, p)| *p == uri.path()).map(|(m, _)| *m).collect();
+    let mut response = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} does not take {method}; use {}", uri.path(), allowed.join(" or ")),
+    )
+    .into_response();
+    if let Ok(v) = header::HeaderValue::from_str(&allowed.join(", ")) {
+        response.headers_mut().insert(header::ALLOW, v);
+    }
+    response
 }
 
 async fn no_route() -> ApiError {

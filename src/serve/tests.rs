@@ -818,6 +818,45 @@ async fn get_drift_shows_the_latest_window_rules_and_alerts() {
 }
 
 #[tokio::test]
+async fn a_wrong_method_gets_405_with_a_json_error_and_allow() {
+    let router = app(state(None), LIMIT);
+    let (status, content_type, text) = send_raw(&router, Method::GET, "/predict", "").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(content_type.starts_with("application/json"), "{content_type}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["kind"], "method_not_allowed", "{body}");
+    assert!(body["error"].as_str().unwrap().contains("POST"), "{body}");
+    let response = router
+        .clone()
+        .oneshot(Request::builder().method(Method::DELETE).uri("/models").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()[header::ALLOW], "GET");
+}
+
+#[tokio::test]
+async fn slow_requests_time_out_with_503() {
+    let slow = Router::new()
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                "late"
+            }),
+        )
+        .route("/fast", get(|| async { "ok" }));
+    let router = with_deadline(slow, std::time::Duration::from_millis(50));
+    let response = router.clone().oneshot(Request::builder().uri("/slow").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["kind"], "timeout", "{body}");
+    let response = router.oneshot(Request::builder().uri("/fast").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn metrics_without_stream_stats_still_parse() {
     let router = app(state(None), LIMIT);
     let (status, _, text) = send_raw(&router, Method::GET, "/metrics", "").await;
