@@ -115,7 +115,7 @@ fn dataflow(program: &Program, source: &Source, workers: usize) -> Dataflow {
         let w = b.add(
             OperatorKind::DriftWindow { drift: d.clone() },
             main_of(c),
-            Exchange::Hash { key: "(drift, cell)".into() },
+            Exchange::Hash { key: "drift (each monitor's updates go to one worker)".into() },
         );
         let statistics = d
             .rules
@@ -131,7 +131,7 @@ fn dataflow(program: &Program, source: &Source, workers: usize) -> Dataflow {
         let s = b.add(
             OperatorKind::DriftStats { drift: d.name.clone(), statistics },
             main_of(w),
-            Exchange::Gather { worker: 0 },
+            Exchange::Pipeline,
         );
         let rules = d.rules.iter().map(describe_rule).collect();
         let guardrails = program

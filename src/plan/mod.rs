@@ -84,12 +84,14 @@ pub enum OperatorKind {
     Features { set: FeatureSet },
     /// Batched inference with the registry's production model.
     Predict { model: String, batch: BatchPolicy },
-    /// Folds each batch of values into (drift, cell, ±count) updates against the baseline bins.
+    /// Maps each batch's values to cells of the baseline and pre-aggregates them per window.
     DriftCells { drift: String, target: String, cells: u32, bins: u32 },
-    /// Maintains windowed counts per cell as a differential collection:
-    /// +1 when a value enters, −1 (the same update re-issued later) when it leaves.
+    /// The window as a differential collection of cells, in the monitor's own dataflow whose
+    /// time is the window index: +n when values enter, the same update negated `size/every`
+    /// windows later when they leave. Updates go to the worker that owns the monitor.
     DriftWindow { drift: Drift },
-    /// Derives PSI and KS from the window's counts each time the window closes or slides.
+    /// Accumulates the updates into counts per cell as the frontier passes each window index,
+    /// and derives PSI, KS D and the p-value from them.
     DriftStats { drift: String, statistics: Vec<String> },
     /// Evaluates rules and guardrails per window; emits alerts and registry actions.
     Rules { drift: String, rules: Vec<String>, guardrails: Vec<String> },

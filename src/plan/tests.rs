@@ -19,11 +19,11 @@ fn main_pipeline_has_the_expected_stages_in_order() {
     for op in ops {
         assert!(op.inputs.iter().all(|i| i.from < op.id), "{op:?}");
     }
-    // Window counts are exchanged by cell, statistics gathered on one worker.
+    // A monitor's window updates go to the worker that owns it; its statistics stay there.
     let window = ops.iter().find(|o| o.kind.name() == "drift-window").unwrap();
     assert!(matches!(window.exchange, Exchange::Hash { .. }));
     let stats = ops.iter().find(|o| o.kind.name() == "drift-stats").unwrap();
-    assert_eq!(stats.exchange, Exchange::Gather { worker: 0 });
+    assert_eq!(stats.exchange, Exchange::Pipeline);
     // Dead letters leave validation on their own port.
     assert!(ops.iter().any(|o| o.inputs.contains(&Input { from: 1, port: Port::Rejected })));
     assert_eq!(plan.models[0].features.features.len(), 7);
