@@ -88,6 +88,24 @@ fn the_seed_request_is_answered_while_the_pipeline_streams() {
     let (status, _) = request(&addr, "GET", "/healthz", None, "");
     assert_eq!(status, 200);
 
+    // The drift monitors report their windows while the stream runs (one per 1,000 events).
+    let mut drift = serde_json::Value::Null;
+    for _ in 0..50 {
+        let (status, body) = request(&addr, "GET", "/drift", None, "");
+        assert_eq!(status, 200, "{body}");
+        drift = json_of(&body);
+        if drift["drifts"][0]["windows"].as_u64().unwrap_or(0) >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let income = &drift["drifts"][0];
+    assert_eq!(income["name"], "income_drift", "{drift}");
+    assert!(income["windows"].as_u64().unwrap() >= 2, "{drift}");
+    assert!(income["last"]["n"].as_u64().unwrap() > 0, "{drift}");
+    assert!(income["last"]["psi"].as_f64().is_some(), "{drift}");
+    assert_eq!(income["rule_state"].as_array().map(Vec::len), Some(2), "{drift}");
+
     // Metrics cover the stream and the HTTP requests made above.
     let (status, metrics) = request(&addr, "GET", "/metrics", None, "");
     assert_eq!(status, 200);
@@ -99,6 +117,8 @@ fn the_seed_request_is_answered_while_the_pipeline_streams() {
         .expect("an events counter");
     assert!(events > 0.0, "{metrics}");
     assert!(metrics.contains("housing_flow_http_requests_total{"), "{metrics}");
+    assert!(metrics.contains("housing_flow_drift_psi{drift=\"income_drift\"}"), "{metrics}");
+    assert!(metrics.contains("housing_flow_workers 1"), "{metrics}");
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(dir);

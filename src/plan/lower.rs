@@ -128,11 +128,7 @@ fn dataflow(program: &Program, source: &Source, workers: usize) -> Dataflow {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let s = b.add(
-            OperatorKind::DriftStats { drift: d.name.clone(), statistics },
-            main_of(w),
-            Exchange::Pipeline,
-        );
+        let s = b.add(OperatorKind::DriftStats { drift: d.name.clone(), statistics }, main_of(w), Exchange::Pipeline);
         let rules = d.rules.iter().map(describe_rule).collect();
         let guardrails = program
             .guardrails
