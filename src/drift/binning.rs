@@ -102,28 +102,21 @@ impl NumericBins {
     /// The refined cell of `x`; `None` for NaN, which has no place in an ordering.
     #[inline]
     pub fn cell(&self, x: f64) -> Option<u32> {
-        if x.is_nan() {
-            return None;
-        }
-        if self.slots.is_empty() {
-            return Some(self.bounds.partition_point(|&b| b < x) as u32);
-        }
-        let lo = self.bounds[0];
-        if x <= lo {
-            return Some(0);
+        let Some(&lo) = self.bounds.first() else { return (!x.is_nan()).then_some(0) };
+        if !(x > lo) {
+            return (!x.is_nan()).then_some(0);
         }
         let slot = ((x - lo) * self.slot_scale) as usize;
-        if slot >= LOOKUP {
+        if self.slots.is_empty() || slot >= LOOKUP {
             return Some(self.bounds.partition_point(|&b| b < x) as u32);
         }
-        // Bounds below the slot's lower edge are below x; bounds at or above its upper edge are
-        // not. Rounding at the edges is covered by widening the range by one on each side.
-        let from = (self.slots[slot] as usize).saturating_sub(1);
-        let to = (self.slots[slot + 1] as usize + 1).min(self.bounds.len());
-        let c = from + self.bounds[from..to].partition_point(|&b| b < x);
-        // Exactly the full search's answer, or the full search when rounding put x elsewhere.
-        let fits = (c == 0 || self.bounds[c - 1] < x) && (c == self.bounds.len() || self.bounds[c] >= x);
-        Some(if fits { c } else { self.bounds.partition_point(|&b| b < x) } as u32)
+        // Every bound below the previous slot's lower edge is below x, with a whole slot to
+        // spare for rounding; scan forward from there to the first bound not below x.
+        let mut c = self.slots[slot.saturating_sub(1)] as usize;
+        while c < self.bounds.len() && self.bounds[c] < x {
+            c += 1;
+        }
+        Some(c as u32)
     }
 
     /// The PSI bin and KS cell a refined cell lies in.

@@ -176,17 +176,22 @@ impl Feed {
                 break;
             }
             let (at, pending) = entry.remove_entry();
+            // Entering updates first, then their retractions: runs of one time each, which the
+            // owner files with one lookup per run.
             match pending {
                 Pending::Dense { counts, touched } => {
-                    for cell in touched {
-                        let n = counts[cell as usize] as isize;
-                        session.update_at(u64::from(cell), at, n);
-                        session.update_at(u64::from(cell), at + slides, -n);
+                    for &cell in &touched {
+                        session.update_at(u64::from(cell), at, counts[cell as usize] as isize);
+                    }
+                    for &cell in &touched {
+                        session.update_at(u64::from(cell), at + slides, -(counts[cell as usize] as isize));
                     }
                 }
                 Pending::Sparse(map) => {
-                    for (cell, n) in map {
+                    for (&cell, &n) in &map {
                         session.update_at(cell, at, n);
+                    }
+                    for (&cell, &n) in &map {
                         session.update_at(cell, at + slides, -n);
                     }
                 }
@@ -229,11 +234,21 @@ pub fn window_stats<'s>(
             let mut last_entry = 0u64;
             move |(input, frontier), output| {
                 input.for_each(|cap, data| {
+                    // Updates come in runs of one time: one map lookup per run.
+                    let mut run: Option<(u64, &mut Vec<(u64, isize)>)> = None;
                     for (cell, time, diff) in data.drain(..) {
                         if diff > 0 {
                             last_entry = last_entry.max(time);
                         }
-                        pending.entry(time).or_insert_with(|| (cap.delayed(&time, 0), Vec::new())).1.push((cell, diff));
+                        match &mut run {
+                            Some((t, held)) if *t == time => held.push((cell, diff)),
+                            _ => {
+                                let held =
+                                    &mut pending.entry(time).or_insert_with(|| (cap.delayed(&time, 0), Vec::new())).1;
+                                held.push((cell, diff));
+                                run = Some((time, held));
+                            }
+                        }
                     }
                 });
                 let ended = frontier.frontier().is_empty();
