@@ -103,8 +103,11 @@ impl NumericBins {
     #[inline]
     pub fn cell(&self, x: f64) -> Option<u32> {
         let Some(&lo) = self.bounds.first() else { return (!x.is_nan()).then_some(0) };
-        if !(x > lo) {
-            return (!x.is_nan()).then_some(0);
+        if x.is_nan() {
+            return None;
+        }
+        if x <= lo {
+            return Some(0);
         }
         let slot = ((x - lo) * self.slot_scale) as usize;
         if self.slots.is_empty() || slot >= LOOKUP {

@@ -336,6 +336,11 @@ impl CompiledModel {
         if out.is_empty() {
             return;
         }
+        // One row (an HTTP request): walk it directly rather than set up a column block.
+        if out.len() == 1 {
+            out[0] = self.predict_one(rows);
+            return;
+        }
         let mut block = Block::new(n_features, out.len().min(BLOCK_ROWS));
         for (rows, out) in rows.chunks(BLOCK_ROWS * n_features).zip(out.chunks_mut(BLOCK_ROWS)) {
             self.predict_block(rows, out, &mut block);

@@ -29,20 +29,26 @@ struct Latency {
     sum_seconds: f64,
 }
 
-/// HTTP request counters by route and status, and latency histograms by route.
+/// HTTP request counters by route and status, and latency histograms by route. Routes are
+/// the `&'static str`s of [`super::ROUTES`] (or [`UNMATCHED`]): counting allocates nothing.
 #[derive(Default)]
 pub struct HttpMetrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Latency>>,
+    inner: Mutex<HttpCounts>,
+}
+
+#[derive(Clone, Default)]
+struct HttpCounts {
+    requests: BTreeMap<(&'static str, u16), u64>,
+    latency: BTreeMap<&'static str, Latency>,
 }
 
 impl HttpMetrics {
     /// Counts one request of `route` answered with `status` after `elapsed`.
-    pub fn record(&self, route: &str, status: u16, elapsed: Duration) {
-        *self.requests.lock().expect("metrics lock").entry((route.to_string(), status)).or_default() += 1;
+    pub fn record(&self, route: &'static str, status: u16, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
-        let mut latency = self.latency.lock().expect("metrics lock");
-        let l = latency.entry(route.to_string()).or_default();
+        let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        *m.requests.entry((route, status)).or_default() += 1;
+        let l = m.latency.entry(route).or_default();
         if let Some(i) = BUCKETS.iter().position(|&le| seconds <= le) {
             l.buckets[i] += 1;
         }
@@ -52,16 +58,26 @@ impl HttpMetrics {
 
     /// The number of requests of `route` answered with `status` so far.
     pub fn requests(&self, route: &str, status: u16) -> u64 {
-        self.requests.lock().expect("metrics lock").get(&(route.to_string(), status)).copied().unwrap_or(0)
+        let m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        m.requests.iter().filter(|((r, s), _)| *r == route && *s == status).map(|(_, n)| n).sum()
     }
+
+    fn snapshot(&self) -> HttpCounts {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// The route label of a matched path: its entry in [`super::ROUTES`].
+fn route_label(path: Option<&str>) -> &'static str {
+    path.and_then(|p| super::ROUTES.iter().find(|(_, r)| *r == p).map(|(_, r)| *r)).unwrap_or(UNMATCHED)
 }
 
 /// Middleware: times every request and counts it by matched route and status.
 pub(super) async fn track(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map_or(UNMATCHED, |p| p.as_str()).to_string();
+    let route = route_label(request.extensions().get::<MatchedPath>().map(|p| p.as_str()));
     let start = Instant::now();
     let response = next.run(request).await;
-    state.http.record(&route, response.status().as_u16(), start.elapsed());
+    state.http.record(route, response.status().as_u16(), start.elapsed());
     response
 }
 
@@ -178,17 +194,16 @@ pub fn render(state: &AppState) -> String {
         drift(&mut out, &board.snapshot());
     }
 
-    let requests = state.http.requests.lock().expect("metrics lock").clone();
+    let HttpCounts { requests, latency } = state.http.snapshot();
     family(&mut out, "housing_flow_http_requests_total", "counter", "HTTP requests answered, by route and status.");
     for ((route, status), n) in requests {
-        let route = escape(&route);
+        let route = escape(route);
         let _ = writeln!(out, "housing_flow_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}");
     }
-    let latency = state.http.latency.lock().expect("metrics lock").clone();
     let name = "housing_flow_http_request_duration_seconds";
     family(&mut out, name, "histogram", "HTTP request latency by route, in seconds.");
     for (route, l) in latency {
-        let route = escape(&route);
+        let route = escape(route);
         let mut cumulative = 0;
         for (le, n) in BUCKETS.iter().zip(l.buckets) {
             cumulative += n;
