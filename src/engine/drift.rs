@@ -11,7 +11,7 @@ use crate::drift::{Alert, Binning, DriftBoard, Feed, RuleState, WindowSpec, Wind
 use crate::features::Cell;
 use crate::model::serving::ServingModel;
 use crate::plan::{Dataflow, ModelPlan, OperatorKind};
-use crate::program::{Action, Condition, Drift, DriftTarget, Guardrail, Metric, Statistic, Stream};
+use crate::program::{Action, Condition, Drift, DriftTarget, Guardrail, Metric, Stream};
 use crate::registry::Registry;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -75,15 +75,8 @@ impl DriftRuntime {
                     drift.name, model.meta.name, model.meta.version
                 ));
             };
-            let bins = drift.rules.iter().find_map(|r| match r.statistic {
-                Statistic::Psi { bins } => Some(bins),
-                _ => None,
-            });
-            let cells = drift.rules.iter().find_map(|r| match r.statistic {
-                Statistic::KsD { cells } | Statistic::KsP { cells } => Some(cells),
-                _ => None,
-            });
-            let binning = Binning::from_baseline(baseline, bins.unwrap_or(10), cells.unwrap_or(1000));
+            let binning =
+                Binning::from_baseline(baseline, drift.psi_bins().unwrap_or(10), drift.ks_cells().unwrap_or(1000));
             let extract = match &drift.target {
                 DriftTarget::Field { field, .. } => Extract::Field {
                     index: plan

@@ -94,14 +94,7 @@ fn dataflow(program: &Program, source: &Source, workers: usize) -> Dataflow {
             _ => None,
         };
         let Some(input) = input else { continue };
-        let bins = d.rules.iter().find_map(|r| match r.statistic {
-            Statistic::Psi { bins } => Some(bins),
-            _ => None,
-        });
-        let cells = d.rules.iter().find_map(|r| match r.statistic {
-            Statistic::KsD { cells } | Statistic::KsP { cells } => Some(cells),
-            _ => None,
-        });
+        let (bins, cells) = (d.psi_bins(), d.ks_cells());
         let c = b.add(
             OperatorKind::DriftCells {
                 drift: d.name.clone(),

@@ -199,6 +199,24 @@ pub struct Drift {
     pub rules: Vec<DriftRule>,
 }
 
+impl Drift {
+    /// PSI bins of the first PSI rule, if any.
+    pub fn psi_bins(&self) -> Option<u32> {
+        self.rules.iter().find_map(|r| match r.statistic {
+            Statistic::Psi { bins } => Some(bins),
+            _ => None,
+        })
+    }
+
+    /// KS cells of the first KS rule, if any.
+    pub fn ks_cells(&self) -> Option<u32> {
+        self.rules.iter().find_map(|r| match r.statistic {
+            Statistic::KsD { cells } | Statistic::KsP { cells } => Some(cells),
+            _ => None,
+        })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum DriftTarget {
