@@ -159,7 +159,11 @@ fn describe(k: &OperatorKind) -> String {
             if *cells > 0 {
                 parts.push(format!("{cells} KS cells"));
             }
-            format!("`{drift}` on {target}: fold batches into ±counts over {}", parts.join(" + "))
+            let grid = if parts.len() > 1 { "the refined grid of " } else { "" };
+            format!(
+                "`{drift}` on {target}: values to cells of {grid}{}, counted per window on each worker",
+                parts.join(" + ")
+            )
         }
         OperatorKind::DriftWindow { drift } => {
             let win = &drift.window;
@@ -176,7 +180,12 @@ fn describe(k: &OperatorKind) -> String {
             } else {
                 String::new()
             };
-            format!("`{}`: {shape}{late}; leaving events retracted (−1) at a later timestamp", drift.name)
+            let later = (win.size / win.every.max(1)).max(1);
+            let plural = if later == 1 { "" } else { "s" };
+            format!(
+                "`{}`: {shape}{late}; a differential collection timed by window index: +n when values enter, −n {later} window{plural} later",
+                drift.name
+            )
         }
         OperatorKind::DriftStats { drift, statistics } => format!("`{drift}`: {}", statistics.join(", ")),
         OperatorKind::Rules { drift, rules, guardrails } => {

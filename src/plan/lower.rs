@@ -94,14 +94,11 @@ fn dataflow(program: &Program, source: &Source, workers: usize) -> Dataflow {
             _ => None,
         };
         let Some(input) = input else { continue };
-        let (bins, cells) = (d.psi_bins(), d.ks_cells());
+        // Numeric targets always get PSI and KS; categorical ones PSI over categories.
+        let bins = d.psi_bins().unwrap_or(10);
+        let cells = d.ks_cells().unwrap_or(if d.categorical { 0 } else { 1000 });
         let c = b.add(
-            OperatorKind::DriftCells {
-                drift: d.name.clone(),
-                target: d.target.to_string(),
-                cells: cells.unwrap_or(0),
-                bins: bins.unwrap_or(0),
-            },
+            OperatorKind::DriftCells { drift: d.name.clone(), target: d.target.to_string(), cells, bins },
             main_of(input),
             Exchange::Pipeline,
         );
@@ -110,17 +107,11 @@ fn dataflow(program: &Program, source: &Source, workers: usize) -> Dataflow {
             main_of(c),
             Exchange::Hash { key: "drift (each monitor's updates go to one worker)".into() },
         );
-        let statistics = d
-            .rules
-            .iter()
-            .map(|r| match r.statistic {
-                Statistic::Psi { bins } => format!("psi({bins} bins)"),
-                Statistic::KsD { cells } => format!("ks D ({cells} cells)"),
-                Statistic::KsP { cells } => format!("ks p-value ({cells} cells)"),
-            })
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        // Every window reports all its statistics; the rules read some of them.
+        let mut statistics = vec![format!("PSI ({bins} bins)")];
+        if cells > 0 {
+            statistics.push(format!("KS D and p-value ({cells} cells)"));
+        }
         let s = b.add(OperatorKind::DriftStats { drift: d.name.clone(), statistics }, main_of(w), Exchange::Pipeline);
         let rules = d.rules.iter().map(describe_rule).collect();
         let guardrails = program
