@@ -23,7 +23,7 @@ use std::sync::Arc;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::operator::Operator as _;
-use timely::dataflow::operators::Capability;
+use timely::dataflow::operators::{Capability, Inspect as _};
 use timely::dataflow::Stream;
 
 /// One evaluated window.
@@ -322,5 +322,3 @@ pub fn run_windows(
     out.sort_by_key(|s| s.index);
     (out, late.load(std::sync::atomic::Ordering::Relaxed))
 }
-
-use timely::dataflow::operators::Inspect as _;
