@@ -1,29 +1,31 @@
 //! Drift windows as a differential collection.
 //!
-//! Each worker maps its values to cells ([`Binning`]) and feeds a [`Feed`]. The feed turns a
-//! value at position `p` into two updates of the collection of `cell`s, whose logical time is
-//! the window index: `(cell, enters(p), +1)` and the delayed retraction
-//! `(cell, enters(p) + size/every, −1)`. The collection at time `j` is then exactly the multiset of
-//! cells in window `j`. Updates are pre-aggregated per (window, cell) on the worker, so a slide of
-//! S values costs at most 2·min(S, cells) updates, and nothing depends on the window length.
+//! Each worker maps its values to cells ([`Binning`]) and feeds a [`Feed`]. The feed turns the
+//! values entering window `j` into updates `(cell, j, +n)` of a differential collection whose
+//! logical time is the window index, pre-aggregated per (window, cell) on the worker, so a slide
+//! of S values costs at most min(S, cells) updates, whatever the window length.
 //!
-//! [`window_stats`] exchanges the updates to the drift's owner worker, accumulates them into
-//! [`WindowCounts`] in time order as the frontier passes each window index, and emits the
-//! window's [`Statistics`]: no window is ever rescanned.
+//! [`window_stats`] exchanges them to the drift's owner worker and forms the window with the
+//! delayed retraction: `window = entering + delay(negate(entering), size/every)`, so the
+//! collection at time `j` is exactly the multiset of cells in window `j`. (Late values of
+//! event-time windows, which leave earlier than that, come through a second collection of
+//! explicit adjustments.) It then accumulates the window into [`WindowCounts`] in time order as
+//! the frontier passes each index and emits the window's [`Statistics`]: no window is ever
+//! rescanned.
 
 use super::binning::Binning;
 use super::counts::{Statistics, WindowCounts};
 use super::window::WindowSpec;
 use crate::program::Measure;
 use differential_dataflow::input::InputSession;
-use differential_dataflow::VecCollection;
+use differential_dataflow::{AsCollection as _, VecCollection};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::operator::Operator as _;
-use timely::dataflow::operators::{Capability, Inspect as _};
+use timely::dataflow::operators::{Capability, Exchange as _, Inspect as _};
 use timely::dataflow::Stream;
 
 /// One evaluated window.
@@ -45,7 +47,8 @@ pub type CellUpdates<'s> = VecCollection<'s, u64, u64, isize>;
 /// and hands them to the collection once the worker can no longer add to that window.
 pub struct Feed {
     spec: WindowSpec,
-    session: Option<InputSession<u64, u64, isize>>,
+    /// The entering updates, and the adjustments for late values; `None` once closed.
+    session: Option<(InputSession<u64, u64, isize>, InputSession<u64, u64, isize>)>,
     /// Entering updates not yet handed over, by window index.
     pending: BTreeMap<u64, Pending>,
     /// The window most values enter right now, kept out of the map: (index, first position,
@@ -80,17 +83,32 @@ impl Pending {
 }
 
 impl Feed {
-    pub fn new(spec: WindowSpec, binning: &Binning, session: InputSession<u64, u64, isize>) -> Feed {
+    /// A feed into `entering` (values entering windows) and `adjust` (late values' explicit
+    /// entries and exits), the two inputs of [`window_stats`].
+    pub fn new(
+        spec: WindowSpec,
+        binning: &Binning,
+        entering: InputSession<u64, u64, isize>,
+        adjust: InputSession<u64, u64, isize>,
+    ) -> Feed {
         let dense = match binning {
             Binning::Numeric(b) => b.cells(),
             Binning::Categorical(_) => 0,
         };
-        Feed { spec, session: Some(session), pending: BTreeMap::new(), hot: None, dense, watermark: 0, late: 0 }
+        Feed {
+            spec,
+            session: Some((entering, adjust)),
+            pending: BTreeMap::new(),
+            hot: None,
+            dense,
+            watermark: 0,
+            late: 0,
+        }
     }
 
     /// The lowest window index still open to this worker's values.
     fn open(&self) -> u64 {
-        self.session.as_ref().map_or(u64::MAX, |s| *s.time())
+        self.session.as_ref().map_or(u64::MAX, |s| *s.0.time())
     }
 
     /// Adds a value at `position` in `cell`. Returns false for a late value: one whose first
@@ -129,9 +147,11 @@ impl Feed {
         }
         self.late += 1;
         let leaves = self.spec.leaves(enters);
-        if let Some(session) = self.session.as_mut().filter(|_| leaves > open) {
-            session.update_at(cell, open, 1);
-            session.update_at(cell, leaves, -1);
+        // It joins the open windows now and leaves when it would have: not the entering
+        // collection's delayed retraction, which would keep it too long.
+        if let Some((_, adjust)) = self.session.as_mut().filter(|_| leaves > open) {
+            adjust.update_at(cell, open, 1);
+            adjust.update_at(cell, leaves, -1);
         }
         false
     }
@@ -148,12 +168,14 @@ impl Feed {
         let open = self.spec.open_index(watermark);
         if open > self.open() {
             self.hand_over(open);
-            if let Some(s) = self.session.as_mut() {
-                s.advance_to(open);
+            if let Some((entering, adjust)) = self.session.as_mut() {
+                entering.advance_to(open);
+                adjust.advance_to(open);
             }
         }
-        if let Some(s) = self.session.as_mut() {
-            s.flush();
+        if let Some((entering, adjust)) = self.session.as_mut() {
+            entering.flush();
+            adjust.flush();
         }
     }
 
@@ -164,35 +186,26 @@ impl Feed {
         }
     }
 
-    /// Hands over every window below `open` as (cell, window, +n) and (cell, window + slides, −n).
+    /// Hands over every window below `open` as (cell, window, +n).
     fn hand_over(&mut self, open: u64) {
         if self.hot.as_ref().is_some_and(|h| h.0 < open) {
             self.cool();
         }
-        let Some(session) = self.session.as_mut() else { return };
-        let slides = self.spec.slides();
+        let Some((session, _)) = self.session.as_mut() else { return };
         while let Some(entry) = self.pending.first_entry() {
             if *entry.key() >= open {
                 break;
             }
             let (at, pending) = entry.remove_entry();
-            // Entering updates first, then their retractions: runs of one time each, which the
-            // owner files with one lookup per run.
             match pending {
                 Pending::Dense { counts, touched } => {
-                    for &cell in &touched {
+                    for cell in touched {
                         session.update_at(u64::from(cell), at, counts[cell as usize] as isize);
-                    }
-                    for &cell in &touched {
-                        session.update_at(u64::from(cell), at + slides, -(counts[cell as usize] as isize));
                     }
                 }
                 Pending::Sparse(map) => {
-                    for (&cell, &n) in &map {
+                    for (cell, n) in map {
                         session.update_at(cell, at, n);
-                    }
-                    for (&cell, &n) in &map {
-                        session.update_at(cell, at + slides, -n);
                     }
                 }
             }
@@ -202,8 +215,9 @@ impl Feed {
     /// The input has ended: hands over everything and closes this worker's side of the collection.
     pub fn close(&mut self) {
         self.hand_over(u64::MAX);
-        if let Some(s) = self.session.take() {
-            s.close();
+        if let Some((entering, adjust)) = self.session.take() {
+            entering.close();
+            adjust.close();
         }
     }
 
@@ -219,14 +233,20 @@ type Held = (Capability<u64>, Vec<(u64, isize)>);
 /// once the frontier has passed its index. Windows after the last one any value entered (the
 /// retractions that drain the window when the input ends) are not reported.
 pub fn window_stats<'s>(
-    updates: CellUpdates<'s>,
+    entering: CellUpdates<'s>,
+    adjust: CellUpdates<'s>,
     binning: Arc<Binning>,
     spec: WindowSpec,
     owner: u64,
 ) -> Stream<'s, u64, Vec<WindowStats>> {
-    let pact = Exchange::new(move |_: &(u64, u64, isize)| owner);
-    updates.inner.unary_frontier::<CapacityContainerBuilder<Vec<WindowStats>>, _, _, _>(
-        pact,
+    let to_owner = move |_: &(u64, u64, isize)| owner;
+    let entering = entering.inner.exchange(to_owner).as_collection();
+    let adjust = adjust.inner.exchange(to_owner).as_collection();
+    // The delayed retraction: what enters window j leaves window j + size/every.
+    let slides = spec.slides();
+    let window = entering.clone().concat(entering.negate().delay(move |t| t + slides)).concat(adjust);
+    window.inner.unary_frontier::<CapacityContainerBuilder<Vec<WindowStats>>, _, _, _>(
+        Pipeline,
         "DriftWindow",
         move |_, _| {
             let mut counts = WindowCounts::new(&binning);
@@ -294,10 +314,11 @@ pub fn run_windows(
         let (index, peers) = (worker.index(), worker.peers());
         let (binning, results) = (binning.clone(), r.clone());
         let mut feed = worker.dataflow::<u64, _, _>(|scope| {
-            let (session, updates) = scope.new_collection::<u64, isize>();
-            let stats = window_stats(updates, binning.clone(), spec, 0);
+            let (entering, entering_updates) = scope.new_collection::<u64, isize>();
+            let (adjust, adjust_updates) = scope.new_collection::<u64, isize>();
+            let stats = window_stats(entering_updates, adjust_updates, binning.clone(), spec, 0);
             stats.inspect(move |s| results.lock().expect("results").push(s.clone()));
-            Feed::new(spec, &binning, session)
+            Feed::new(spec, &binning, entering, adjust)
         });
         let mine: Vec<(u64, u64)> = values.iter().skip(index).step_by(peers).copied().collect();
         for chunk in mine.chunks(batch.max(1)) {

@@ -41,10 +41,12 @@ pub fn render_drift(worker: &mut timely::worker::Worker, m: &Monitor, rt: &Arc<R
     use timely::dataflow::operators::Inspect;
     let owner = (m.index % worker.peers()) as u64;
     worker.dataflow::<u64, _, _>(|scope| {
-        let (session, updates) = scope.new_collection::<u64, isize>();
+        let (entering, entering_updates) = scope.new_collection::<u64, isize>();
+        let (adjust, adjust_updates) = scope.new_collection::<u64, isize>();
         let mut rules = Rules::new(m, rt.clone());
-        window_stats(updates, m.binning.clone(), m.spec, owner).inspect(move |w| rules.on_window(w));
-        Rc::new(RefCell::new(Feed::new(m.spec, &m.binning, session)))
+        window_stats(entering_updates, adjust_updates, m.binning.clone(), m.spec, owner)
+            .inspect(move |w| rules.on_window(w));
+        Rc::new(RefCell::new(Feed::new(m.spec, &m.binning, entering, adjust)))
     })
 }
 
