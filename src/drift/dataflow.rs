@@ -43,12 +43,15 @@ pub struct WindowStats {
 /// The updates of one drift's window collection: (cell, window index, ±count).
 pub type CellUpdates<'s> = VecCollection<'s, u64, u64, isize>;
 
+/// A worker's input handle to such a collection.
+pub type CellInput = InputSession<u64, u64, isize>;
+
 /// A worker's side of one drift's window collection: pre-aggregates values per window and cell,
 /// and hands them to the collection once the worker can no longer add to that window.
 pub struct Feed {
     spec: WindowSpec,
     /// The entering updates, and the adjustments for late values; `None` once closed.
-    session: Option<(InputSession<u64, u64, isize>, InputSession<u64, u64, isize>)>,
+    session: Option<(CellInput, CellInput)>,
     /// Entering updates not yet handed over, by window index.
     pending: BTreeMap<u64, Pending>,
     /// The window most values enter right now, kept out of the map: (index, first position,
@@ -85,12 +88,7 @@ impl Pending {
 impl Feed {
     /// A feed into `entering` (values entering windows) and `adjust` (late values' explicit
     /// entries and exits), the two inputs of [`window_stats`].
-    pub fn new(
-        spec: WindowSpec,
-        binning: &Binning,
-        entering: InputSession<u64, u64, isize>,
-        adjust: InputSession<u64, u64, isize>,
-    ) -> Feed {
+    pub fn new(spec: WindowSpec, binning: &Binning, entering: CellInput, adjust: CellInput) -> Feed {
         let dense = match binning {
             Binning::Numeric(b) => b.cells(),
             Binning::Categorical(_) => 0,
