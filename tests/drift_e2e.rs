@@ -119,6 +119,10 @@ fn a_income_shift_is_detected_after_it_happens_and_rolls_the_model_back() {
         let last = recent.iter().max_by_key(|r| r.id).unwrap();
         assert_eq!(last.model_version, 1);
         assert!(recent.iter().any(|r| r.model_version == v2));
+        // `/metrics` counts predictions by the version that made them: both served.
+        let by_version = p.stats.predictions_by_version();
+        assert!(by_version.get(&1).is_some_and(|&n| n > 0) && by_version.get(&v2).is_some_and(|&n| n > 0));
+        assert_eq!(by_version.values().sum::<u64>(), out.predictions);
 
         // The alerts sink has every alert as a JSON line with its window and numbers.
         let lines = std::fs::read_to_string(dir.join("out/alerts.jsonl")).unwrap();

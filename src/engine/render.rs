@@ -198,6 +198,9 @@ impl Drop for LatencyRecorder {
 fn render_accounting<'s>(stream: Batches<'s>, rt: Arc<Runtime>) -> Batches<'s> {
     stage(stream, "Accounting", move |b| {
         rt.stats.predictions_out.fetch_add(b.predictions.len() as u64, Ordering::Relaxed);
+        if let Some(first) = b.predictions.first() {
+            rt.stats.add_predictions(first.model_version, b.predictions.len() as u64);
+        }
         if !b.rejected.is_empty() {
             rt.stats.dead_letters.fetch_add(b.rejected.len() as u64, Ordering::Relaxed);
             let mut reasons: BTreeMap<String, u64> = BTreeMap::new();

@@ -19,6 +19,8 @@ pub struct Stats {
     /// The model version of the most recent prediction.
     pub model_version: AtomicU32,
     reasons: Mutex<BTreeMap<String, u64>>,
+    /// Predictions by the model version that made them.
+    by_version: Mutex<BTreeMap<u32, u64>>,
     latency: Mutex<Option<Histogram<u64>>>,
 }
 
@@ -33,6 +35,18 @@ impl Stats {
         for (k, v) in reasons {
             *all.entry(k.clone()).or_default() += v;
         }
+    }
+
+    /// Counts predictions of one model version (a batch's predictions share one).
+    pub fn add_predictions(&self, version: u32, n: u64) {
+        if n > 0 {
+            *self.by_version.lock().expect("stats lock").entry(version).or_default() += n;
+        }
+    }
+
+    /// Predictions so far by model version.
+    pub fn predictions_by_version(&self) -> BTreeMap<u32, u64> {
+        self.by_version.lock().expect("stats lock").clone()
     }
 
     pub fn reasons(&self) -> BTreeMap<String, u64> {

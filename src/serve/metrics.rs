@@ -161,8 +161,21 @@ pub fn render(state: &AppState) -> String {
         let (events_in, predictions, dead_letters) = stats.load();
         family(&mut out, "housing_flow_events_in_total", "counter", "Events read by the stream.");
         let _ = writeln!(out, "housing_flow_events_in_total {events_in}");
-        family(&mut out, "housing_flow_predictions_total", "counter", "Predictions made by the stream.");
-        let _ = writeln!(out, "housing_flow_predictions_total {predictions}");
+        family(
+            &mut out,
+            "housing_flow_predictions_total",
+            "counter",
+            "Predictions made by the stream, by model version.",
+        );
+        let mut by_version = stats.predictions_by_version();
+        let counted: u64 = by_version.values().sum();
+        if predictions > counted || by_version.is_empty() {
+            // Counted before the version was known (or none yet): under the current version.
+            *by_version.entry(state.handle.current().version()).or_default() += predictions - counted;
+        }
+        for (version, n) in by_version {
+            let _ = writeln!(out, "housing_flow_predictions_total{{version=\"{version}\"}} {n}");
+        }
         family(&mut out, "housing_flow_dead_letters_total", "counter", "Events rejected by the stream, by reason.");
         let mut reasons = stats.reasons();
         let counted: u64 = reasons.values().sum();

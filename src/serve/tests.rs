@@ -671,6 +671,8 @@ async fn metrics_export_stream_http_and_model_series() {
     let stats = Arc::new(Stats::new());
     stats.events_in.store(10, Ordering::Relaxed);
     stats.predictions_out.store(7, Ordering::Relaxed);
+    stats.add_predictions(1, 4);
+    stats.add_predictions(2, 3);
     stats.dead_letters.store(3, Ordering::Relaxed);
     stats.add_reasons(&BTreeMap::from([("out_of_range".to_string(), 2), ("a \"quoted\"\\reason".to_string(), 1)]));
     let mut local = crate::engine::stats::new_histogram();
@@ -692,7 +694,8 @@ async fn metrics_export_stream_http_and_model_series() {
         assert_eq!(series.get(name).copied(), Some(value), "{name} in\n{text}");
     };
     expect("housing_flow_events_in_total", 10.0);
-    expect("housing_flow_predictions_total", 7.0);
+    expect(r#"housing_flow_predictions_total{version="1"}"#, 4.0);
+    expect(r#"housing_flow_predictions_total{version="2"}"#, 3.0);
     expect(r#"housing_flow_dead_letters_total{reason="out_of_range"}"#, 2.0);
     expect(r#"housing_flow_dead_letters_total{reason="a \"quoted\"\\reason"}"#, 1.0);
     expect(r#"housing_flow_http_requests_total{route="/predict",status="200"}"#, 2.0);
