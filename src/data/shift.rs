@@ -82,6 +82,28 @@ mod tests {
         assert!(Shift::parse(&s, "a*x@1").unwrap_err().contains("not a number"));
     }
 
+    proptest::proptest! {
+        /// Any text gets an answer, never a panic; errors say what to write.
+        #[test]
+        fn any_text_parses_or_explains(text in "\\PC{0,40}") {
+            if let Err(e) = Shift::parse(&schema(), &text) {
+                proptest::prop_assert!(e.contains('`'), "{}", e);
+            }
+        }
+
+        /// Well-formed shifts parse back to what was written.
+        #[test]
+        fn written_shifts_parse_back(field in 0usize..2, op in 0usize..3, amount in 0.0f64..1e6, from in 0u64..u64::MAX) {
+            let name = ["a", "b"][field];
+            let symbol = ["*", "+", "-"][op];
+            let shift = Shift::parse(&schema(), &format!("{name}{symbol}{amount}@{from}")).unwrap();
+            proptest::prop_assert_eq!(shift.field, field);
+            proptest::prop_assert_eq!(shift.from, from);
+            let (scale, offset) = match op { 0 => (amount, 0.0), 1 => (1.0, amount), _ => (1.0, -amount) };
+            proptest::prop_assert_eq!((shift.scale, shift.offset), (scale, offset));
+        }
+    }
+
     #[test]
     fn shifts_only_from_the_event_on() {
         let s = schema();
