@@ -498,3 +498,21 @@ fn very_long_quantiles_do_not_reach_the_plan_as_nan() {
     let slos = &c.program.expect("checks clean").slos;
     assert!(slos.iter().all(|s| !s.to_string().contains("NaN")), "{slos:?}");
 }
+
+proptest! {
+    /// Plans and model metadata carry f64s through JSON; every finite one must read back bit for
+    /// bit (serde_json's `float_roundtrip`; without it 1e21 came back as 9.999999999999999e20).
+    #[test]
+    fn finite_f64s_round_trip_through_json(bits in any::<u64>()) {
+        let x = f64::from_bits(bits);
+        prop_assume!(x.is_finite());
+        let back: f64 = serde_json::from_str(&serde_json::to_string(&x).unwrap()).unwrap();
+        prop_assert_eq!(back.to_bits(), x.to_bits());
+    }
+}
+
+#[test]
+fn one_e21_round_trips_through_json() {
+    let back: f64 = serde_json::from_str(&serde_json::to_string(&1e21f64).unwrap()).unwrap();
+    assert_eq!(back, 1e21);
+}
