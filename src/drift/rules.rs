@@ -3,7 +3,7 @@
 //! which it did not hold. An empty window (no statistics) does not hold.
 
 use super::counts::Statistics;
-use crate::program::{Action, CmpOp, DriftRule, Statistic};
+use crate::program::{DriftRule, Statistic};
 use serde::Serialize;
 
 /// The statistic a rule or a guardrail reads from a window.
@@ -118,34 +118,22 @@ pub struct AlertWindow {
     pub n: u64,
 }
 
-/// `>`/`<`… as text.
-pub fn op_text(op: CmpOp) -> String {
-    op.symbol().to_string()
-}
-
-/// The action as text.
-pub fn action_text(a: &Action) -> String {
-    a.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::program::{Action, CmpOp};
 
     fn stats(psi: Option<f64>) -> Statistics {
         Statistics { n: psi.map_or(0, |_| 100), psi, ks_d: None, ks_p: None }
     }
 
+    fn rule(statistic: Statistic, op: CmpOp, threshold: f64, for_windows: u32) -> RuleState {
+        RuleState::new(DriftRule { statistic, op, threshold, for_windows, action: Action::Alert })
+    }
+
     #[test]
     fn trips_on_the_kth_consecutive_window_and_rearms_after_a_break() {
-        let rule = DriftRule {
-            statistic: Statistic::Psi { bins: 10 },
-            op: CmpOp::Gt,
-            threshold: 0.2,
-            for_windows: 3,
-            action: Action::Alert,
-        };
-        let mut r = RuleState::new(rule);
+        let mut r = rule(Statistic::Psi { bins: 10 }, CmpOp::Gt, 0.2, 3);
         let seq = [0.3, 0.3, 0.1, 0.3, 0.3, 0.3, 0.4, 0.5, 0.0, 0.3, 0.3, 0.3];
         let trips: Vec<usize> =
             seq.iter().enumerate().filter_map(|(i, &v)| r.check(&stats(Some(v))).map(|_| i)).collect();
@@ -154,14 +142,7 @@ mod tests {
 
     #[test]
     fn empty_windows_break_a_run() {
-        let rule = DriftRule {
-            statistic: Statistic::Psi { bins: 10 },
-            op: CmpOp::Gt,
-            threshold: 0.2,
-            for_windows: 2,
-            action: Action::Alert,
-        };
-        let mut r = RuleState::new(rule);
+        let mut r = rule(Statistic::Psi { bins: 10 }, CmpOp::Gt, 0.2, 2);
         assert!(r.check(&stats(Some(0.5))).is_none());
         assert!(r.check(&stats(None)).is_none());
         assert!(r.check(&stats(Some(0.5))).is_none());
@@ -170,14 +151,7 @@ mod tests {
 
     #[test]
     fn ks_p_rules_trip_below_the_threshold() {
-        let rule = DriftRule {
-            statistic: Statistic::KsP { cells: 1000 },
-            op: CmpOp::Lt,
-            threshold: 0.01,
-            for_windows: 1,
-            action: Action::Alert,
-        };
-        let mut r = RuleState::new(rule);
+        let mut r = rule(Statistic::KsP { cells: 1000 }, CmpOp::Lt, 0.01, 1);
         let s = |p: f64| Statistics { n: 10, psi: None, ks_d: Some(0.1), ks_p: Some(p) };
         assert!(r.check(&s(0.5)).is_none());
         assert!(r.check(&s(0.001)).is_some());
