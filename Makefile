@@ -2,6 +2,8 @@
 # what the build needs, only when it is missing.
 
 SHELL := /bin/bash
+# A failed command anywhere in a recipe line, pipelines included, stops make.
+.SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 # Honour CARGO_TARGET_DIR so several clones can share one build.
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
@@ -12,27 +14,15 @@ EVENTS ?=
 # pip installs console scripts (cmake) here; put it on PATH for the build.
 PY_SCRIPTS := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)
 export PATH := $(PY_SCRIPTS):$(HOME)/.local/bin:$(PATH)
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build run test bench fuzz fmt lint clean
 
 all: build
 
 ## deps: cmake >= 3.28 (LightGBM 4.7 refuses older), clang and libclang (bindgen), promtool.
+## Installs each one that is missing or too old, then checks them all; stops naming any still missing.
 deps:
-	@if ! command -v clang >/dev/null 2>&1 || ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1; then \
-	  echo "deps: installing clang and libclang-dev"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-dev >/dev/null; \
-	fi
-	@if ! cmake --version 2>/dev/null | awk 'NR==1 { split($$3, v, "."); exit !((v[1] > 3) || (v[1] == 3 && v[2] >= 28)) }'; then \
-	  echo "deps: installing cmake >= 3.28 from PyPI"; \
-	  python3 -m pip install -q 'cmake>=3.28'; \
-	fi
-	@if ! command -v promtool >/dev/null 2>&1; then \
-	  echo "deps: installing promtool (Debian prometheus) to check /metrics"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; \
-	fi
-	@cmake --version | head -1 && clang --version | head -1 && promtool --version 2>&1 | head -1
+	@.ci/deps install
 
 build: deps
 	$(CARGO) build --release --locked
@@ -46,6 +36,7 @@ run: build
 
 ## test: every unit, golden, property and end-to-end test.
 test: build
+	tests/deps.sh
 	$(CARGO) test --release --locked
 	@for f in pipelines/*.hf scenarios/*.hf; do $(BIN) check $$f >/dev/null || exit 1; done
 	@echo "all tests passed"

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# `.ci/deps` against PATHs without the tools it provides: a missing or too-old tool is named
+# and installed, a missing command never passes for a good version, and the final check fails
+# loudly when an install did not help. Run by `make test`.
+set -euo pipefail
+deps="$(cd "$(dirname "$0")/.." && pwd)/.ci/deps"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+
+# A bin directory with the plain tools the script uses and none that it provides (no python3
+# either, so pip's script directory is not consulted unless a case adds a python3).
+base_path() {
+  local dir=$1 t
+  mkdir -p "$dir"
+  for t in bash sh env sed grep sort head id ls printf cat mkdir chmod rm; do
+    ln -sf "$(command -v "$t")" "$dir/$t"
+  done
+}
+
+# fake NAME OUTPUT: a command that prints OUTPUT and succeeds.
+fake() {
+  printf '#!/bin/sh\necho "%s"\n' "$2" >"$3/$1"
+  chmod +x "$3/$1"
+}
+
+run_deps() { # DIR MODE -> stdout+stderr in $out, status in $rc
+  rc=0
+  out=$(env -i PATH="$1" HOME="$tmp" LIBCLANG_PATH="${LIBCLANG_PATH:-}" bash "$deps" "$2" 2>&1) || rc=$?
+}
+
+expect() { # DESCRIPTION WANT_RC PATTERN...
+  local what=$1 want=$2 p
+  shift 2
+  [ "$rc" = "$want" ] || fail "$what: exit $rc, wanted $want; output:
+$out"
+  for p in "$@"; do
+    grep -q -- "$p" <<<"$out" || fail "$what: output lacks '$p':
+$out"
+  done
+}
+
+libdir="$tmp/libclang"
+mkdir -p "$libdir"
+touch "$libdir/libclang.so.1"
+export LIBCLANG_PATH="$libdir"
+
+# 1. Nothing installed: every tool is named, the check fails.
+d="$tmp/none"; base_path "$d"
+run_deps "$d" check
+expect "no tools" 1 "cmake: not found" "clang: not found" "promtool: not found" "cargo: not found"
+
+# 2. cmake present but old.
+d="$tmp/old"; base_path "$d"
+fake cmake "cmake version 3.25.1" "$d"; fake clang "clang version 14" "$d"
+fake promtool "promtool 2.42" "$d"; fake cargo "cargo 1.95" "$d"
+run_deps "$d" check
+expect "old cmake" 1 "cmake: version 3.25.1 is older than 3.28"
+grep -q "clang: not found" <<<"$out" && fail "old cmake: clang reported missing though present"
+
+# 3. A cmake that fails (a broken install) is not a good version.
+d="$tmp/broken"; base_path "$d"
+printf '#!/bin/sh\nexit 127\n' >"$d/cmake"; chmod +x "$d/cmake"
+fake clang "clang version 14" "$d"; fake promtool "promtool 2.42" "$d"; fake cargo "cargo 1.95" "$d"
+run_deps "$d" check
+expect "failing cmake" 1 "cmake: not found"
+
+# 4. Everything new enough: the check passes.
+d="$tmp/good"; base_path "$d"
+fake cmake "cmake version 3.31.6" "$d"; fake clang "clang version 14" "$d"
+fake promtool "promtool 2.42" "$d"; fake cargo "cargo 1.95" "$d"
+run_deps "$d" check
+expect "all present" 0 "deps: cmake 3.31.6"
+
+# 5. `install` with no cmake at all installs it through pip and then passes (the bug: with
+#    no cmake, nothing was installed and the failure was hidden).
+d="$tmp/install"; base_path "$d"
+fake clang "clang version 14" "$d"; fake promtool "promtool 2.42" "$d"; fake cargo "cargo 1.95" "$d"
+mkdir -p "$tmp/pyscripts"
+cat >"$d/python3" <<PY
+#!/bin/sh
+case "\$*" in
+  *sysconfig*) echo "$tmp/pyscripts" ;;
+  *"pip install"*) echo "pip \$*" >>"$tmp/pip.log"
+     printf '#!/bin/sh\necho "cmake version 3.31.6"\n' >"$tmp/pyscripts/cmake"; chmod +x "$tmp/pyscripts/cmake" ;;
+esac
+PY
+chmod +x "$d/python3"
+run_deps "$d" install
+expect "install missing cmake" 0 "installing cmake" "deps: cmake 3.31.6"
+grep -q "cmake>=3.28" "$tmp/pip.log" 2>/dev/null || fail "install missing cmake: pip was not asked for cmake>=3.28"
+
+# 6. `install` whose pip does nothing: the final check fails and names cmake.
+d="$tmp/install_fails"; base_path "$d"
+fake clang "clang version 14" "$d"; fake promtool "promtool 2.42" "$d"; fake cargo "cargo 1.95" "$d"
+printf '#!/bin/sh\nexit 0\n' >"$d/python3"; chmod +x "$d/python3"
+run_deps "$d" install
+expect "install that does not help" 1 "cmake: not found"
+
+if [ "$failures" -gt 0 ]; then
+  echo "tests/deps.sh: $failures failure(s)" >&2
+  exit 1
+fi
+echo "tests/deps.sh: 6 cases passed"
