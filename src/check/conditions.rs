@@ -35,6 +35,20 @@ impl Checker<'_> {
             }
             ExprKind::Binary { op, lhs, rhs } if cmp_op(*op).is_some() => {
                 let (metric, dim) = self.metric(lhs)?;
+                if cx != Context::Expect && !metric.measured_by_run() {
+                    let why = format!("`{metric}` is measured only while a scenario runs");
+                    self.error(
+                        Diagnostic::warning(
+                            Code::UnmeasuredMetric,
+                            lhs.span,
+                            format!(
+                                "`run` does not measure `{metric}`: this condition is unknown there and never fires"
+                            ),
+                        )
+                        .label("not measured by `run`")
+                        .hint(format!("{why}; `not` of an unknown condition is unknown too")),
+                    );
+                }
                 let value = self.quantity(rhs, dim, &format!("the bound for `{metric}`"))?;
                 Some(Condition::Compare { metric, op: cmp_op(*op)?, value })
             }

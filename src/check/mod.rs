@@ -24,10 +24,20 @@ use std::path::Path;
 pub struct Checked {
     /// Every file read, for rendering diagnostics.
     pub map: SourceMap,
-    /// Sorted by file and position.
+    /// Errors and warnings, sorted by file and position.
     pub diagnostics: Vec<Diagnostic>,
     /// The program, when there were no errors.
     pub program: Option<Program>,
+    /// Declarations the language accepts but `run` cannot carry out yet (each a
+    /// `NotAvailable` error): commands that run the program refuse it before any work.
+    pub unavailable: Vec<Diagnostic>,
+}
+
+impl Checked {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
 }
 
 /// Checks a file on disk. `Err` when the file itself cannot be read.
@@ -48,8 +58,9 @@ pub fn check_with(fs: &dyn FileSource, path: &Path) -> std::io::Result<Checked> 
     cx.program.files = files;
     cx.run(&loaded.modules);
     let diagnostics = cx.diags.sorted();
-    let program = if diagnostics.is_empty() { Some(cx.program) } else { None };
-    Ok(Checked { map, diagnostics, program })
+    let program = if diagnostics.iter().any(Diagnostic::is_error) { None } else { Some(cx.program) };
+    let unavailable = cx.unavailable;
+    Ok(Checked { map, diagnostics, program, unavailable })
 }
 
 /// Checks source text given directly (tests, fuzzing); `use` is resolved against `files`.
@@ -139,6 +150,8 @@ pub struct Checker<'a> {
     /// Features whose definitions have errors.
     broken_features: HashSet<String>,
     program: Program,
+    /// What `run` cannot do yet (see [`Checked::unavailable`]).
+    unavailable: Vec<Diagnostic>,
 }
 
 impl<'a> Checker<'a> {
@@ -150,11 +163,21 @@ impl<'a> Checker<'a> {
             broken: HashSet::new(),
             broken_features: HashSet::new(),
             program: Program::default(),
+            unavailable: Vec::new(),
         }
     }
 
     pub(crate) fn error(&mut self, d: Diagnostic) {
         self.diags.push(d);
+    }
+
+    /// Records a declaration `run` cannot carry out yet.
+    pub(crate) fn not_available(&mut self, span: Span, what: &str, when: &str) {
+        self.unavailable.push(
+            Diagnostic::new(Code::NotAvailable, span, format!("{what} is not available yet"))
+                .label("not available yet")
+                .hint(format!("`check` and `explain` accept it; {when}")),
+        );
     }
 
     fn run(&mut self, modules: &[(FileId, Module)]) {
@@ -207,9 +230,19 @@ impl<'a> Checker<'a> {
         }
         for s in decls.of(|d| if let Decl::Scenario(s) = d { Some(s) } else { None }) {
             self.scenario(s);
+            self.not_available(
+                s.name.span,
+                &format!("scenario `{}`", s.name.node),
+                "the `scenario` command is not built yet",
+            );
         }
         for a in decls.of(|d| if let Decl::Auction(a) = d { Some(a) } else { None }) {
             self.auction(a);
+            self.not_available(
+                a.name.span,
+                &format!("auction `{}`", a.name.node),
+                "the `auction` command is not built yet",
+            );
         }
     }
 

@@ -200,7 +200,18 @@ impl Checker<'_> {
         };
         let mut out = BTreeMap::new();
         let mut ok = true;
+        let known = crate::model::train::known_params();
         for (k, v) in entries {
+            if !known.contains(k.node.as_str()) {
+                // Asked of LightGBM itself, so `check` refuses what `train` would.
+                self.error(
+                    Diagnostic::new(Code::UnknownProperty, k.span, format!("unknown LightGBM parameter `{}`", k.node))
+                        .label("LightGBM has no such parameter")
+                        .maybe_hint(did_you_mean(&k.node, known.iter().map(String::as_str))),
+                );
+                ok = false;
+                continue;
+            }
             let value = match &v.node {
                 ExprKind::Bool(b) => Some(ParamValue::Bool(*b)),
                 ExprKind::Str(s) | ExprKind::Name(s) => Some(ParamValue::Text(s.clone())),

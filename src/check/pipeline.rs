@@ -91,6 +91,7 @@ impl Checker<'_> {
                 Some((SourceKind::Csv { path: path?, columns: columns?, delimiter: delimiter?, rate }, schema))
             }
             "kafka" if !training => {
+                self.not_available(callee.span, "a `kafka(...)` source", "Kafka sources are not built yet");
                 let a = self.args(&callee, args, &["topic"], &["brokers", "format", "schema", "group"]);
                 let topic = a.require(self, "topic").and_then(|e| self.string(e, "the topic"));
                 let brokers = match a.get("brokers") {
@@ -334,6 +335,7 @@ impl Checker<'_> {
                 Some(SinkTarget::Memory { keep })
             }
             "kafka" => {
+                self.not_available(callee.span, "a `kafka(...)` sink", "Kafka sinks are not built yet");
                 let a = self.args(&callee, args, &["topic"], &["brokers"]);
                 let topic = a.require(self, "topic").and_then(|t| self.string(t, "the topic"));
                 let brokers = match a.get("brokers") {
@@ -430,8 +432,12 @@ impl Checker<'_> {
             "alert" => Some(Action::Alert),
             "log" => Some(Action::Log),
             "rollback" => Some(Action::Rollback),
-            "abort_canary" => Some(Action::AbortCanary),
+            "abort_canary" => {
+                self.not_available(a.name.span, "the `abort_canary` action", "`run` has no canary to abort");
+                Some(Action::AbortCanary)
+            }
             "shed" => {
+                self.not_available(a.name.span, "the `shed(...)` action", "`run` cannot shed load yet");
                 let args = self.args(&a.name, &a.args, &["fraction"], &[]);
                 let fraction = args.require(self, "fraction").and_then(|f| self.fraction(f, "the shed fraction"))?;
                 Some(Action::Shed { fraction })

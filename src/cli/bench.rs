@@ -1,29 +1,38 @@
 //! `housing-flow bench FILE --workers 1,2 [--events N] [--json OUT]`
 
-use super::checked_or_exit;
+use super::runnable;
+use anyhow::Context;
 use housing_flow::engine::run::RunOptions;
 use housing_flow::engine::session::{execute, prepare, Display, Outcome};
 use housing_flow::plan;
 use serde_json::json;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-pub struct Args {
+/// Arguments of `bench`.
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
     pub file: PathBuf,
+    /// Worker counts to measure, e.g. `1,2`.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
     pub workers: Vec<usize>,
+    /// Events per run.
+    #[arg(long, default_value_t = 2_000_000)]
     pub events: u64,
+    /// Events per batch.
+    #[arg(long, default_value_t = 1024)]
     pub batch: usize,
+    /// Also write the table as JSON here.
+    #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Leave the file's drift monitors and guardrails out (to measure what monitoring costs).
+    #[arg(long)]
     pub without_drift: bool,
 }
 
-pub fn run(args: &Args) -> ExitCode {
-    let checked = match checked_or_exit(&args.file) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let checked = runnable(&args.file, "bench")?;
     let mut program = checked.program.expect("a clean check has a program");
     if args.without_drift {
         program.drifts.clear();
@@ -34,13 +43,7 @@ pub fn run(args: &Args) -> ExitCode {
         let plan = plan::lower(&program, w.max(1));
         // Headless and unpaced: no files written and no `rate:`, so the figures measure the
         // pipeline, not the disk or the declared pace.
-        let prepared = match prepare(&plan, &args.file, false) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(1);
-            }
-        };
+        let prepared = prepare(&plan, &args.file, false).map_err(anyhow::Error::msg)?;
         reset_peak_rss();
         let opts = RunOptions {
             workers: w.max(1),
@@ -51,13 +54,9 @@ pub fn run(args: &Args) -> ExitCode {
             cluster: None,
             shift: None,
         };
-        match execute(&prepared, &opts, Arc::new(AtomicBool::new(false)), None, Display::Bar(args.events)) {
-            Ok(o) => outcomes.push(o),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(1);
-            }
-        }
+        let outcome = execute(&prepared, &opts, Arc::new(AtomicBool::new(false)), None, Display::Bar(args.events))
+            .map_err(anyhow::Error::msg)?;
+        outcomes.push(outcome);
     }
     print_table(&outcomes);
     if let Some(path) = &args.json {
@@ -82,17 +81,13 @@ pub fn run(args: &Args) -> ExitCode {
             })
             .collect();
         let doc = json!({ "file": args.file.display().to_string(), "runs": rows });
-        if let Err(e) = std::fs::write(path, serde_json::to_string_pretty(&doc).expect("json")) {
-            eprintln!("error: cannot write `{}`: {e}", path.display());
-            return ExitCode::from(1);
-        }
+        std::fs::write(path, serde_json::to_string_pretty(&doc)?)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
     }
-    if outcomes.iter().all(Outcome::accounted) {
-        ExitCode::SUCCESS
-    } else {
-        eprintln!("error: some events were not accounted for");
-        ExitCode::from(1)
+    if !outcomes.iter().all(Outcome::accounted) {
+        anyhow::bail!("some events were not accounted for");
     }
+    Ok(())
 }
 
 /// Lets the next run's peak RSS be its own (Linux: writing 5 to clear_refs resets VmHWM).

@@ -1,15 +1,33 @@
 //! `housing-flow check FILE...`
 
-use super::checked_or_exit;
+use super::{checked, Exit, EXIT_FAILURE, EXIT_UNREADABLE};
+use housing_flow::diagnostics::{render_all, Severity};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-pub fn run(files: &[PathBuf]) -> ExitCode {
-    let mut worst = ExitCode::SUCCESS;
-    let mut worst_rank = 0;
-    for f in files {
-        match checked_or_exit(f) {
+/// Arguments of `check`.
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// The files to check.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+pub fn run(args: &CheckArgs) -> anyhow::Result<()> {
+    // Unreadable (2) outranks errors (1).
+    let mut worst = 0u8;
+    for f in &args.files {
+        match checked(f) {
             Ok(c) => {
+                if !c.unavailable.is_empty() {
+                    // Not errors of the file: what `run` will refuse until the engine has it.
+                    let notes: Vec<_> = c
+                        .unavailable
+                        .iter()
+                        .cloned()
+                        .map(|d| housing_flow::diagnostics::Diagnostic { severity: Severity::Warning, ..d })
+                        .collect();
+                    eprint!("{}", render_all(&c.map, &notes, super::color()));
+                }
                 let p = c.program.as_ref().expect("a clean check has a program");
                 println!(
                     "ok: {} ({} file{}, {} schema, {} source, {} features, {} model, {} drift, {} sink, {} scenario, {} auction)",
@@ -26,15 +44,15 @@ pub fn run(files: &[PathBuf]) -> ExitCode {
                     p.auctions.len(),
                 );
             }
-            Err(code) => {
-                // Unreadable (2) outranks errors (1).
-                let rank = if code == ExitCode::from(super::EXIT_UNREADABLE) { 2 } else { 1 };
-                if rank > worst_rank {
-                    worst_rank = rank;
-                    worst = code;
-                }
-            }
+            Err(e) => match e.downcast_ref::<Exit>() {
+                Some(Exit(code)) => worst = worst.max(*code),
+                None => return Err(e),
+            },
         }
     }
-    worst
+    match worst {
+        0 => Ok(()),
+        EXIT_UNREADABLE => Err(Exit(EXIT_UNREADABLE).into()),
+        _ => Err(Exit(EXIT_FAILURE).into()),
+    }
 }

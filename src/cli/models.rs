@@ -1,11 +1,11 @@
 //! `housing-flow models list|show|promote|rollback [--registry DIR]`
 
+use anyhow::bail;
 use clap::{Args, Subcommand};
 use housing_flow::model::ModelMeta;
 use housing_flow::program::FeatureType;
 use housing_flow::registry::{Registry, RegistryError};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Arguments of `models`.
 #[derive(Args)]
@@ -49,28 +49,21 @@ enum ModelsCommand {
     },
 }
 
-pub fn run(args: &ModelsArgs) -> ExitCode {
+pub fn run(args: &ModelsArgs) -> anyhow::Result<()> {
     let reg = Registry::open(&args.registry);
-    let result = match &args.command {
+    match &args.command {
         ModelsCommand::List => list(&reg),
         ModelsCommand::Show { name, version, json } => show(&reg, name, *version, *json),
         ModelsCommand::Promote { name, version, reason } => promote(&reg, name, *version, reason),
         ModelsCommand::Rollback { name, reason } => rollback(&reg, name, reason),
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
-        }
     }
 }
 
-fn list(reg: &Registry) -> Result<ExitCode, RegistryError> {
+fn list(reg: &Registry) -> anyhow::Result<()> {
     let models = reg.list()?;
     if models.is_empty() {
         println!("no models in {}", reg.root().display());
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
     let opt = |v: Option<u32>| v.map_or("-".to_string(), |v| v.to_string());
     let header = ["NAME", "VERSIONS", "LATEST", "PRODUCTION", "CANDIDATE"].map(String::from);
@@ -96,25 +89,24 @@ fn list(reg: &Registry) -> Result<ExitCode, RegistryError> {
         let cells: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
         println!("{}", cells.join("  ").trim_end());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
-fn show(reg: &Registry, name: &str, version: Option<u32>, json: bool) -> Result<ExitCode, RegistryError> {
+fn show(reg: &Registry, name: &str, version: Option<u32>, json: bool) -> anyhow::Result<()> {
     let production = reg.production(name)?;
     let candidate = reg.candidate(name)?;
     let Some(version) = version.or(production).or(candidate) else {
-        eprintln!("error: model `{name}` has no production or candidate version; pass a VERSION");
-        return Ok(ExitCode::from(1));
+        bail!("model `{name}` has no production or candidate version; pass a VERSION");
     };
     let meta = reg.meta(name, version)?;
     // The summary is still worth printing for a corrupt version; only the exit status says it failed.
     let problem = match reg.load(name, version) {
         Ok(_) => None,
         Err(e @ RegistryError::Corrupt { .. }) => Some(e),
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&meta).expect("model metadata serializes"));
+        println!("{}", serde_json::to_string_pretty(&meta)?);
     } else {
         let pointers: Vec<&str> = [("production", production), ("candidate", candidate)]
             .into_iter()
@@ -124,11 +116,8 @@ fn show(reg: &Registry, name: &str, version: Option<u32>, json: bool) -> Result<
         print!("{}", summary(&meta, &pointers, problem.as_ref()));
     }
     match problem {
-        None => Ok(ExitCode::SUCCESS),
-        Some(e) => {
-            eprintln!("error: {e}");
-            Ok(ExitCode::from(1))
-        }
+        None => Ok(()),
+        Some(e) => Err(e.into()),
     }
 }
 
@@ -207,27 +196,26 @@ fn num(x: f64) -> String {
     }
 }
 
-fn promote(reg: &Registry, name: &str, version: u32, reason: &str) -> Result<ExitCode, RegistryError> {
+fn promote(reg: &Registry, name: &str, version: u32, reason: &str) -> anyhow::Result<()> {
     let before = reg.production(name)?;
     if let Err(e) = reg.promote(name, version, reason) {
         if matches!(e, RegistryError::Corrupt { .. }) {
-            eprintln!("error: refusing to promote: {e}");
-            return Ok(ExitCode::from(1));
+            return Err(anyhow::Error::new(e).context("refusing to promote"));
         }
-        return Err(e);
+        return Err(e.into());
     }
     match before {
         Some(v) if v == version => println!("{name}: version {version} is already production"),
         Some(v) => println!("{name}: production {v} → {version}"),
         None => println!("{name}: production none → {version}"),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
-fn rollback(reg: &Registry, name: &str, reason: &str) -> Result<ExitCode, RegistryError> {
+fn rollback(reg: &Registry, name: &str, reason: &str) -> anyhow::Result<()> {
     let before = reg.production(name)?;
     let to = reg.rollback(name, reason)?;
     let from = before.map_or("none".to_string(), |v| v.to_string());
     println!("{name}: production {from} → {to} (rolled back)");
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

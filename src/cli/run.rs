@@ -1,55 +1,87 @@
 //! `housing-flow run FILE [--workers N] [--events N] [--duration D]`
 
-use super::checked_or_exit;
+use super::{runnable, Exit, EXIT_UNREADABLE};
+use anyhow::Context;
 use housing_flow::data::shift::Shift;
 use housing_flow::engine::run::{Cluster, RunOptions};
 use housing_flow::engine::session::{execute, prepare, Display, Outcome, Prepared};
-use housing_flow::plan;
+use housing_flow::plan::{self, OperatorKind};
+use housing_flow::program::SourceKind;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub struct Args {
+/// Arguments of `run`.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
     pub file: PathBuf,
+    /// Worker threads.
+    #[arg(long, default_value_t = 1)]
     pub workers: usize,
+    /// Stop after this many events in total.
+    #[arg(long)]
     pub events: Option<u64>,
+    /// Stop after this long, e.g. `30s`, `5m`.
+    #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
+    /// Events per batch.
+    #[arg(long, default_value_t = 1024)]
     pub batch: usize,
+    /// Corrupt this fraction of generated events (e.g. 0.01), to see dead letters at work.
+    #[arg(long, default_value_t = 0.0)]
     pub inject_bad: f64,
-    /// `--processes N --process I --hostfile F`: one process of a timely cluster.
-    pub cluster: Option<(usize, usize, PathBuf)>,
-    /// Serve HTTP on this port instead of the file's.
+    /// Number of processes in a timely cluster (with --process and --hostfile).
+    #[arg(long, requires_all = ["process", "hostfile"])]
+    pub processes: Option<usize>,
+    /// This process's index in the cluster, from 0.
+    #[arg(long, requires = "processes")]
+    pub process: Option<usize>,
+    /// A file with one `host:port` per process.
+    #[arg(long, requires = "processes")]
+    pub hostfile: Option<PathBuf>,
+    /// Serve HTTP on this port instead of the one in the file's `serve http(...)` (0: any free port).
+    #[arg(long)]
     pub port: Option<u16>,
-    /// `--shift FIELD*FACTOR@EVENT`: shift the source's distribution mid-run.
+    /// Shift a numeric field from an event on, to watch the drift monitors react:
+    /// `FIELD*FACTOR@EVENT` or `FIELD+DELTA@EVENT`, e.g. `Avg_Area_Income*1.2@50000`.
+    #[arg(long)]
     pub shift: Option<String>,
 }
 
-pub fn run(args: &Args) -> ExitCode {
-    let checked = match checked_or_exit(&args.file) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let plan = plan::lower(&checked.program.expect("a clean check has a program"), args.workers.max(1));
-    let prepared = match prepare(&plan, &args.file, true) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
+pub fn run(args: &RunArgs) -> anyhow::Result<()> {
+    let program = runnable(&args.file, "run")?.program.expect("a clean check has a program");
+    let plan = plan::lower(&program, args.workers.max(1));
+    if args.inject_bad > 0.0 {
+        let generated = plan.dataflows.iter().flat_map(|d| &d.operators).any(|o| {
+            matches!(&o.kind, OperatorKind::Source { source, .. } if matches!(source.kind, SourceKind::Generate { .. }))
+        });
+        if !generated {
+            anyhow::bail!(
+                "--inject-bad corrupts generated events, and `{}` reads no `generate(...)` source; nothing was started",
+                args.file.display()
+            );
         }
-    };
+    }
+    if !(0.0..=1.0).contains(&args.inject_bad) {
+        anyhow::bail!("--inject-bad is a fraction between 0 and 1, not {}", args.inject_bad);
+    }
+    let prepared = prepare(&plan, &args.file, true).map_err(anyhow::Error::msg)?;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
-        eprintln!("warning: cannot handle Ctrl-C: {e}");
+        tracing::warn!("cannot handle Ctrl-C: {e}");
     }
     let shift = match args.shift.as_deref().map(|s| Shift::parse(&prepared.schema, s)).transpose() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: --shift {e}");
-            return ExitCode::from(2);
+            tracing::error!("--shift {e}");
+            return Err(Exit(EXIT_UNREADABLE).into());
         }
+    };
+    let cluster = match (args.processes, args.process, &args.hostfile) {
+        (Some(n), Some(i), Some(f)) => Some(cluster(n, i, f)?),
+        _ => None,
     };
     let opts = RunOptions {
         shift,
@@ -58,43 +90,21 @@ pub fn run(args: &Args) -> ExitCode {
         batch: args.batch,
         inject_bad: args.inject_bad,
         unpaced: false,
-        cluster: match &args.cluster {
-            None => None,
-            Some((processes, process, hostfile)) => match cluster(*processes, *process, hostfile) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(1);
-                }
-            },
-        },
+        cluster,
     };
     if let Some(serve) = &plan.serve {
-        match super::http::start(&prepared, serve, args.port, stop.clone()) {
-            Ok(addr) => eprintln!("serving http://{addr}"),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(1);
-            }
-        }
+        let addr = super::http::start(&prepared, serve, args.port, stop.clone()).map_err(anyhow::Error::msg)?;
+        tracing::info!("serving http://{addr}");
     }
     let result = execute(&prepared, &opts, stop.clone(), args.duration, Display::Line);
     // The run is over: stop serving too.
     stop.store(true, Ordering::Relaxed);
-    match result {
-        Ok(out) => {
-            print_summary(&out, &prepared);
-            if out.accounted() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
-        }
+    let out = result.map_err(anyhow::Error::msg)?;
+    print_summary(&out, &prepared);
+    if !out.accounted() {
+        anyhow::bail!("some events were not accounted for");
     }
+    Ok(())
 }
 
 fn print_summary(o: &Outcome, p: &Prepared) {
@@ -135,6 +145,22 @@ fn print_summary(o: &Outcome, p: &Prepared) {
     if let Some(board) = &o.drift {
         print_drift(board);
     }
+    for s in &o.slos {
+        let state = match s.violated {
+            Some(true) => "VIOLATED",
+            Some(false) => "met",
+            None => "unknown (no value)",
+        };
+        let value = s.value.map_or("-".to_string(), |v| format!("{v:.3}"));
+        println!(
+            "  slo `{}`: {state} at the end; {} {value} over the last {} s; violated in {} of {} evaluations",
+            s.slo,
+            s.metric,
+            housing_flow::engine::slo::WINDOW.as_secs(),
+            s.violations,
+            s.evaluations
+        );
+    }
 }
 
 /// One line per drift monitor: its last window, the worst PSI and KS seen, late values, alerts.
@@ -173,8 +199,8 @@ fn print_drift(board: &housing_flow::drift::BoardSnapshot) {
 }
 
 /// Reads a hostfile (one `host:port` per line, `#` comments) and checks it fits the flags.
-fn cluster(processes: usize, process: usize, hostfile: &std::path::Path) -> Result<Cluster, String> {
-    let text = std::fs::read_to_string(hostfile).map_err(|e| format!("cannot read `{}`: {e}", hostfile.display()))?;
+fn cluster(processes: usize, process: usize, hostfile: &std::path::Path) -> anyhow::Result<Cluster> {
+    let text = std::fs::read_to_string(hostfile).with_context(|| format!("cannot read `{}`", hostfile.display()))?;
     let addresses: Vec<String> = text
         .lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())
@@ -182,14 +208,10 @@ fn cluster(processes: usize, process: usize, hostfile: &std::path::Path) -> Resu
         .map(String::from)
         .collect();
     if addresses.len() != processes {
-        return Err(format!(
-            "`{}` lists {} address(es), but --processes is {processes}",
-            hostfile.display(),
-            addresses.len()
-        ));
+        anyhow::bail!("`{}` lists {} address(es), but --processes is {processes}", hostfile.display(), addresses.len());
     }
     if process >= processes {
-        return Err(format!("--process {process} is not below --processes {processes}"));
+        anyhow::bail!("--process {process} is not below --processes {processes}");
     }
     Ok(Cluster { process, addresses })
 }

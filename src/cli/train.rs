@@ -1,51 +1,56 @@
 //! `housing-flow train FILE [--data CSV]`
 
-use super::checked_or_exit;
+use super::checked;
+use anyhow::bail;
 use housing_flow::model::meta::HoldoutMetrics;
 use housing_flow::model::train::train_and_register;
 use housing_flow::plan;
 use housing_flow::program::SourceKind;
 use housing_flow::registry::Registry;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
-/// What `train` was asked to do.
-pub struct Args {
+/// Arguments of `train`.
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
     pub file: PathBuf,
+    /// Train on this CSV file instead (columns mapped as the file's CSV source maps them).
+    #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Which model, when the file declares several.
+    #[arg(long)]
     pub model: Option<String>,
+    /// The registry directory (default: the model's `registry:` setting).
+    #[arg(long)]
     pub registry: Option<PathBuf>,
-    /// Do nothing when the registry already has a production version.
+    /// Train only when the registry has no production version of the model yet.
+    #[arg(long)]
     pub if_missing: bool,
 }
 
-pub fn run(args: &Args) -> ExitCode {
-    let checked = match checked_or_exit(&args.file) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let program = checked.program.expect("a clean check has a program");
+pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
+    let program = checked(&args.file)?.program.expect("a clean check has a program");
     let plan = plan::lower(&program, 1);
-    let chosen = match &args.model {
-        Some(name) => plan.models.iter().find(|m| &m.model.name == name),
-        None => plan.models.first(),
-    };
-    let Some(model) = chosen else {
-        let names: Vec<&str> = plan.models.iter().map(|m| m.model.name.as_str()).collect();
-        match &args.model {
-            Some(n) => {
-                eprintln!("error: `{}` declares no model `{n}` (models: {})", args.file.display(), names.join(", "))
-            }
-            None => eprintln!("error: `{}` declares no model to train", args.file.display()),
-        }
-        return ExitCode::from(1);
+    let names: Vec<&str> = plan.models.iter().map(|m| m.model.name.as_str()).collect();
+    let model = match (&args.model, plan.models.as_slice()) {
+        (None, []) => bail!("`{}` declares no model to train", args.file.display()),
+        (None, [only]) => only,
+        (None, _) => bail!(
+            "`{}` declares {} models ({}); choose one with --model NAME",
+            args.file.display(),
+            names.len(),
+            names.join(", ")
+        ),
+        (Some(name), models) => match models.iter().find(|m| &m.model.name == name) {
+            Some(m) => m,
+            None => bail!("`{}` declares no model `{name}` (models: {})", args.file.display(), names.join(", ")),
+        },
     };
     let root = args.registry.clone().unwrap_or_else(|| PathBuf::from(&model.model.registry));
     let registry = Registry::open(&root);
     if args.if_missing {
         if let Ok(Some(v)) = registry.production(&model.model.name) {
             println!("{} v{v} is in production in {}; not training", model.model.name, root.display());
-            return ExitCode::SUCCESS;
+            return Ok(());
         }
     }
     let spec = match (&args.data, &model.model.train) {
@@ -62,51 +67,37 @@ pub fn run(args: &Args) -> ExitCode {
             rate: None,
         },
         (None, Some(spec)) => spec.clone(),
-        (None, None) => {
-            eprintln!(
-                "error: model `{}` declares no training data; add `train: generate(...)` or `train: csv(...)`, or pass --data FILE.csv",
-                model.model.name
-            );
-            return ExitCode::from(1);
-        }
+        (None, None) => bail!(
+            "model `{}` declares no training data; add `train: generate(...)` or `train: csv(...)`, or pass --data FILE.csv",
+            model.model.name
+        ),
     };
     let file_dir = args.file.parent().unwrap_or(Path::new(""));
-    eprintln!("training `{}` ...", model.model.name);
-    match train_and_register(model, &spec, file_dir, &registry) {
-        Ok(reg) => {
-            if !reg.rejected.is_empty() {
-                eprintln!(
-                    "warning: {} training row(s) were rejected; the first: {}",
-                    reg.rejected.len(),
-                    reg.rejected[0]
-                );
-            }
-            let meta = &reg.meta;
-            print_metrics(&meta.metrics, &meta.quantiles.iter().map(|q| q.alpha).collect::<Vec<_>>());
-            let production = registry.production(&model.model.name).ok().flatten();
-            let role = if production == Some(reg.version) {
-                "production".to_string()
-            } else {
-                format!("candidate; production is v{}", production.map_or("none".into(), |p| p.to_string()))
-            };
-            println!(
-                "registered {} v{} in {} ({role}); {} rows from {}: {} train / {} holdout, {:.2} s",
-                model.model.name,
-                reg.version,
-                root.display(),
-                meta.training.rows,
-                meta.training.source,
-                meta.training.train_rows,
-                meta.training.holdout_rows,
-                meta.training.seconds
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
-        }
+    tracing::info!("training `{}` ...", model.model.name);
+    let reg = train_and_register(model, &spec, file_dir, &registry).map_err(anyhow::Error::msg)?;
+    if !reg.rejected.is_empty() {
+        tracing::warn!("{} training row(s) were rejected; the first: {}", reg.rejected.len(), reg.rejected[0]);
     }
+    let meta = &reg.meta;
+    print_metrics(&meta.metrics, &meta.quantiles.iter().map(|q| q.alpha).collect::<Vec<_>>());
+    let production = registry.production(&model.model.name).ok().flatten();
+    let role = if production == Some(reg.version) {
+        "production".to_string()
+    } else {
+        format!("candidate; production is v{}", production.map_or("none".into(), |p| p.to_string()))
+    };
+    println!(
+        "registered {} v{} in {} ({role}); {} rows from {}: {} train / {} holdout, {:.2} s",
+        model.model.name,
+        reg.version,
+        root.display(),
+        meta.training.rows,
+        meta.training.source,
+        meta.training.train_rows,
+        meta.training.holdout_rows,
+        meta.training.seconds
+    );
+    Ok(())
 }
 
 /// The column mapping of a CSV source on `schema`, if the program has one.

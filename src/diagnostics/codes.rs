@@ -59,6 +59,10 @@ codes! {
     UnknownAction      = "E0404", "an action is not one the engine knows";
     UnknownPersona     = "E0405", "a bidder persona is not one the auction engine knows";
     BadStatement       = "E0406", "a statement is missing or repeated";
+    // E05xx: what `run` can do
+    NotAvailable       = "E0501", "the language accepts it, but this build cannot run it yet";
+    // W0xxx: warnings (the file still checks)
+    UnmeasuredMetric   = "W0501", "a condition reads a metric that `run` does not measure; it is unknown there and never fires";
 }
 
 #[cfg(test)]
@@ -72,7 +76,11 @@ mod tests {
         for code in Code::ALL {
             let s = code.as_str();
             assert!(seen.insert(s), "code {s} is used twice");
-            assert!(s.len() == 5 && s.starts_with('E') && s[1..].chars().all(|c| c.is_ascii_digit()));
+            assert!(
+                s.len() == 5
+                    && (s.starts_with('E') || s.starts_with('W'))
+                    && s[1..].chars().all(|c| c.is_ascii_digit())
+            );
             assert!(!code.summary().is_empty());
         }
     }

@@ -13,9 +13,19 @@ pub use suggest::did_you_mean;
 
 use crate::ast::Span;
 
+/// Whether a diagnostic stops the file from being used.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Severity {
+    #[default]
+    Error,
+    /// Worth knowing; the file still checks.
+    Warning,
+}
+
 /// One problem found in the source.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Diagnostic {
+    pub severity: Severity,
     pub code: Code,
     pub message: String,
     pub span: Span,
@@ -28,7 +38,24 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(code: Code, span: Span, message: impl Into<String>) -> Self {
-        Diagnostic { code, message: message.into(), span, label: String::new(), secondary: Vec::new(), hint: None }
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            span,
+            label: String::new(),
+            secondary: Vec::new(),
+            hint: None,
+        }
+    }
+
+    /// A warning: shown, but the file still checks.
+    pub fn warning(code: Code, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::new(code, span, message) }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
     }
 
     pub fn label(mut self, label: impl Into<String>) -> Self {

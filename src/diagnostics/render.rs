@@ -1,7 +1,7 @@
 //! Turns diagnostics into text: `file:line:col`, the source line, carets under the span,
 //! the code and the hint (codespan-reporting).
 
-use super::{Diagnostic, SourceMap};
+use super::{Diagnostic, Severity, SourceMap};
 use codespan_reporting::diagnostic::{Diagnostic as Report, Label};
 use codespan_reporting::term::{self, termcolor::Buffer, Config};
 
@@ -10,7 +10,11 @@ fn to_report(d: &Diagnostic) -> Report<usize> {
     for (span, text) in &d.secondary {
         labels.push(Label::secondary(span.file, span.range()).with_message(text));
     }
-    let mut report = Report::error().with_code(d.code.as_str()).with_message(&d.message).with_labels(labels);
+    let report = match d.severity {
+        Severity::Error => Report::error(),
+        Severity::Warning => Report::warning(),
+    };
+    let mut report = report.with_code(d.code.as_str()).with_message(&d.message).with_labels(labels);
     if let Some(hint) = &d.hint {
         report = report.with_notes(vec![format!("hint: {hint}")]);
     }
@@ -28,13 +32,19 @@ pub fn render(map: &SourceMap, d: &Diagnostic, color: bool) -> String {
     String::from_utf8_lossy(buf.as_slice()).into_owned()
 }
 
-/// Every diagnostic, then a one-line count.
+/// Every diagnostic, then a one-line count of the errors (or of the warnings, when there
+/// are only warnings).
 pub fn render_all(map: &SourceMap, ds: &[Diagnostic], color: bool) -> String {
     let mut out = String::new();
     for d in ds {
         out.push_str(&render(map, d, color));
     }
-    let n = ds.len();
-    out.push_str(&format!("error: {n} problem{} found\n", if n == 1 { "" } else { "s" }));
+    let errors = ds.iter().filter(|d| d.is_error()).count();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    if errors > 0 {
+        out.push_str(&format!("error: {errors} problem{} found\n", plural(errors)));
+    } else if !ds.is_empty() {
+        out.push_str(&format!("warning: {} warning{}\n", ds.len(), plural(ds.len())));
+    }
     out
 }

@@ -264,8 +264,8 @@ impl Rules {
         }
         let mut tripped = Vec::new();
         for (g, h) in &mut self.guardrails {
-            let value = evaluate(&g.condition, &drift.board, &self.rt);
-            if h.step(value, g.for_windows) {
+            let holds = g.condition.evaluate(&|m| metric_value(m, &drift.board, &self.rt)) == Some(true);
+            if h.step(holds, g.for_windows) {
                 tripped.push(g.clone());
             }
         }
@@ -293,8 +293,8 @@ impl Rules {
             return;
         }
         for a in &alerts {
-            eprintln!(
-                "\n{} {}: `{}` at {:.4} on window {} ({}..{}, n {}) → {}",
+            tracing::warn!(
+                "{} {}: `{}` at {:.4} on window {} ({}..{}, n {}) → {}",
                 if a.statistic == "guardrail" { "GUARDRAIL" } else { "ALERT" },
                 a.drift,
                 a.rule,
@@ -349,10 +349,8 @@ impl Rules {
     fn act(&self, action: &Action, why: &str) -> String {
         match action {
             Action::Alert => "alerted".into(),
-            Action::Log => {
-                tracing::warn!("{why} tripped");
-                "logged".into()
-            }
+            // The alert line itself is the log entry.
+            Action::Log => "logged".into(),
             Action::Rollback => {
                 let Some(d) = self.rt.drift.as_ref() else { return "no registry".into() };
                 let name = &d.model.model.name;
@@ -369,18 +367,6 @@ impl Rules {
                 format!("`{action}` needs a scenario; `run` only records it")
             }
         }
-    }
-}
-
-/// Whether a guardrail condition holds now. Metrics the run does not measure do not hold.
-fn evaluate(c: &Condition, board: &DriftBoard, rt: &Runtime) -> bool {
-    match c {
-        Condition::Compare { metric, op, value } => {
-            metric_value(metric, board, rt).is_some_and(|v| op.holds(v, *value))
-        }
-        Condition::And { all } => all.iter().all(|c| evaluate(c, board, rt)),
-        Condition::Or { any } => any.iter().any(|c| evaluate(c, board, rt)),
-        Condition::Not { condition } => !evaluate(condition, board, rt),
     }
 }
 

@@ -50,7 +50,8 @@ impl SinkRuntime {
         self.write_all(records);
     }
 
-    pub fn write_alerts(&self, alerts: &[crate::drift::Alert]) {
+    /// Writes alerts (drift rules, guardrails, SLO violations) to the sink's files.
+    pub fn write_alerts<T: serde::Serialize>(&self, alerts: &[T]) {
         if !alerts.is_empty() {
             self.write_all(alerts);
         }

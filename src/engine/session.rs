@@ -4,10 +4,12 @@
 use super::drift::DriftRuntime;
 use super::run::{run_dataflow, RunOptions};
 use super::runtime::{Runtime, SinkRuntime};
+use super::slo::{SloBoard, SloMonitor, SloStatus};
 use super::stats::{peak_rss_bytes, Stats};
 use crate::model::serving::{ModelHandle, ServingModel};
 use crate::model::train::train_and_register;
 use crate::plan::{Dataflow, ModelPlan, OperatorKind, Plan};
+use crate::program::Condition;
 use crate::registry::Registry;
 use std::io::IsTerminal;
 use std::path::Path;
@@ -32,6 +34,8 @@ pub struct Outcome {
     pub throughput: Vec<(f64, f64)>,
     /// What the drift monitors saw.
     pub drift: Option<crate::drift::BoardSnapshot>,
+    /// Each SLO after its last evaluation.
+    pub slos: Vec<SloStatus>,
 }
 
 impl Outcome {
@@ -60,6 +64,9 @@ pub struct Prepared {
     pub drift: Option<Arc<DriftRuntime>>,
     /// Worker threads the plan was made for.
     pub workers: usize,
+    /// The plan's SLOs, and their latest evaluation (for `/metrics`).
+    pub slos: Vec<Condition>,
+    pub slo_board: Arc<SloBoard>,
 }
 
 impl Prepared {
@@ -95,9 +102,13 @@ pub fn prepare(plan: &Plan, file: &Path, file_sinks: bool) -> Result<Prepared, S
         let spec = model.model.train.clone().ok_or_else(|| {
             format!("model `{}` has no production version and declares no `train:` data", model.model.name)
         })?;
-        eprintln!("no production version of `{}` in {}: training one first", model.model.name, model.model.registry);
+        tracing::info!(
+            "no production version of `{}` in {}: training one first",
+            model.model.name,
+            model.model.registry
+        );
         let reg = train_and_register(&model, &spec, file.parent().unwrap_or(Path::new("")), &registry)?;
-        eprintln!("trained {} v{}: holdout R² {:.4}", model.model.name, reg.version, reg.meta.metrics.r2);
+        tracing::info!("trained {} v{}: holdout R² {:.4}", model.model.name, reg.version, reg.meta.metrics.r2);
     }
     let serving = ServingModel::production(&registry, &model.model.name, &model.features, model.model.predictor)
         .map_err(|e| e.to_string())?;
@@ -133,6 +144,8 @@ pub fn prepare(plan: &Plan, file: &Path, file_sinks: bool) -> Result<Prepared, S
         stats: Arc::new(Stats::new()),
         drift,
         workers: plan.workers,
+        slos: plan.slos.clone(),
+        slo_board: Arc::new(SloBoard::default()),
     })
 }
 
@@ -164,15 +177,21 @@ pub fn execute(
         drift: p.drift.clone(),
     });
     let done = Arc::new(AtomicBool::new(false));
-    let monitor = {
-        let (stats, stop, done, handle, registry) =
-            (stats.clone(), stop.clone(), done.clone(), p.handle.clone(), p.registry.clone());
-        let model = p.model.clone();
-        let board = p.drift.as_ref().map(|d| d.board.clone());
-        std::thread::spawn(move || {
-            monitor(&stats, &stop, &done, duration, progress, &handle, &registry, &model, board.as_deref())
-        })
+    let watch = Watch {
+        stats: stats.clone(),
+        stop: stop.clone(),
+        done: done.clone(),
+        duration,
+        progress,
+        handle: p.handle.clone(),
+        registry: p.registry.clone(),
+        model: p.model.clone(),
+        drift: p.drift.as_ref().map(|d| d.board.clone()),
+        slos: SloMonitor::new(&p.slos),
+        slo_board: p.slo_board.clone(),
+        alert_sinks: p.sinks.iter().filter(|s| s.stream == crate::program::Stream::Alerts).cloned().collect(),
     };
+    let monitor = std::thread::spawn(move || watch.run());
     let started = Instant::now();
     let result = run_dataflow(&p.dataflow, rt, opts);
     let seconds = started.elapsed().as_secs_f64();
@@ -199,6 +218,7 @@ pub fn execute(
         model_version: stats.model_version.load(Ordering::Relaxed),
         throughput,
         drift: p.drift.as_ref().map(|d| d.board.snapshot()),
+        slos: p.slo_board.snapshot(),
     })
 }
 
@@ -216,90 +236,141 @@ fn drift_line(board: &crate::drift::DriftBoard) -> String {
     out
 }
 
-/// Prints progress, stops the run after `duration`, and swaps in newly promoted versions.
-#[allow(clippy::too_many_arguments)]
-fn monitor(
-    stats: &Stats,
-    stop: &AtomicBool,
-    done: &AtomicBool,
+/// What watches a run from beside its workers: shows progress, stops it after `duration`,
+/// swaps in newly promoted versions, and evaluates the SLOs every second.
+struct Watch {
+    stats: Arc<Stats>,
+    stop: Arc<AtomicBool>,
+    done: Arc<AtomicBool>,
     duration: Option<Duration>,
     progress: Display,
-    handle: &ModelHandle,
-    registry: &Registry,
-    model: &ModelPlan,
-    board: Option<&crate::drift::DriftBoard>,
-) -> Vec<(f64, f64)> {
-    let started = Instant::now();
-    let mut series = Vec::new();
-    let mut sample = (Instant::now(), 0u64);
-    let tty = std::io::stderr().is_terminal();
-    let bar = match progress {
-        Display::Bar(total) if tty => {
-            let bar = indicatif::ProgressBar::new(total);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} events {per_sec} {eta}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            Some(bar)
+    handle: Arc<ModelHandle>,
+    registry: Registry,
+    model: ModelPlan,
+    drift: Option<Arc<crate::drift::DriftBoard>>,
+    slos: SloMonitor,
+    slo_board: Arc<SloBoard>,
+    alert_sinks: Vec<Arc<SinkRuntime>>,
+}
+
+impl Watch {
+    /// Runs until the workers are done; returns events/s in each second.
+    fn run(mut self) -> Vec<(f64, f64)> {
+        let started = Instant::now();
+        let mut series = Vec::new();
+        let mut sample = (Instant::now(), 0u64);
+        let tty = std::io::stderr().is_terminal();
+        let bar = match self.progress {
+            Display::Bar(total) if tty => {
+                let bar = indicatif::ProgressBar::new(total);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} events {per_sec} {eta}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                Some(bar)
+            }
+            _ => None,
+        };
+        let mut last = (Instant::now(), 0u64);
+        let mut last_second = Instant::now();
+        let mut last_line = Instant::now();
+        if !self.slos.is_empty() {
+            self.slos.tick(Instant::now(), &self.stats, self.drift.as_deref(), &self.slo_board);
         }
-        _ => None,
-    };
-    let mut last = (Instant::now(), 0u64);
-    let mut last_refresh = Instant::now();
-    let mut last_line = Instant::now();
-    while !done.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(100));
-        if duration.is_some_and(|d| started.elapsed() >= d) {
-            stop.store(true, Ordering::Relaxed);
-        }
-        if sample.0.elapsed() >= Duration::from_secs(1) {
-            let events = stats.load().0;
-            series
-                .push((started.elapsed().as_secs_f64(), (events - sample.1) as f64 / sample.0.elapsed().as_secs_f64()));
-            sample = (Instant::now(), events);
-        }
-        if last_refresh.elapsed() >= Duration::from_secs(1) {
-            last_refresh = Instant::now();
-            match handle.refresh(registry, &model.features, model.model.predictor) {
-                Ok(Some(v)) => eprintln!("\nswitched to {} v{v}", model.model.name),
-                Ok(None) => {}
-                Err(e) => tracing::warn!("cannot load the new production version: {e}"),
+        while !self.done.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
+            if self.duration.is_some_and(|d| started.elapsed() >= d) {
+                self.stop.store(true, Ordering::Relaxed);
+            }
+            if sample.0.elapsed() >= Duration::from_secs(1) {
+                let events = self.stats.load().0;
+                series.push((
+                    started.elapsed().as_secs_f64(),
+                    (events - sample.1) as f64 / sample.0.elapsed().as_secs_f64(),
+                ));
+                sample = (Instant::now(), events);
+            }
+            if last_second.elapsed() >= Duration::from_secs(1) {
+                last_second = Instant::now();
+                self.refresh_model(tty);
+                self.evaluate_slos(tty);
+            }
+            if let Some(bar) = &bar {
+                bar.set_position(self.stats.load().0);
+                continue;
+            }
+            let every = if tty { Duration::from_millis(500) } else { Duration::from_secs(5) };
+            if self.progress == Display::Line && last_line.elapsed() >= every {
+                last_line = Instant::now();
+                let (events, preds, dead) = self.stats.load();
+                let rate = (events - last.1) as f64 / last.0.elapsed().as_secs_f64().max(1e-9);
+                last = (Instant::now(), events);
+                let lat = self.stats.latency();
+                let q = |x: f64| if lat.is_empty() { 0.0 } else { lat.value_at_quantile(x) as f64 / 1e3 };
+                let mut line = format!(
+                    "{:>7.1}s  {:>10.0} events/s  in {events}  out {preds}  dead {dead}  p50 {:.2} ms  p99 {:.2} ms  model v{}",
+                    started.elapsed().as_secs_f64(),
+                    rate,
+                    q(0.5),
+                    q(0.99),
+                    self.handle.current().version()
+                );
+                if let Some(board) = &self.drift {
+                    line.push_str(&drift_line(board));
+                }
+                line.push_str(&crate::engine::slo::progress(&self.slo_board.snapshot()));
+                if tty {
+                    eprint!("\r{line}   ");
+                } else {
+                    // Not a terminal: plain log lines, which -q silences and --log-format json frames.
+                    tracing::info!(target: "housing_flow::progress", "{line}");
+                }
             }
         }
-        if let Some(bar) = &bar {
-            bar.set_position(stats.load().0);
-            continue;
+        if !self.slos.is_empty() {
+            self.evaluate_slos(tty);
         }
-        let every = if tty { Duration::from_millis(500) } else { Duration::from_secs(5) };
-        if progress == Display::Line && last_line.elapsed() >= every {
-            last_line = Instant::now();
-            let (events, preds, dead) = stats.load();
-            let rate = (events - last.1) as f64 / last.0.elapsed().as_secs_f64().max(1e-9);
-            last = (Instant::now(), events);
-            let lat = stats.latency();
-            let q = |x: f64| if lat.is_empty() { 0.0 } else { lat.value_at_quantile(x) as f64 / 1e3 };
-            let mut line = format!(
-                "{:>7.1}s  {:>10.0} events/s  in {events}  out {preds}  dead {dead}  p50 {:.2} ms  p99 {:.2} ms  model v{}",
-                started.elapsed().as_secs_f64(),
-                rate,
-                q(0.5),
-                q(0.99),
-                handle.current().version()
-            );
-            if let Some(board) = board {
-                line.push_str(&drift_line(board));
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        } else if self.progress == Display::Line && tty {
+            eprintln!();
+        }
+        series
+    }
+
+    fn refresh_model(&self, tty: bool) {
+        match self.handle.refresh(&self.registry, &self.model.features, self.model.model.predictor) {
+            Ok(Some(v)) => {
+                if tty {
+                    eprintln!();
+                }
+                tracing::info!("switched to {} v{v}", self.model.model.name)
             }
+            Ok(None) => {}
+            Err(e) => tracing::warn!("cannot load the new production version: {e}"),
+        }
+    }
+
+    fn evaluate_slos(&mut self, tty: bool) {
+        if self.slos.is_empty() {
+            return;
+        }
+        let violations = self.slos.tick(Instant::now(), &self.stats, self.drift.as_deref(), &self.slo_board);
+        for v in &violations {
             if tty {
-                eprint!("\r{line}   ");
-            } else {
-                eprintln!("{line}");
+                eprintln!();
             }
+            tracing::warn!(
+                "SLO violated: `{}`: {} is {:.3} over the last {:.0} s (objective {})",
+                v.slo,
+                v.metric,
+                v.value,
+                v.window_seconds,
+                v.objective
+            );
+        }
+        for s in &self.alert_sinks {
+            s.write_alerts(&violations);
         }
     }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    } else if progress == Display::Line && tty {
-        eprintln!();
-    }
-    series
 }

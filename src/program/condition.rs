@@ -65,6 +65,24 @@ pub enum Metric {
     },
 }
 
+impl Metric {
+    /// Whether `run` measures this metric. HTTP latency (exported per route by `/metrics`),
+    /// `lost_events`, `unsent_requests` and `online_mae` are scenario metrics.
+    pub fn measured_by_run(&self) -> bool {
+        match self {
+            Metric::Latency { http, .. } => !*http,
+            Metric::Throughput
+            | Metric::ErrorRate
+            | Metric::DeadLetters
+            | Metric::LateEvents
+            | Metric::Psi { .. }
+            | Metric::KsD { .. }
+            | Metric::KsP { .. } => true,
+            Metric::LostEvents | Metric::UnsentRequests | Metric::OnlineMae => false,
+        }
+    }
+}
+
 impl std::fmt::Display for Metric {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -100,6 +118,39 @@ pub enum Condition {
     Not { condition: Box<Condition> },
 }
 
+impl Condition {
+    /// Whether the condition holds, given each metric's current value: `None` when it is
+    /// unknown (a metric that is not measured, or has no value yet, such as an empty window).
+    /// Unknown never counts as holding, and `not` of unknown is unknown (Kleene's logic):
+    /// `false and unknown` is false, `true or unknown` is true.
+    pub fn evaluate(&self, value: &dyn Fn(&Metric) -> Option<f64>) -> Option<bool> {
+        match self {
+            Condition::Compare { metric, op, value: bound } => value(metric).map(|v| op.holds(v, *bound)),
+            Condition::And { all } => {
+                let vs: Vec<Option<bool>> = all.iter().map(|c| c.evaluate(value)).collect();
+                if vs.contains(&Some(false)) {
+                    Some(false)
+                } else if vs.contains(&None) {
+                    None
+                } else {
+                    Some(true)
+                }
+            }
+            Condition::Or { any } => {
+                let vs: Vec<Option<bool>> = any.iter().map(|c| c.evaluate(value)).collect();
+                if vs.contains(&Some(true)) {
+                    Some(true)
+                } else if vs.contains(&None) {
+                    None
+                } else {
+                    Some(false)
+                }
+            }
+            Condition::Not { condition } => condition.evaluate(value).map(|b| !b),
+        }
+    }
+}
+
 impl std::fmt::Display for Condition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -122,5 +173,49 @@ impl std::fmt::Display for Condition {
             }
             Condition::Not { condition } => write!(f, "not ({condition})"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmp(metric: Metric, value: f64) -> Condition {
+        Condition::Compare { metric, op: CmpOp::Gt, value }
+    }
+
+    /// Dead letters are 5; `online_mae` is not measured.
+    fn values(m: &Metric) -> Option<f64> {
+        match m {
+            Metric::DeadLetters => Some(5.0),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn an_unmeasured_metric_is_unknown_and_not_of_unknown_is_unknown() {
+        let unknown = cmp(Metric::OnlineMae, 1.0);
+        assert_eq!(unknown.evaluate(&values), None);
+        let negated = Condition::Not { condition: Box::new(unknown.clone()) };
+        assert_eq!(negated.evaluate(&values), None, "not(unknown) must not become true");
+        let yes = cmp(Metric::DeadLetters, 1.0);
+        let no = cmp(Metric::DeadLetters, 10.0);
+        assert_eq!(yes.evaluate(&values), Some(true));
+        assert_eq!(no.evaluate(&values), Some(false));
+        let and = |a: &Condition, b: &Condition| Condition::And { all: vec![a.clone(), b.clone()] };
+        let or = |a: &Condition, b: &Condition| Condition::Or { any: vec![a.clone(), b.clone()] };
+        assert_eq!(and(&yes, &unknown).evaluate(&values), None);
+        assert_eq!(and(&no, &unknown).evaluate(&values), Some(false));
+        assert_eq!(or(&yes, &unknown).evaluate(&values), Some(true));
+        assert_eq!(or(&no, &unknown).evaluate(&values), None);
+    }
+
+    #[test]
+    fn scenario_metrics_are_not_measured_by_run() {
+        assert!(!Metric::LostEvents.measured_by_run());
+        assert!(!Metric::OnlineMae.measured_by_run());
+        assert!(Metric::Latency { quantile: 0.99, http: false }.measured_by_run());
+        assert!(!Metric::Latency { quantile: 0.99, http: true }.measured_by_run());
+        assert!(Metric::Throughput.measured_by_run());
     }
 }

@@ -108,6 +108,35 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
 }
 
 /// Drift gauges and counters, one series per monitor.
+/// Per SLO: its objective, its current value over the last window, whether it is violated.
+fn slos(out: &mut String, statuses: &[crate::engine::slo::SloStatus]) {
+    if statuses.is_empty() {
+        return;
+    }
+    type Read = fn(&crate::engine::slo::SloStatus) -> Option<f64>;
+    let gauges: [(&str, &str, Read); 3] = [
+        ("housing_flow_slo_objective", "The bound an SLO sets on its metric.", |s| Some(s.objective)),
+        ("housing_flow_slo_value", "The SLO's metric over the last window (latency in ms).", |s| s.value),
+        ("housing_flow_slo_violated", "1 when the SLO is violated, 0 when met (absent while unknown).", |s| {
+            s.violated.map(|v| if v { 1.0 } else { 0.0 })
+        }),
+    ];
+    for (name, help, read) in gauges {
+        family(out, name, "gauge", help);
+        for s in statuses {
+            if let Some(v) = read(s) {
+                let _ = writeln!(
+                    out,
+                    "{name}{{slo=\"{}\",metric=\"{}\"}} {}",
+                    escape(&s.slo),
+                    escape(&s.metric),
+                    number(v)
+                );
+            }
+        }
+    }
+}
+
 fn drift(out: &mut String, board: &crate::drift::BoardSnapshot) {
     type Read = fn(&crate::drift::DriftStatus) -> Option<f64>;
     let gauges: [(&str, &str, Read); 4] = [
@@ -205,6 +234,9 @@ pub fn render(state: &AppState) -> String {
     }
     if let Some(board) = &state.drift {
         drift(&mut out, &board.snapshot());
+    }
+    if let Some(board) = &state.slos {
+        slos(&mut out, &board.snapshot());
     }
 
     let HttpCounts { requests, latency } = state.http.snapshot();

@@ -73,6 +73,8 @@ pub struct AppState {
     pub drift: Option<Arc<crate::drift::DriftBoard>>,
     /// The stream's worker threads, for `/metrics`.
     pub workers: Option<usize>,
+    /// The run's SLOs after their latest evaluation, for `/metrics`.
+    pub slos: Option<Arc<crate::engine::slo::SloBoard>>,
 }
 
 /// Every route as (method, path): the router registers exactly these, the OpenAPI document describes them.

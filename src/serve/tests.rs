@@ -65,6 +65,7 @@ fn state_with(store: Option<Arc<PredictionStore>>, stats: Option<Arc<Stats>>) ->
         http: HttpMetrics::default(),
         drift: None,
         workers: None,
+        slos: None,
     })
 }
 
@@ -777,6 +778,7 @@ fn state_with_board() -> Arc<AppState> {
         http: HttpMetrics::default(),
         drift: Some(board()),
         workers: Some(2),
+        slos: None,
     })
 }
 
