@@ -29,8 +29,8 @@ fn temp_dir(name: &str) -> PathBuf {
 fn pipeline_in(dir: &Path) -> PathBuf {
     let main = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/main.hf")).unwrap();
     let mut text = main
-        .replace("registry:  \"models\"", &format!("registry:  \"{}\"", dir.join("models").display()))
-        .replace("\"out/", &format!("\"{}/", dir.join("out").display()))
+        .replace("registry:  \"../models\"", &format!("registry:  \"{}\"", dir.join("models").display()))
+        .replace("\"../out/", &format!("\"{}/", dir.join("out").display()))
         .replace("rate: 20k/s, ", "")
         .replace("num_iterations: 300", "num_iterations: 50");
     text.push_str(&format!("sink alerts = file(\"{}\") from alerts\n", dir.join("out/alerts.jsonl").display()));
@@ -42,7 +42,7 @@ fn pipeline_in(dir: &Path) -> PathBuf {
 fn prepared(file: &Path, workers: usize) -> Prepared {
     let checked = check_file(file).unwrap();
     assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
-    prepare(&lower(&checked.program.unwrap(), workers), file, true).unwrap()
+    prepare(&lower(&checked.program.unwrap(), workers), true).unwrap()
 }
 
 /// Registers and promotes a second version, so that a rollback has somewhere to go.

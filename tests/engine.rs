@@ -23,9 +23,9 @@ fn temp_dir(name: &str) -> PathBuf {
 fn pipeline_in(dir: &Path, keep: u64) -> PathBuf {
     let main = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/main.hf")).unwrap();
     let text = main
-        .replace("registry:  \"models\"", &format!("registry:  \"{}\"", dir.join("models").display()))
+        .replace("registry:  \"../models\"", &format!("registry:  \"{}\"", dir.join("models").display()))
         .replace("memory(keep: 100_000)", &format!("memory(keep: {keep})"))
-        .replace("\"out/", &format!("\"{}/", dir.join("out").display()))
+        .replace("\"../out/", &format!("\"{}/", dir.join("out").display()))
         .replace("num_iterations: 300", "num_iterations: 50");
     let path = dir.join("main.hf");
     std::fs::write(&path, text).unwrap();
@@ -35,7 +35,7 @@ fn pipeline_in(dir: &Path, keep: u64) -> PathBuf {
 fn prepared(file: &Path, workers: usize) -> Prepared {
     let checked = check_file(file).unwrap();
     assert!(checked.diagnostics.is_empty());
-    prepare(&lower(&checked.program.unwrap(), workers), file, true).unwrap()
+    prepare(&lower(&checked.program.unwrap(), workers), true).unwrap()
 }
 
 #[test]

@@ -41,7 +41,7 @@ fn check_as(name: &str, text: &str) -> Checked {
 /// Asserts that every span names a file of the map, lies inside it and on character
 /// boundaries; renders the diagnostics; lowers and explains the program, if any.
 fn exercise(c: &Checked) {
-    for d in &c.diagnostics {
+    for d in c.diagnostics.iter().chain(&c.unavailable) {
         let spans = std::iter::once(&d.span).chain(d.secondary.iter().map(|(s, _)| s));
         for s in spans {
             assert!(s.file < c.map.len(), "span {s:?} names no file (diagnostic {d:?})");
@@ -53,9 +53,17 @@ fn exercise(c: &Checked) {
             );
         }
     }
-    assert!(!render_all(&c.map, &c.diagnostics, false).is_empty());
+    // Every diagnostic is rendered with its code and message, one header each.
+    let text = render_all(&c.map, &c.diagnostics, false);
+    for d in &c.diagnostics {
+        let kind = if d.is_error() { "error" } else { "warning" };
+        let header = format!("{kind}[{}]: {}", d.code.as_str(), d.message);
+        assert!(text.contains(&header), "`{header}` is missing from the rendering:\n{text}");
+    }
+    let headers = text.lines().filter(|l| l.starts_with("error[") || l.starts_with("warning[")).count();
+    assert_eq!(headers, c.diagnostics.len(), "{text}");
+    assert_eq!(c.program.is_some(), !c.diagnostics.iter().any(|d| d.is_error()), "{text}");
     if let Some(program) = &c.program {
-        assert!(c.diagnostics.is_empty());
         let plan = lower(program, 2);
         let _ = explain(&plan);
         assert_round_trips(&plan);

@@ -71,7 +71,7 @@ impl Checker<'_> {
                 }
                 AuctionStmt::Seed(e) => self.count(e, "`seed`", 0).map(|s| seed = s),
                 AuctionStmt::Report(p) => {
-                    report = Some(p.node.clone());
+                    report = Some(self.file_relative(p.span.file, &p.node));
                     Some(())
                 }
             };

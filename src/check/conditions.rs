@@ -35,8 +35,11 @@ impl Checker<'_> {
             }
             ExprKind::Binary { op, lhs, rhs } if cmp_op(*op).is_some() => {
                 let (metric, dim) = self.metric(lhs)?;
-                if cx != Context::Expect && !metric.measured_by_run() {
-                    let why = format!("`{metric}` is measured only while a scenario runs");
+                if cx != Context::Expect && !metric.measured_by_run(self.program.serve.is_some()) {
+                    let why = match &metric {
+                        Metric::Latency { .. } => "the file serves no HTTP (add `serve http(port: ...)`)".to_string(),
+                        _ => format!("`{metric}` is measured only while a scenario runs"),
+                    };
                     self.error(
                         Diagnostic::warning(
                             Code::UnmeasuredMetric,

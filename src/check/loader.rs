@@ -41,7 +41,9 @@ pub fn normalize(path: &Path) -> PathBuf {
         match c {
             std::path::Component::CurDir => {}
             std::path::Component::ParentDir => {
-                if !out.pop() {
+                // `a/..` cancels; a leading `..` (or one after another) stays.
+                let ends_in_parent = matches!(out.components().next_back(), Some(std::path::Component::ParentDir));
+                if ends_in_parent || !out.pop() {
                     out.push("..");
                 }
             }

@@ -171,6 +171,22 @@ impl<'a> Checker<'a> {
         self.diags.push(d);
     }
 
+    /// A path written in `file`, resolved against that file's folder (as `use` is), so a
+    /// pipeline means the same files whatever the working directory. Absolute paths stay.
+    pub(crate) fn file_relative(&self, file: FileId, path: &str) -> String {
+        let p = Path::new(path);
+        if p.is_absolute() {
+            return path.to_string();
+        }
+        let dir = Path::new(&self.map.get(file).name).parent().unwrap_or(Path::new(""));
+        let joined = normalize(&dir.join(p));
+        if joined.as_os_str().is_empty() {
+            ".".to_string()
+        } else {
+            joined.display().to_string()
+        }
+    }
+
     /// Records a declaration `run` cannot carry out yet.
     pub(crate) fn not_available(&mut self, span: Span, what: &str, when: &str) {
         self.unavailable.push(

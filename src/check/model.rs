@@ -122,6 +122,7 @@ impl Checker<'_> {
             ok &= done.is_some();
         }
         if let (true, Some(features), Some(label)) = (ok, features, label) {
+            let registry = self.file_relative(m.span.file, &registry);
             self.program.models.push(Model {
                 name: m.name.node.clone(),
                 algorithm: "lightgbm".into(),

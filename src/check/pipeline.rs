@@ -88,7 +88,8 @@ impl Checker<'_> {
                     Some(r) => Some(r?),
                     None => None,
                 };
-                Some((SourceKind::Csv { path: path?, columns: columns?, delimiter: delimiter?, rate }, schema))
+                let path = self.file_relative(callee.span.file, &path?);
+                Some((SourceKind::Csv { path, columns: columns?, delimiter: delimiter?, rate }, schema))
             }
             "kafka" if !training => {
                 self.not_available(callee.span, "a `kafka(...)` source", "Kafka sources are not built yet");
@@ -347,7 +348,7 @@ impl Checker<'_> {
             "file" => {
                 let a = self.args(&callee, args, &["path"], &[]);
                 let path = a.require(self, "path").and_then(|p| self.string(p, "the file path"))?;
-                Some(SinkTarget::File { path })
+                Some(SinkTarget::File { path: self.file_relative(callee.span.file, &path) })
             }
             "stdout" => {
                 self.args(&callee, args, &[], &[]);
@@ -413,6 +414,13 @@ impl Checker<'_> {
         let condition = self.condition(&g.condition, super::conditions::Context::Guardrail);
         let for_windows = g.for_windows.as_ref().map_or(Some(1), |f| self.count(f, "`for N windows`", 1));
         if let (Some(action), Some(condition), Some(for_windows)) = (action, condition, for_windows) {
+            if !names_a_drift(&condition) {
+                self.not_available(
+                    g.span,
+                    "a guardrail that names no drift monitor",
+                    "`run` evaluates guardrails on the windows of the drift monitor they name",
+                );
+            }
             self.program.guardrails.push(Guardrail { action, condition, for_windows: for_windows as u32 });
         }
     }
@@ -454,5 +462,17 @@ impl Checker<'_> {
                 None
             }
         }
+    }
+}
+
+/// Whether a condition reads a drift statistic (`psi(D)`, `ks(D)`, `ks_p(D)`).
+fn names_a_drift(c: &crate::program::Condition) -> bool {
+    use crate::program::{Condition, Metric};
+    match c {
+        Condition::Compare { metric, .. } => {
+            matches!(metric, Metric::Psi { .. } | Metric::KsD { .. } | Metric::KsP { .. })
+        }
+        Condition::And { all: cs } | Condition::Or { any: cs } => cs.iter().any(names_a_drift),
+        Condition::Not { condition } => names_a_drift(condition),
     }
 }

@@ -85,7 +85,7 @@ impl Checker<'_> {
                 ScenarioStmt::Use(_) | ScenarioStmt::Duration(_) => Some(()),
                 ScenarioStmt::Seed(e) => self.count(e, "`seed`", 0).map(|v| seed = Some(v)),
                 ScenarioStmt::Report(p) => {
-                    report = Some(p.node.clone());
+                    report = Some(self.file_relative(p.span.file, &p.node));
                     Some(())
                 }
                 ScenarioStmt::Traffic { target, patterns, .. } => {

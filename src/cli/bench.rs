@@ -43,7 +43,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         let plan = plan::lower(&program, w.max(1));
         // Headless and unpaced: no files written and no `rate:`, so the figures measure the
         // pipeline, not the disk or the declared pace.
-        let prepared = prepare(&plan, &args.file, false).map_err(anyhow::Error::msg)?;
+        let prepared = prepare(&plan, false).map_err(anyhow::Error::msg)?;
         reset_peak_rss();
         let opts = RunOptions {
             workers: w.max(1),

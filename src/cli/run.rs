@@ -40,6 +40,10 @@ pub struct RunArgs {
     /// A file with one `host:port` per process.
     #[arg(long, requires = "processes")]
     pub hostfile: Option<PathBuf>,
+    /// How long a cluster process waits for the others (and, for processes other than 0,
+    /// for process 0 to train the model when the registry has none).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "60s")]
+    pub connect_timeout: Duration,
     /// Serve HTTP on this port instead of the one in the file's `serve http(...)` (0: any free port).
     #[arg(long)]
     pub port: Option<u16>,
@@ -51,7 +55,22 @@ pub struct RunArgs {
 
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let program = runnable(&args.file, "run")?.program.expect("a clean check has a program");
-    let plan = plan::lower(&program, args.workers.max(1));
+    let cluster = match (args.processes, args.process, &args.hostfile) {
+        (Some(n), Some(i), Some(f)) => Some(cluster(n, i, f, args.connect_timeout)?),
+        _ => None,
+    };
+    let mut plan = plan::lower(&program, args.workers.max(1));
+    let mut port = args.port;
+    if let Some(c) = &cluster {
+        // Per-process files and ports: processes started in one folder never clash.
+        plan = plan.for_process(c.process);
+        port = port.map(|p| if p == 0 { 0 } else { p.saturating_add(c.process as u16) });
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
+        tracing::warn!("cannot handle Ctrl-C: {e}");
+    }
     if args.inject_bad > 0.0 {
         let generated = plan.dataflows.iter().flat_map(|d| &d.operators).any(|o| {
             matches!(&o.kind, OperatorKind::Source { source, .. } if matches!(source.kind, SourceKind::Generate { .. }))
@@ -66,22 +85,17 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     if !(0.0..=1.0).contains(&args.inject_bad) {
         anyhow::bail!("--inject-bad is a fraction between 0 and 1, not {}", args.inject_bad);
     }
-    let prepared = prepare(&plan, &args.file, true).map_err(anyhow::Error::msg)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
-        tracing::warn!("cannot handle Ctrl-C: {e}");
+    if let Some(c) = cluster.as_ref().filter(|c| c.process > 0) {
+        // Process 0 trains a missing model; the others wait for it rather than train their own.
+        wait_for_production(&plan, c.connect_timeout, &stop)?;
     }
+    let prepared = prepare(&plan, true).map_err(anyhow::Error::msg)?;
     let shift = match args.shift.as_deref().map(|s| Shift::parse(&prepared.schema, s)).transpose() {
         Ok(s) => s,
         Err(e) => {
             tracing::error!("--shift {e}");
             return Err(Exit(EXIT_UNREADABLE).into());
         }
-    };
-    let cluster = match (args.processes, args.process, &args.hostfile) {
-        (Some(n), Some(i), Some(f)) => Some(cluster(n, i, f)?),
-        _ => None,
     };
     let opts = RunOptions {
         shift,
@@ -93,7 +107,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         cluster,
     };
     if let Some(serve) = &plan.serve {
-        let addr = super::http::start(&prepared, serve, args.port, stop.clone()).map_err(anyhow::Error::msg)?;
+        let addr = super::http::start(&prepared, serve, port, stop.clone()).map_err(anyhow::Error::msg)?;
         tracing::info!("serving http://{addr}");
     }
     let result = execute(&prepared, &opts, stop.clone(), args.duration, Display::Line);
@@ -199,7 +213,7 @@ fn print_drift(board: &housing_flow::drift::BoardSnapshot) {
 }
 
 /// Reads a hostfile (one `host:port` per line, `#` comments) and checks it fits the flags.
-fn cluster(processes: usize, process: usize, hostfile: &std::path::Path) -> anyhow::Result<Cluster> {
+fn cluster(processes: usize, process: usize, hostfile: &std::path::Path, timeout: Duration) -> anyhow::Result<Cluster> {
     let text = std::fs::read_to_string(hostfile).with_context(|| format!("cannot read `{}`", hostfile.display()))?;
     let addresses: Vec<String> = text
         .lines()
@@ -213,5 +227,34 @@ fn cluster(processes: usize, process: usize, hostfile: &std::path::Path) -> anyh
     if process >= processes {
         anyhow::bail!("--process {process} is not below --processes {processes}");
     }
-    Ok(Cluster { process, addresses })
+    Ok(Cluster { process, addresses, connect_timeout: timeout })
+}
+
+/// Waits until every model of the plan has a production version, or fails after `timeout`
+/// or on Ctrl-C/SIGTERM.
+fn wait_for_production(plan: &plan::Plan, timeout: Duration, stop: &AtomicBool) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let mut told = false;
+    for m in &plan.models {
+        let registry = housing_flow::registry::Registry::open(&m.model.registry);
+        while registry.production(&m.model.name).ok().flatten().is_none() {
+            if !told {
+                tracing::info!("waiting for process 0 to train `{}` in {}", m.model.name, m.model.registry);
+                told = true;
+            }
+            if stop.load(Ordering::Relaxed) {
+                anyhow::bail!("stopped while waiting for a production version of `{}`", m.model.name);
+            }
+            if started.elapsed() >= timeout {
+                anyhow::bail!(
+                    "no production version of `{}` in {} after {} s; train one with `housing-flow train`",
+                    m.model.name,
+                    m.model.registry,
+                    timeout.as_secs_f64()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    Ok(())
 }

@@ -7,7 +7,7 @@ use housing_flow::model::train::train_and_register;
 use housing_flow::plan;
 use housing_flow::program::SourceKind;
 use housing_flow::registry::Registry;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Arguments of `train`.
 #[derive(clap::Args, Debug)]
@@ -72,9 +72,8 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             model.model.name
         ),
     };
-    let file_dir = args.file.parent().unwrap_or(Path::new(""));
     tracing::info!("training `{}` ...", model.model.name);
-    let reg = train_and_register(model, &spec, file_dir, &registry).map_err(anyhow::Error::msg)?;
+    let reg = train_and_register(model, &spec, &registry).map_err(anyhow::Error::msg)?;
     if !reg.rejected.is_empty() {
         tracing::warn!("{} training row(s) were rejected; the first: {}", reg.rejected.len(), reg.rejected[0]);
     }

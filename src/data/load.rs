@@ -4,7 +4,7 @@ use super::csv_source::read_csv;
 use super::generator::Generator;
 use super::Event;
 use crate::program::{Schema, SourceKind};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Events loaded for training, with the rows that were rejected and a description.
 pub struct Loaded {
@@ -15,9 +15,9 @@ pub struct Loaded {
     pub description: String,
 }
 
-/// Reads a finite source: the generator with `rows:`, or a CSV file. A relative CSV path
-/// is tried from the working directory first, then from `file_dir` (the `.hf` file's folder).
-pub fn training_events(spec: &SourceKind, schema: &Schema, file_dir: &Path) -> Result<Loaded, String> {
+/// Reads a finite source: the generator with `rows:`, or a CSV file (its path as the checker
+/// resolved it against the declaring file).
+pub fn training_events(spec: &SourceKind, schema: &Schema) -> Result<Loaded, String> {
     match spec {
         SourceKind::Generate { seed, rows, .. } => {
             let n = rows.ok_or("the generator needs `rows:` to produce training data")?;
@@ -30,7 +30,7 @@ pub fn training_events(spec: &SourceKind, schema: &Schema, file_dir: &Path) -> R
             })
         }
         SourceKind::Csv { path, columns, delimiter, .. } => {
-            let path = resolve(path, file_dir);
+            let path = Path::new(path);
             let data = read_csv(&path, schema, columns, *delimiter).map_err(|e| e.to_string())?;
             Ok(Loaded {
                 rejected: data.rejected.iter().map(|r| r.to_string()).collect(),
@@ -39,18 +39,5 @@ pub fn training_events(spec: &SourceKind, schema: &Schema, file_dir: &Path) -> R
             })
         }
         SourceKind::Kafka { topic, .. } => Err(format!("cannot train on the Kafka topic `{topic}`: it has no end")),
-    }
-}
-
-fn resolve(path: &str, file_dir: &Path) -> PathBuf {
-    let p = PathBuf::from(path);
-    if p.is_absolute() || p.exists() {
-        return p;
-    }
-    let beside = file_dir.join(&p);
-    if beside.exists() {
-        beside
-    } else {
-        p
     }
 }

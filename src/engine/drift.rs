@@ -376,9 +376,13 @@ fn metric_value(m: &Metric, board: &DriftBoard, rt: &Runtime) -> Option<f64> {
         Metric::Psi { drift } => board.last(drift)?.statistics.psi,
         Metric::KsD { drift } => board.last(drift)?.statistics.ks_d,
         Metric::KsP { drift } => board.last(drift)?.statistics.ks_p,
-        Metric::Latency { quantile, http: false } => {
-            let h = rt.stats.latency();
+        Metric::Latency { quantile, http } => {
+            let h = if *http { rt.stats.http_latency() } else { rt.stats.latency() };
             (!h.is_empty()).then(|| h.value_at_quantile(*quantile) as f64 / 1e3)
+        }
+        Metric::Throughput => {
+            let seconds = rt.started.elapsed().as_secs_f64();
+            (seconds > 0.0).then(|| events as f64 / seconds)
         }
         Metric::ErrorRate => (events > 0).then(|| dead as f64 / events as f64),
         Metric::DeadLetters => Some(dead as f64),

@@ -12,7 +12,7 @@ use crate::data::{Event, Value};
 use crate::plan::{Dataflow, OperatorKind};
 use crate::program::{Schema, Source, SourceKind};
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use timely::container::CapacityContainerBuilder;
@@ -43,6 +43,8 @@ pub struct Cluster {
     pub process: usize,
     /// `host:port` of every process, in process order.
     pub addresses: Vec<String>,
+    /// How long to wait for the other processes to connect before giving up.
+    pub connect_timeout: Duration,
 }
 
 /// Batches a worker may have in flight before it waits for them to finish.
@@ -56,22 +58,78 @@ pub fn run_dataflow(df: &Dataflow, rt: Arc<Runtime>, opts: &RunOptions) -> Resul
     };
     // Open the source once up front, so a missing file is an error before any thread starts.
     Feeder::open(&source, &rt.schema, 0, 1, opts)?;
-    let df = df.clone();
-    let opts = opts.clone();
-    let config = match &opts.cluster {
-        None => timely::Config::process(opts.workers.max(1)),
-        Some(c) => timely::Config {
-            communication: timely::CommunicationConfig::Cluster {
-                threads: opts.workers.max(1),
-                process: c.process,
-                addresses: c.addresses.clone(),
-                report: false,
-                zerocopy: false,
-            },
-            worker: timely::WorkerConfig::default(),
-        },
+    let Some(cluster) = opts.cluster.clone() else {
+        let config = timely::Config::process(opts.workers.max(1));
+        return execute_timely(config, df.clone(), source, rt, opts.clone(), Arc::new(AtomicBool::new(false)));
     };
+    // Timely connects to the other processes before any worker starts, blocking without a
+    // deadline; wait beside it so Ctrl-C, SIGTERM and a timeout still end this process.
+    let config = timely::Config {
+        communication: timely::CommunicationConfig::Cluster {
+            threads: opts.workers.max(1),
+            process: cluster.process,
+            addresses: cluster.addresses.clone(),
+            report: false,
+            zerocopy: false,
+        },
+        worker: timely::WorkerConfig::default(),
+    };
+    let connected = Arc::new(AtomicBool::new(false));
+    let stop = rt.stop.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let (df, opts, connected) = (df.clone(), opts.clone(), connected.clone());
+        std::thread::Builder::new()
+            .name("cluster".into())
+            .spawn(move || {
+                let _ = tx.send(execute_timely(config, df, source, rt, opts, connected));
+            })
+            .map_err(|e| e.to_string())?;
+    }
+    let started = Instant::now();
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(result) => return result,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Err("the cluster thread ended".into()),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if connected.load(Ordering::Relaxed) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                let others: Vec<&str> = cluster
+                    .addresses
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != cluster.process)
+                    .map(|(_, a)| a.as_str())
+                    .collect();
+                if stop.load(Ordering::Relaxed) {
+                    return Err(format!(
+                        "stopped while waiting for the other processes of the cluster ({})",
+                        others.join(", ")
+                    ));
+                }
+                if started.elapsed() >= cluster.connect_timeout {
+                    return Err(format!(
+                        "the other processes of the cluster ({}) did not all connect within {} s (--connect-timeout)",
+                        others.join(", "),
+                        cluster.connect_timeout.as_secs_f64()
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Runs the timely workers to the end; `connected` is set once they start (after a cluster's
+/// processes have all connected).
+fn execute_timely(
+    config: timely::Config,
+    df: Dataflow,
+    source: Source,
+    rt: Arc<Runtime>,
+    opts: RunOptions,
+    connected: Arc<AtomicBool>,
+) -> Result<(), String> {
     let guards = timely::execute(config, move |worker| {
+        connected.store(true, Ordering::Relaxed);
         let (index, peers) = (worker.index(), worker.peers());
         let mut input = InputHandle::<u64, CapacityContainerBuilder<Vec<Batch>>>::new();
         let probe = ProbeHandle::new();

@@ -12,7 +12,6 @@ use crate::plan::{Dataflow, ModelPlan, OperatorKind, Plan};
 use crate::program::Condition;
 use crate::registry::Registry;
 use std::io::IsTerminal;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -78,7 +77,7 @@ impl Prepared {
 
 /// Picks the dataflow, loads the production model (training one first when the registry
 /// has none), and checks the plan is one this engine can run.
-pub fn prepare(plan: &Plan, file: &Path, file_sinks: bool) -> Result<Prepared, String> {
+pub fn prepare(plan: &Plan, file_sinks: bool) -> Result<Prepared, String> {
     let dataflow = match plan.dataflows.as_slice() {
         [one] => one.clone(),
         [] => return Err("the file declares no source to run".into()),
@@ -107,7 +106,7 @@ pub fn prepare(plan: &Plan, file: &Path, file_sinks: bool) -> Result<Prepared, S
             model.model.name,
             model.model.registry
         );
-        let reg = train_and_register(&model, &spec, file.parent().unwrap_or(Path::new("")), &registry)?;
+        let reg = train_and_register(&model, &spec, &registry)?;
         tracing::info!("trained {} v{}: holdout R² {:.4}", model.model.name, reg.version, reg.meta.metrics.r2);
     }
     let serving = ServingModel::production(&registry, &model.model.name, &model.features, model.model.predictor)

@@ -69,6 +69,7 @@ struct Sample {
     events: u64,
     dead: u64,
     latency: Histogram<u64>,
+    http_latency: Histogram<u64>,
 }
 
 /// The metrics of the window between two samples.
@@ -77,6 +78,7 @@ pub struct WindowMetrics<'a> {
     pub events: u64,
     pub dead: u64,
     pub latency: &'a Histogram<u64>,
+    pub http_latency: &'a Histogram<u64>,
     pub drift: Option<&'a DriftBoard>,
 }
 
@@ -85,8 +87,9 @@ impl WindowMetrics<'_> {
     /// latencies) or `run` does not measure it.
     pub fn value(&self, m: &Metric) -> Option<f64> {
         match m {
-            Metric::Latency { quantile, http: false } => {
-                (!self.latency.is_empty()).then(|| self.latency.value_at_quantile(*quantile) as f64 / 1e3)
+            Metric::Latency { quantile, http } => {
+                let h = if *http { self.http_latency } else { self.latency };
+                (!h.is_empty()).then(|| h.value_at_quantile(*quantile) as f64 / 1e3)
             }
             Metric::Throughput => (self.seconds > 0.0).then(|| self.events as f64 / self.seconds),
             Metric::ErrorRate => (self.events > 0).then(|| self.dead as f64 / self.events as f64),
@@ -141,21 +144,33 @@ impl SloMonitor {
         board: &SloBoard,
     ) -> Vec<SloViolation> {
         let (events, _, dead) = stats.load();
-        self.samples.push_back(Sample { at: now, events, dead, latency: stats.latency() });
+        self.samples.push_back(Sample {
+            at: now,
+            events,
+            dead,
+            latency: stats.latency(),
+            http_latency: stats.http_latency(),
+        });
         // Keep the newest sample at least WINDOW old as the window's start.
         while self.samples.len() > 2 && now.duration_since(self.samples[1].at) >= WINDOW {
             self.samples.pop_front();
         }
         let (Some(first), Some(last)) = (self.samples.front(), self.samples.back()) else { return Vec::new() };
-        let mut latency = last.latency.clone();
-        if latency.subtract(&first.latency).is_err() {
-            latency = last.latency.clone();
-        }
+        let since = |now: &Histogram<u64>, then: &Histogram<u64>| {
+            let mut h = now.clone();
+            if h.subtract(then).is_err() {
+                h = now.clone();
+            }
+            h
+        };
+        let latency = since(&last.latency, &first.latency);
+        let http_latency = since(&last.http_latency, &first.http_latency);
         let window = WindowMetrics {
             seconds: last.at.duration_since(first.at).as_secs_f64(),
             events: last.events - first.events,
             dead: last.dead - first.dead,
             latency: &latency,
+            http_latency: &http_latency,
             drift,
         };
         let mut violations = Vec::new();

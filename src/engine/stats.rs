@@ -22,11 +22,17 @@ pub struct Stats {
     /// Predictions by the model version that made them.
     by_version: Mutex<BTreeMap<u32, u64>>,
     latency: Mutex<Option<Histogram<u64>>>,
+    /// HTTP request latencies while the run serves, for `p99(http_latency)` SLOs.
+    http_latency: Mutex<Option<Histogram<u64>>>,
 }
 
 impl Stats {
     pub fn new() -> Self {
-        Stats { latency: Mutex::new(Some(new_histogram())), ..Default::default() }
+        Stats {
+            latency: Mutex::new(Some(new_histogram())),
+            http_latency: Mutex::new(Some(new_histogram())),
+            ..Default::default()
+        }
     }
 
     /// Counts dead letters by reason.
@@ -62,6 +68,18 @@ impl Stats {
             h.add(&*local).expect("same bounds");
         }
         local.reset();
+    }
+
+    /// Records one HTTP request's latency.
+    pub fn record_http_latency(&self, elapsed: std::time::Duration) {
+        if let Some(h) = self.http_latency.lock().expect("stats lock").as_mut() {
+            h.saturating_record((elapsed.as_micros() as u64).max(1));
+        }
+    }
+
+    /// A copy of the HTTP latency histogram.
+    pub fn http_latency(&self) -> Histogram<u64> {
+        self.http_latency.lock().expect("stats lock").clone().unwrap_or_else(new_histogram)
     }
 
     /// A copy of the merged latency histogram.

@@ -29,6 +29,43 @@ pub struct Plan {
     pub auctions: Vec<Auction>,
 }
 
+impl Plan {
+    /// The plan as process `process` of a cluster runs it: each process writes its own
+    /// files (`out/predictions.jsonl` → `out/predictions.p1.jsonl`) and serves HTTP on the
+    /// declared port plus its index (`--port 0` stays "any free port"), so processes
+    /// started in one folder never clash.
+    pub fn for_process(mut self, process: usize) -> Plan {
+        for df in &mut self.dataflows {
+            for op in &mut df.operators {
+                if let OperatorKind::Sink { targets, .. } = &mut op.kind {
+                    for t in targets {
+                        if let SinkTarget::File { path } = t {
+                            *path = per_process_path(path, process);
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(serve) = &mut self.serve {
+            if serve.port != 0 {
+                serve.port = serve.port.saturating_add(process as u16);
+            }
+        }
+        self
+    }
+}
+
+/// `out/predictions.jsonl` → `out/predictions.p1.jsonl` (`.p1` before the extension).
+pub fn per_process_path(path: &str, process: usize) -> String {
+    let p = std::path::Path::new(path);
+    let stem = p.file_stem().map_or(String::new(), |s| s.to_string_lossy().into_owned());
+    let name = match p.extension() {
+        Some(ext) => format!("{stem}.p{process}.{}", ext.to_string_lossy()),
+        None => format!("{stem}.p{process}"),
+    };
+    p.with_file_name(name).display().to_string()
+}
+
 /// The operators fed by one source, in topological order.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Dataflow {

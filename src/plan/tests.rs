@@ -51,3 +51,33 @@ fn explain_names_every_operator_and_exchange() {
     assert!(text.contains("exchange: hash"));
     assert!(text.contains("sliding 10000 events every 1000 events"));
 }
+
+#[test]
+fn each_process_of_a_cluster_gets_its_own_files_and_port() {
+    assert_eq!(per_process_path("out/predictions.jsonl", 1), "out/predictions.p1.jsonl");
+    assert_eq!(per_process_path("/tmp/x/dead", 0), "/tmp/x/dead.p0");
+    let plan = plan_of("pipelines/main.hf", 1);
+    let files = |p: &Plan| -> Vec<String> {
+        p.dataflows[0]
+            .operators
+            .iter()
+            .filter_map(|o| match &o.kind {
+                OperatorKind::Sink { targets, .. } => Some(targets.clone()),
+                _ => None,
+            })
+            .flatten()
+            .filter_map(|t| match t {
+                SinkTarget::File { path } => Some(path),
+                _ => None,
+            })
+            .collect()
+    };
+    let (p0, p1) = (plan.clone().for_process(0), plan.clone().for_process(1));
+    assert_eq!(p0.serve.as_ref().unwrap().port, 8000);
+    assert_eq!(p1.serve.as_ref().unwrap().port, 8001);
+    let (f0, f1) = (files(&p0), files(&p1));
+    assert_eq!(f0.len(), 2);
+    assert!(f0.iter().all(|f| f.contains(".p0.")), "{f0:?}");
+    assert!(f1.iter().all(|f| f.contains(".p1.")), "{f1:?}");
+    assert!(f0.iter().all(|f| !f1.contains(f)));
+}

@@ -66,11 +66,11 @@ pub enum Metric {
 }
 
 impl Metric {
-    /// Whether `run` measures this metric. HTTP latency (exported per route by `/metrics`),
+    /// Whether `run` measures this metric (HTTP latency only when the program serves HTTP).
     /// `lost_events`, `unsent_requests` and `online_mae` are scenario metrics.
-    pub fn measured_by_run(&self) -> bool {
+    pub fn measured_by_run(&self, serves_http: bool) -> bool {
         match self {
-            Metric::Latency { http, .. } => !*http,
+            Metric::Latency { http, .. } => !*http || serves_http,
             Metric::Throughput
             | Metric::ErrorRate
             | Metric::DeadLetters
@@ -212,10 +212,11 @@ mod tests {
 
     #[test]
     fn scenario_metrics_are_not_measured_by_run() {
-        assert!(!Metric::LostEvents.measured_by_run());
-        assert!(!Metric::OnlineMae.measured_by_run());
-        assert!(Metric::Latency { quantile: 0.99, http: false }.measured_by_run());
-        assert!(!Metric::Latency { quantile: 0.99, http: true }.measured_by_run());
-        assert!(Metric::Throughput.measured_by_run());
+        assert!(!Metric::LostEvents.measured_by_run(true));
+        assert!(!Metric::OnlineMae.measured_by_run(true));
+        assert!(Metric::Latency { quantile: 0.99, http: false }.measured_by_run(false));
+        assert!(!Metric::Latency { quantile: 0.99, http: true }.measured_by_run(false));
+        assert!(Metric::Latency { quantile: 0.99, http: true }.measured_by_run(true));
+        assert!(Metric::Throughput.measured_by_run(false));
     }
 }

@@ -77,7 +77,12 @@ pub(super) async fn track(State(state): State<Arc<AppState>>, request: Request, 
     let route = route_label(request.extensions().get::<MatchedPath>().map(|p| p.as_str()));
     let start = Instant::now();
     let response = next.run(request).await;
-    state.http.record(route, response.status().as_u16(), start.elapsed());
+    let elapsed = start.elapsed();
+    state.http.record(route, response.status().as_u16(), elapsed);
+    if let Some(stats) = &state.stats {
+        // For `p99(http_latency)` SLOs of the run.
+        stats.record_http_latency(elapsed);
+    }
     response
 }
 

@@ -7,7 +7,6 @@ use crate::model::meta::ModelMeta;
 use crate::plan::ModelPlan;
 use crate::program::SourceKind;
 use crate::registry::Registry;
-use std::path::Path;
 
 /// The registered version, its metadata, and the training rows that were rejected.
 pub struct Registered {
@@ -17,14 +16,8 @@ pub struct Registered {
 }
 
 /// Loads the data `spec` describes, trains `model` on it and registers the result.
-/// `file_dir` is the `.hf` file's folder, for relative CSV paths.
-pub fn train_and_register(
-    model: &ModelPlan,
-    spec: &SourceKind,
-    file_dir: &Path,
-    registry: &Registry,
-) -> Result<Registered, String> {
-    let loaded = training_events(spec, &model.schema, file_dir)
+pub fn train_and_register(model: &ModelPlan, spec: &SourceKind, registry: &Registry) -> Result<Registered, String> {
+    let loaded = training_events(spec, &model.schema)
         .map_err(|e| format!("cannot load training data for `{}`: {e}", model.model.name))?;
     let seed = match spec {
         SourceKind::Generate { seed, .. } => *seed,
