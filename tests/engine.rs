@@ -1,6 +1,8 @@
 //! The streaming engine against sequential references: accounting and predictions are the
 //! same for 1, 2 and 4 workers; CSV sources; promotions picked up while running; the CLI.
 
+mod common;
+
 use housing_flow::check::check_file;
 use housing_flow::data::generator::Generator;
 use housing_flow::engine::run::{Corruptor, RunOptions};
@@ -9,7 +11,9 @@ use housing_flow::engine::validate::validate;
 use housing_flow::plan::lower;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 use std::sync::Arc;
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -145,21 +149,8 @@ fn a_running_pipeline_picks_up_a_promoted_version() {
     let text = std::fs::read_to_string(&file).unwrap().replace("rate: 20k/s", "rate: 100k/s");
     std::fs::write(&file, text).unwrap();
     let p = prepared(&file, 2);
-    let registry = p.registry.clone();
-    let model = p.model.clone();
-    let promoter = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_millis(800));
-        let events = Generator::new(&model.schema, 9).unwrap().rows(2_000);
-        let t = housing_flow::model::train::train(
-            &model,
-            &events,
-            &housing_flow::model::train::TrainOptions { source: "t".into(), seed: 9 },
-        )
-        .unwrap();
-        let v = registry.register("price", &t.files, t.meta).unwrap();
-        registry.promote("price", v, "test").unwrap();
-        v
-    });
+    let store = p.sink_store("predictions").unwrap();
+    let versions = || -> BTreeSet<u32> { store.recent(usize::MAX, None).iter().map(|r| r.model_version).collect() };
     let opts = RunOptions {
         workers: 2,
         events: None,
@@ -169,14 +160,34 @@ fn a_running_pipeline_picks_up_a_promoted_version() {
         cluster: None,
         shift: None,
     };
-    let out =
-        execute(&p, &opts, Arc::new(AtomicBool::new(false)), Some(std::time::Duration::from_secs(4)), Display::Line)
-            .unwrap();
-    let v2 = promoter.join().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (out, v2) = std::thread::scope(|s| {
+        let run = s.spawn(|| execute(&p, &opts, stop.clone(), None, Display::Line).unwrap());
+        // Promote only once v1 is serving, then run until v2's predictions arrive: no race
+        // between the run's length and how long training takes.
+        while !versions().contains(&1) {
+            assert!(Instant::now() < deadline, "no v1 predictions");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let events = Generator::new(&p.model.schema, 9).unwrap().rows(2_000);
+        let t = housing_flow::model::train::train(
+            &p.model,
+            &events,
+            &housing_flow::model::train::TrainOptions { source: "t".into(), seed: 9 },
+        )
+        .unwrap();
+        let v2 = p.registry.register("price", &t.files, t.meta).unwrap();
+        p.registry.promote("price", v2, "test").unwrap();
+        while !versions().contains(&v2) {
+            assert!(Instant::now() < deadline, "v{v2} was never served: {:?}", versions());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        stop.store(true, Ordering::Relaxed);
+        (run.join().unwrap(), v2)
+    });
     assert!(out.accounted());
-    let versions: std::collections::BTreeSet<u32> =
-        p.sink_store("predictions").unwrap().recent(usize::MAX, None).iter().map(|r| r.model_version).collect();
-    assert!(versions.contains(&1) && versions.contains(&v2), "versions served: {versions:?}");
+    assert_eq!(versions(), BTreeSet::from([1, v2]), "every prediction is from v1 or v{v2}");
     assert_eq!(out.model_version, v2);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -185,23 +196,9 @@ fn a_running_pipeline_picks_up_a_promoted_version() {
 fn the_run_command_stops_after_n_events_and_prints_a_summary() {
     let dir = temp_dir("cli");
     let file = pipeline_in(&dir, 100_000);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_housing-flow"))
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--events",
-            "50000",
-            "--workers",
-            "2",
-            "--inject-bad",
-            "0.01",
-            "--port",
-            "0",
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let args = ["run", file.to_str().unwrap(), "--events", "50000", "--workers", "2", "--inject-bad", "0.01", "--port", "0"];
+    let (code, stdout, stderr) = common::run_to_end(&dir, &args, Duration::from_secs(120));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("summary: 50000 events"), "{stdout}");
     assert!(stdout.contains("✓"), "{stdout}");
     let preds = std::fs::read_to_string(dir.join("out/predictions.jsonl")).unwrap().lines().count();
@@ -211,70 +208,4 @@ fn the_run_command_stops_after_n_events_and_prints_a_summary() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// Lines of a JSON-lines file as (id, estimated_price bits).
-fn predictions_in(path: &Path) -> Vec<(u64, u64)> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut v: Vec<(u64, u64)> = text
-        .lines()
-        .map(|l| {
-            let j: serde_json::Value = serde_json::from_str(l).unwrap();
-            (j["id"].as_u64().unwrap(), j["estimated_price"].as_f64().unwrap().to_bits())
-        })
-        .collect();
-    v.sort_unstable();
-    v
-}
 
-#[test]
-fn a_two_process_cluster_gives_the_same_results_as_one_process_with_two_workers() {
-    let root = temp_dir("cluster");
-    let main = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/main.hf")).unwrap();
-    let text = main.replace("rate: 20k/s, ", "").replace("num_iterations: 300", "num_iterations: 50");
-    let file = root.join("pipeline.hf");
-    std::fs::write(&file, text).unwrap();
-    let ports: Vec<u16> =
-        (0..2).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()).collect();
-    let hostfile = root.join("hosts");
-    std::fs::write(&hostfile, format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1])).unwrap();
-    let bin = env!("CARGO_BIN_EXE_housing-flow");
-    let common = ["--events", "40000", "--inject-bad", "0.01", "--port", "0"];
-    // Each process works in its own directory: its own registry (trained identically) and sinks.
-    let children: Vec<_> = (0..2)
-        .map(|i| {
-            let dir = root.join(format!("p{i}"));
-            std::fs::create_dir_all(&dir).unwrap();
-            std::process::Command::new(bin)
-                .current_dir(&dir)
-                .args(["run", file.to_str().unwrap(), "--workers", "1", "--processes", "2"])
-                .args(["--process", &i.to_string(), "--hostfile", hostfile.to_str().unwrap()])
-                .args(common)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
-    for o in &outputs {
-        assert!(o.status.success(), "{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    }
-    let single = root.join("single");
-    std::fs::create_dir_all(&single).unwrap();
-    let o = std::process::Command::new(bin)
-        .current_dir(&single)
-        .args(["run", file.to_str().unwrap(), "--workers", "2"])
-        .args(common)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let mut cluster = predictions_in(&root.join("p0/out/predictions.jsonl"));
-    cluster.extend(predictions_in(&root.join("p1/out/predictions.jsonl")));
-    cluster.sort_unstable();
-    let reference = predictions_in(&single.join("out/predictions.jsonl"));
-    assert!(!reference.is_empty());
-    assert_eq!(cluster, reference, "the cluster's predictions differ from one process with two workers");
-    let dead = |d: &str| std::fs::read_to_string(root.join(d).join("out/dead_letters.jsonl")).unwrap().lines().count();
-    assert_eq!(dead("p0") + dead("p1"), dead("single"));
-    assert_eq!(reference.len() + dead("single"), 40_000);
-    let _ = std::fs::remove_dir_all(root);
-}

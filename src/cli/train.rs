@@ -72,7 +72,6 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             model.model.name
         ),
     };
-    tracing::info!("training `{}` ...", model.model.name);
     let reg = train_and_register(model, &spec, &registry).map_err(anyhow::Error::msg)?;
     if !reg.rejected.is_empty() {
         tracing::warn!("{} training row(s) were rejected; the first: {}", reg.rejected.len(), reg.rejected[0]);
