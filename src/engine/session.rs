@@ -111,6 +111,13 @@ pub fn prepare(plan: &Plan, file_sinks: bool) -> Result<Prepared, String> {
     }
     let serving = ServingModel::production(&registry, &model.model.name, &model.features, model.model.predictor)
         .map_err(|e| e.to_string())?;
+    tracing::debug!(
+        "loaded {} v{} from {} ({:?} predictor)",
+        model.model.name,
+        serving.version(),
+        model.model.registry,
+        model.model.predictor
+    );
     let schema = dataflow
         .operators
         .iter()
@@ -128,6 +135,7 @@ pub fn prepare(plan: &Plan, file_sinks: bool) -> Result<Prepared, String> {
                 .cloned()
                 .collect();
             sinks.push(Arc::new(SinkRuntime::open(sink, *stream, &targets)?));
+            tracing::debug!("opened sink `{sink}` ({stream:?}): {} target(s)", targets.len());
         }
     }
     let drift = DriftRuntime::new(&dataflow, &plan.guardrails, &serving, &model, registry.clone())?;

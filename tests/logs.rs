@@ -1,0 +1,159 @@
+//! What a user should see reaches stderr, from the real binary: a failing sink, a `=> log`
+//! rule, the log level flags, JSON logs, and refusals of what `run` cannot do yet.
+
+mod common;
+
+use common::{quick_main, run_to_end, temp_dir};
+use std::time::Duration;
+
+const LONG: Duration = Duration::from_secs(180);
+
+/// `main.hf` made quick, registry and outputs in the folder, with `edit` applied.
+fn pipeline(dir: &std::path::Path, edit: impl Fn(String) -> String) {
+    std::fs::write(dir.join("main.hf"), edit(quick_main())).unwrap();
+}
+
+#[test]
+fn a_sink_that_cannot_write_is_reported_and_the_run_fails() {
+    let dir = temp_dir("logs-full");
+    // /dev/full accepts the open and fails every write with ENOSPC: a disk that fills up.
+    pipeline(&dir, |t| t.replace("file(\"out/predictions.jsonl\")", "file(\"/dev/full\")"));
+    let (code, _, stderr) = run_to_end(&dir, &["run", "main.hf", "--events", "20000", "--port", "0"], LONG);
+    assert_ne!(code, 0, "{stderr}");
+    assert!(stderr.contains("error"), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(stderr.contains("predictions"), "the sink is named: {stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_sink_path_that_cannot_be_created_is_refused_with_its_path() {
+    let dir = temp_dir("logs-path");
+    std::fs::write(dir.join("a_file"), "not a folder").unwrap();
+    pipeline(&dir, |t| t.replace("file(\"out/predictions.jsonl\")", "file(\"a_file/predictions.jsonl\")"));
+    let (code, stdout, stderr) = run_to_end(&dir, &["run", "main.hf", "--events", "1000", "--port", "0"], LONG);
+    assert_ne!(code, 0, "{stderr}");
+    assert!(stderr.contains("error:") && stderr.contains("a_file"), "{stderr}");
+    assert!(!stdout.contains("summary"), "nothing ran: {stdout}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_log_rule_that_fires_writes_a_warning() {
+    let dir = temp_dir("logs-rule");
+    pipeline(&dir, |t| {
+        t.replace("psi(bins: 10) > 0.2 => alert", "psi(bins: 10) > 0.2 => log").replace("ks(p: 0.01)         => alert\n", "")
+    });
+    let args = ["run", "main.hf", "--events", "30000", "--port", "0", "--shift", "Avg_Area_Income*1.3@10000"];
+    let (code, _, stderr) = run_to_end(&dir, &args, LONG);
+    assert_eq!(code, 0, "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("income_drift") && l.contains("=> log"))
+        .unwrap_or_else(|| panic!("no log line for the rule:\n{stderr}"));
+    assert!(line.starts_with("warning:") && line.ends_with("→ logged"), "{line}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn quiet_keeps_warnings_off_and_errors_on_and_json_frames_every_line() {
+    let dir = temp_dir("logs-levels");
+    pipeline(&dir, |t| t);
+    let args = ["run", "main.hf", "--events", "2000", "--port", "0"];
+    let (code, _, normal) = run_to_end(&dir, &args, LONG);
+    assert_eq!(code, 0, "{normal}");
+    assert!(normal.contains("info: serving http://"), "{normal}");
+
+    let (code, _, quiet) = run_to_end(&dir, &[&args[..], &["-q"]].concat(), LONG);
+    assert_eq!(code, 0, "{quiet}");
+    assert!(!quiet.contains("info:"), "-q hides info lines: {quiet}");
+
+    let (code, _, json) = run_to_end(&dir, &[&args[..], &["--log-format", "json"]].concat(), LONG);
+    assert_eq!(code, 0, "{json}");
+    let lines: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {l}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["level"] == "INFO" && l["fields"]["message"].as_str().is_some_and(|m| m.contains("serving http://"))),
+        "{json}"
+    );
+
+    // RUST_LOG wins over the flags.
+    let out = std::process::Command::new(common::bin())
+        .current_dir(&dir)
+        .env("RUST_LOG", "debug")
+        .args(["-q", "run", "main.hf", "--events", "2000", "--port", "0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("debug:"), "RUST_LOG=debug logs debug lines despite -q: {stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn run_refuses_what_it_cannot_do_before_training() {
+    let dir = temp_dir("logs-refuse");
+    let root = common::root();
+    std::fs::create_dir_all(dir.join("pipelines")).unwrap();
+    std::fs::write(dir.join("pipelines/main.hf"), std::fs::read_to_string(root.join("pipelines/main.hf")).unwrap())
+        .unwrap();
+    std::fs::write(dir.join("pipelines/kafka.hf"), std::fs::read_to_string(root.join("pipelines/kafka.hf")).unwrap())
+        .unwrap();
+    let (code, stdout, stderr) = run_to_end(&dir, &["run", "pipelines/kafka.hf"], LONG);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stderr.contains("error[E0501]: a `kafka(...)` source is not available yet"), "{stderr}");
+    assert!(stderr.contains("pipelines/kafka.hf:6:17"), "with its line and column: {stderr}");
+    assert!(stderr.contains("a `kafka(...)` sink is not available yet"), "{stderr}");
+    assert!(!stderr.contains("training"), "nothing was trained: {stderr}");
+    assert!(!dir.join("models").exists(), "nothing was trained");
+
+    // A scenario file, and a guardrail that names no drift monitor.
+    std::fs::write(
+        dir.join("scenario.hf"),
+        "scenario s {\n  use \"pipelines/main.hf\"\n  duration 10s\n  traffic http constant(10/s)\n}\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = run_to_end(&dir, &["run", "scenario.hf"], LONG);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("scenario `s` is not available yet"), "{stderr}");
+    std::fs::write(dir.join("guard.hf"), "use \"pipelines/main.hf\"\nguardrail alert when p99(latency) > 10ms\n").unwrap();
+    let (code, _, stderr) = run_to_end(&dir, &["run", "guard.hf"], LONG);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("a guardrail that names no drift monitor is not available yet"), "{stderr}");
+    assert!(!dir.join("models").exists(), "nothing was trained");
+
+    // `check` accepts the same files and says what `run` will refuse.
+    let (code, stdout, stderr) = run_to_end(&dir, &["check", "pipelines/kafka.hf"], LONG);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("ok:") && stderr.contains("warning[E0501]"), "{stdout}{stderr}");
+
+    // --inject-bad only corrupts generated events.
+    std::fs::write(dir.join("rows.csv"), "Avg_Area_Income\n1\n").unwrap();
+    std::fs::write(
+        dir.join("csv.hf"),
+        "use \"pipelines/main.hf\"\nsource rows = csv(\"rows.csv\", schema: housing)\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = run_to_end(&dir, &["run", "csv.hf", "--inject-bad", "0.1"], LONG);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("--inject-bad corrupts generated events"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_broken_pipe_ends_a_printing_command_quietly() {
+    let dir = temp_dir("logs-pipe");
+    // `true` exits at once, so the writes after it find the pipe closed.
+    let script = format!(
+        "'{}' explain '{}' --json | true; echo \"status ${{PIPESTATUS[0]}}\"",
+        common::bin(),
+        common::root().join("pipelines/main.hf").display()
+    );
+    let out = std::process::Command::new("bash").current_dir(&dir).args(["-c", &script]).output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
+    // Ended by SIGPIPE (128 + 13) or, had it finished writing first, 0; never a panic (101).
+    assert!(stdout.contains("status 141") || stdout.contains("status 0"), "{stdout}");
+    let _ = std::fs::remove_dir_all(dir);
+}
