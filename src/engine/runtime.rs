@@ -8,7 +8,7 @@ use super::store::PredictionStore;
 use crate::model::serving::ModelHandle;
 use crate::program::{Schema, SinkTarget, Stream};
 use std::io::Write;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -19,12 +19,23 @@ pub struct SinkRuntime {
     pub store: Option<Arc<PredictionStore>>,
     files: Vec<Mutex<JsonlWriter>>,
     stdout: bool,
+    /// Batches whose write failed; the first failure of a streak is logged, the rest counted.
+    failed_batches: AtomicU64,
+    failing: AtomicBool,
 }
 
 impl SinkRuntime {
     /// Opens every target of a sink. Kafka targets are refused until the Kafka sink exists.
     pub fn open(name: &str, stream: Stream, targets: &[SinkTarget]) -> Result<Self, String> {
-        let mut sink = SinkRuntime { name: name.to_string(), stream, store: None, files: Vec::new(), stdout: false };
+        let mut sink = SinkRuntime {
+            name: name.to_string(),
+            stream,
+            store: None,
+            files: Vec::new(),
+            stdout: false,
+            failed_batches: AtomicU64::new(0),
+            failing: AtomicBool::new(false),
+        };
         for t in targets {
             match t {
                 SinkTarget::Memory { keep } => sink.store = Some(Arc::new(PredictionStore::new(*keep as usize))),
@@ -66,11 +77,20 @@ impl SinkRuntime {
     fn write_all<T: serde::Serialize>(&self, items: &[T]) {
         for f in &self.files {
             let mut w = f.lock().expect("sink lock");
-            for item in items {
-                // A failing disk is reported once per batch, and the run goes on.
-                if let Err(e) = w.write(item) {
-                    tracing::error!(sink = %self.name, "cannot write: {e}");
-                    break;
+            let written = items.iter().try_for_each(|item| w.write(item));
+            // A failing disk is reported when it starts failing and when it recovers; the run
+            // goes on, and the failed batches are counted and reported at the end.
+            match written {
+                Err(e) => {
+                    self.failed_batches.fetch_add(1, Ordering::Relaxed);
+                    if !self.failing.swap(true, Ordering::Relaxed) {
+                        tracing::error!("sink `{}`: {e}; later failures are counted, not logged", self.name);
+                    }
+                }
+                Ok(()) => {
+                    if self.failing.swap(false, Ordering::Relaxed) {
+                        tracing::warn!("sink `{}` writes again", self.name);
+                    }
                 }
             }
         }
@@ -84,12 +104,16 @@ impl SinkRuntime {
         }
     }
 
-    /// Flushes and syncs the files: nothing written is lost at shutdown.
+    /// Flushes and syncs the files: nothing written is lost at shutdown. Fails when a file
+    /// cannot be flushed, or when batches could not be written during the run.
     pub fn finish(&self) -> std::io::Result<()> {
         for f in &self.files {
             f.lock().expect("sink lock").finish()?;
         }
-        Ok(())
+        match self.failed_batches.load(Ordering::Relaxed) {
+            0 => Ok(()),
+            n => Err(std::io::Error::other(format!("{n} batch(es) could not be written"))),
+        }
     }
 }
 
