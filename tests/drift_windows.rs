@@ -6,7 +6,8 @@
 use housing_flow::drift::binning::NumericBins;
 use housing_flow::drift::naive::{naive_windows, statistics, Reference};
 use housing_flow::drift::{
-    ks_exact, ks_pvalue, psi, psi_counts, run_windows, Binning, Statistics, WindowSpec, WindowStats, PSI_FLOOR,
+    ks_exact, ks_pvalue, psi, psi_counts, run_windows, Binning, Statistics, WindowSpec, WindowStats,
+    EXACT_DIGITS_ABOVE, PSI_FLOOR,
 };
 use housing_flow::model::baseline::numeric;
 use housing_flow::model::meta::Baseline;
@@ -16,7 +17,8 @@ use proptest::test_runner::TestCaseError;
 
 const PSI_TOL: f64 = 1e-12;
 const D_TOL: f64 = 1e-12;
-const P_TOL: f64 = 1e-9;
+/// Relative: p-values reach 1e-40 in shifted windows, where an absolute tolerance says nothing.
+const P_REL_TOL: f64 = 1e-9;
 const WORKERS: [usize; 3] = [1, 2, 4];
 
 /// A reference sample's baseline, binning (10 PSI bins, 1,000 KS cells) and numeric bins.
@@ -69,8 +71,16 @@ fn close(a: Option<f64>, b: Option<f64>, tol: f64) -> bool {
     }
 }
 
+fn close_relative(a: Option<f64>, b: Option<f64>, tol: f64) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(x), Some(y)) => x == y || relative_error(x, y) <= tol,
+        _ => false,
+    }
+}
+
 /// The dataflow's windows equal the naive ones: same indexes in the same order, bounds, n,
-/// PSI and D within 1e-12, p-value within 1e-9.
+/// PSI and D within 1e-12, p-value within a relative 1e-9.
 fn same_windows(spec: WindowSpec, got: &[WindowStats], want: &[(u64, Statistics)]) -> Result<(), String> {
     let got_idx: Vec<u64> = got.iter().map(|w| w.index).collect();
     let want_idx: Vec<u64> = want.iter().map(|w| w.0).collect();
@@ -82,7 +92,10 @@ fn same_windows(spec: WindowSpec, got: &[WindowStats], want: &[(u64, Statistics)
         if (g.start, g.end) != spec.bounds(*index) {
             return Err(format!("window {index}: bounds {:?}, expected {:?}", (g.start, g.end), spec.bounds(*index)));
         }
-        if s.n != w.n || !close(s.psi, w.psi, PSI_TOL) || !close(s.ks_d, w.ks_d, D_TOL) || !close(s.ks_p, w.ks_p, P_TOL)
+        if s.n != w.n
+            || !close(s.psi, w.psi, PSI_TOL)
+            || !close(s.ks_d, w.ks_d, D_TOL)
+            || !close_relative(s.ks_p, w.ks_p, P_REL_TOL)
         {
             return Err(format!("window {index}: dataflow {s:?}, naive {w:?}"));
         }
@@ -373,14 +386,18 @@ fn ks_matches_scipy_ks_2samp() {
     assert!(cases.len() >= 10);
     assert!(cases.iter().any(|c| c.tiny && c.statistic == 0.5));
     assert!(cases.iter().any(|c| c.tiny && (c.statistic - 232.0 / 1100.0).abs() < 1e-12));
+    // The largest mid-range gap between the grid p-value and scipy's, as README.md quotes it.
+    const MID_RANGE_GAP: f64 = 0.025;
+    let mut worst_mid_gap: f64 = 0.0;
     let mut literal_p_checks = 0;
     for case in &cases {
         let (n_ref, m) = (case.reference.len() as u64, case.window.len() as u64);
-        // The p-value function itself, at scipy's own D: kstwo.sf(D, round(n·m/(n+m))).
+        // The p-value function itself, at scipy's own D: kstwo.sf(D, round(n·m/(n+m))), to its
+        // digits (tail values such as 3e-42 included).
         let p_at_scipy_d = ks_pvalue(case.statistic, n_ref, m);
         assert!(
-            (p_at_scipy_d - case.pvalue).abs() <= 1e-3,
-            "{}: ks_pvalue {p_at_scipy_d} scipy {}",
+            agrees_with_scipy(p_at_scipy_d, case.pvalue),
+            "{}: ks_pvalue {p_at_scipy_d:e} scipy {:e}",
             case.name,
             case.pvalue
         );
@@ -391,7 +408,7 @@ fn ks_matches_scipy_ks_2samp() {
             let d = ks_exact(&case.reference, &case.window);
             assert!((d - case.statistic).abs() <= 1e-12, "{}: ks_exact {d} scipy {}", case.name, case.statistic);
             let p = ks_pvalue(d, n_ref, m);
-            assert!((p - case.pvalue).abs() <= 1e-3, "{}: p {p} scipy {}", case.name, case.pvalue);
+            assert!(agrees_with_scipy(p, case.pvalue), "{}: p {p:e} scipy {:e}", case.name, case.pvalue);
             continue;
         }
         let fx = Fixture::new(&case.reference);
@@ -414,19 +431,33 @@ fn ks_matches_scipy_ks_2samp() {
             // scipy's kstwo.sf at that D and the same effective n.
             let (gd, gp) = (case.grid_statistic.unwrap(), case.grid_pvalue.unwrap());
             assert!((d - gd).abs() <= 1e-12, "{} ({workers}w): D {d} python grid D {gd}", case.name);
-            assert!((p - gp).abs() <= 1e-3, "{} ({workers}w): p {p} scipy kstwo.sf(grid D) {gp}", case.name);
-            assert!((p - ks_pvalue(d, m, n_ref)).abs() <= 1e-15);
+            assert!(agrees_with_scipy(p, gp), "{} ({workers}w): p {p:e} scipy kstwo.sf(grid D) {gp:e}", case.name);
             // Against scipy's p-value itself: the p-value is a steep function of D (∂p/∂D is
             // around −50 at en ≈ 1,000 and p ≈ 0.3), so the up-to-1/1000 grid error in D moves
-            // it by more than 1e-3 in mid range (e.g. normal_ref vs normal_1k: grid p 0.532,
-            // scipy p 0.510). Checked literally where D is exact or the p-value is negligible.
-            if (gd - case.statistic).abs() <= 1e-12 || case.pvalue < 1e-6 {
+            // it in mid range by up to the gap the README quotes (0.02 at p ≈ 0.5: normal_ref vs
+            // normal_1k, grid p 0.532, scipy p 0.510). Where D is exact the digits agree; in the
+            // tail both are far below any alert threshold.
+            if (gd - case.statistic).abs() <= 1e-12 {
                 literal_p_checks += 1;
-                assert!((p - case.pvalue).abs() <= 1e-3, "{} ({workers}w): p {p} scipy {}", case.name, case.pvalue);
+                assert!(
+                    agrees_with_scipy(p, case.pvalue),
+                    "{} ({workers}w): p {p:e} scipy {:e}",
+                    case.name,
+                    case.pvalue
+                );
+            } else if case.pvalue < 1e-6 {
+                literal_p_checks += 1;
+                assert!(p < 1e-4, "{} ({workers}w): p {p:e} where scipy says {:e}", case.name, case.pvalue);
+            } else {
+                let gap = (p - case.pvalue).abs();
+                worst_mid_gap = worst_mid_gap.max(gap);
+                assert!(gap <= MID_RANGE_GAP, "{} ({workers}w): p {p} scipy {} (gap {gap})", case.name, case.pvalue);
             }
         }
     }
     assert!(literal_p_checks >= 4, "{literal_p_checks}");
+    // The README's "0.02 at p ≈ 0.5" is the worst gap measured, not a loose bound.
+    assert!((0.015..=MID_RANGE_GAP).contains(&worst_mid_gap), "worst mid-range gap {worst_mid_gap}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -592,4 +623,24 @@ fn infinities_get_the_outer_cells() {
 fn spec_measures_are_what_the_tests_assume() {
     assert_eq!(WindowSpec::events(4, 2).measure, Measure::Events);
     assert_eq!(WindowSpec::event_time(4, 2, 1).measure, Measure::EventTime);
+}
+
+/// Relative deviation of `p` from `expected`, so tail p-values (1e-15, 1e-42) are compared by
+/// their digits rather than passing any absolute tolerance.
+fn relative_error(p: f64, expected: f64) -> f64 {
+    if expected == 0.0 {
+        return if p == 0.0 { 0.0 } else { f64::INFINITY };
+    }
+    ((p - expected) / expected).abs()
+}
+
+/// `p` is scipy's `expected`: its digits (relative 1e-6) from 1.1e-15 up; below that
+/// `ks_pvalue` answers with the tail bound 2·e^(−2nD²), never under the exact value and itself
+/// below 1.1e-15.
+fn agrees_with_scipy(p: f64, expected: f64) -> bool {
+    if expected >= EXACT_DIGITS_ABOVE {
+        relative_error(p, expected) <= 1e-6
+    } else {
+        p >= expected * (1.0 - 1e-9) && p < EXACT_DIGITS_ABOVE
+    }
 }

@@ -123,6 +123,21 @@ fn hf_examples_check_clean() {
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
 
+/// ```hf-warning examples check (no errors) and show at least one warning: conditions on
+/// metrics that only scenarios measure, for instance.
+#[test]
+fn hf_warning_examples_check_with_warnings_only() {
+    let all = blocks(&readme());
+    let examples: Vec<&Block> = all.iter().filter(|b| b.tag == "hf-warning").collect();
+    assert!(!examples.is_empty(), "{README} has no ```hf-warning examples");
+    for b in &examples {
+        let checked = check_as(&example_name(b), &b.text);
+        let rendered = render_all(&checked.map, &checked.diagnostics, false);
+        assert!(checked.program.is_some(), "{README}:{}: errors:\n{rendered}", b.line);
+        assert!(!checked.diagnostics.is_empty(), "{README}:{}: no warning; tag it ```hf", b.line);
+    }
+}
+
 #[test]
 fn hf_error_examples_fail() {
     let all = blocks(&readme());

@@ -9,12 +9,12 @@ use housing_flow::engine::run::{Corruptor, RunOptions};
 use housing_flow::engine::session::{execute, prepare, Display, Prepared};
 use housing_flow::engine::validate::validate;
 use housing_flow::plan::lower;
+use std::collections::BTreeSet;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("hf-engine-{name}-{}", std::process::id()));
@@ -196,7 +196,8 @@ fn a_running_pipeline_picks_up_a_promoted_version() {
 fn the_run_command_stops_after_n_events_and_prints_a_summary() {
     let dir = temp_dir("cli");
     let file = pipeline_in(&dir, 100_000);
-    let args = ["run", file.to_str().unwrap(), "--events", "50000", "--workers", "2", "--inject-bad", "0.01", "--port", "0"];
+    let args =
+        ["run", file.to_str().unwrap(), "--events", "50000", "--workers", "2", "--inject-bad", "0.01", "--port", "0"];
     let (code, stdout, stderr) = common::run_to_end(&dir, &args, Duration::from_secs(120));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("summary: 50000 events"), "{stdout}");
@@ -207,5 +208,3 @@ fn the_run_command_stops_after_n_events_and_prints_a_summary() {
     assert!(stdout.contains(&format!("predictions {preds}")), "{stdout}");
     let _ = std::fs::remove_dir_all(dir);
 }
-
-

@@ -42,7 +42,8 @@ fn a_sink_path_that_cannot_be_created_is_refused_with_its_path() {
 fn a_log_rule_that_fires_writes_a_warning() {
     let dir = temp_dir("logs-rule");
     pipeline(&dir, |t| {
-        t.replace("psi(bins: 10) > 0.2 => alert", "psi(bins: 10) > 0.2 => log").replace("ks(p: 0.01)         => alert\n", "")
+        t.replace("psi(bins: 10) > 0.2 => alert", "psi(bins: 10) > 0.2 => log")
+            .replace("ks(p: 0.01)         => alert\n", "")
     });
     let args = ["run", "main.hf", "--events", "30000", "--port", "0", "--shift", "Avg_Area_Income*1.3@10000"];
     let (code, _, stderr) = run_to_end(&dir, &args, LONG);
@@ -75,7 +76,10 @@ fn quiet_keeps_warnings_off_and_errors_on_and_json_frames_every_line() {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {l}")))
         .collect();
     assert!(
-        lines.iter().any(|l| l["level"] == "INFO" && l["fields"]["message"].as_str().is_some_and(|m| m.contains("serving http://"))),
+        lines
+            .iter()
+            .any(|l| l["level"] == "INFO"
+                && l["fields"]["message"].as_str().is_some_and(|m| m.contains("serving http://"))),
         "{json}"
     );
 
@@ -117,7 +121,8 @@ fn run_refuses_what_it_cannot_do_before_training() {
     let (code, _, stderr) = run_to_end(&dir, &["run", "scenario.hf"], LONG);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("scenario `s` is not available yet"), "{stderr}");
-    std::fs::write(dir.join("guard.hf"), "use \"pipelines/main.hf\"\nguardrail alert when p99(latency) > 10ms\n").unwrap();
+    std::fs::write(dir.join("guard.hf"), "use \"pipelines/main.hf\"\nguardrail alert when p99(latency) > 10ms\n")
+        .unwrap();
     let (code, _, stderr) = run_to_end(&dir, &["run", "guard.hf"], LONG);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("a guardrail that names no drift monitor is not available yet"), "{stderr}");
@@ -130,11 +135,8 @@ fn run_refuses_what_it_cannot_do_before_training() {
 
     // --inject-bad only corrupts generated events.
     std::fs::write(dir.join("rows.csv"), "Avg_Area_Income\n1\n").unwrap();
-    std::fs::write(
-        dir.join("csv.hf"),
-        "use \"pipelines/main.hf\"\nsource rows = csv(\"rows.csv\", schema: housing)\n",
-    )
-    .unwrap();
+    std::fs::write(dir.join("csv.hf"), "use \"pipelines/main.hf\"\nsource rows = csv(\"rows.csv\", schema: housing)\n")
+        .unwrap();
     let (code, _, stderr) = run_to_end(&dir, &["run", "csv.hf", "--inject-bad", "0.1"], LONG);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("--inject-bad corrupts generated events"), "{stderr}");

@@ -192,7 +192,12 @@ fn the_readme_examples_run_as_written() {
             Item::Example(ex) => failures.extend(run_example(&dir, ex)),
         }
     }
-    assert!(failures.is_empty(), "{} README example(s) do not run as written:\n\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} README example(s) do not run as written:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
     the_cluster_example_matches_one_process(&dir);
     let _ = std::fs::remove_dir_all(dir);
 }

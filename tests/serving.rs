@@ -34,23 +34,27 @@ fn slices(events: &[Event]) -> Vec<&[Value]> {
 }
 
 #[test]
-fn serving_features_equal_training_features_bitwise() {
+fn serving_features_equal_the_matrix_lightgbm_was_trained_on() {
     let plan = main_model();
     let (dir, reg) = temp_registry("parity");
     let events = Generator::new(&plan.schema, 7).unwrap().rows(3_000);
     let t = train(&plan, &events, &TrainOptions { source: "test".into(), seed: 7 }).unwrap();
-    let trained_categories = t.meta.categories.clone();
+    let matrix = t.matrix;
     let v = reg.register("price", &t.files, t.meta).unwrap();
     let served =
         ServingModel::from_version(&plan.features, reg.load("price", v).unwrap(), PredictorKind::Compiled).unwrap();
-    // The training path: features compiled from the plan, categories learned from training rows.
-    let features = housing_flow::features::CompiledFeatures::compile(&plan.features).unwrap();
-    let cats = housing_flow::features::CategoryMaps::from_values(&features, trained_categories);
-    let fresh = Generator::new(&plan.schema, 99).unwrap().rows(2_000);
-    let offline = features.eval_rows(slices(&fresh), &cats);
-    let online = served.rows(slices(&fresh));
-    assert_eq!(offline.len(), online.len());
-    assert!(offline.iter().zip(&online).all(|(a, b)| a.to_bits() == b.to_bits()), "feature vectors differ");
+    // The serving path, from the registry (its stored category codes), on the very events
+    // whose rows `train()` handed to LightGBM.
+    let trained: Vec<&[Value]> = matrix.events.iter().map(|&i| events[i].values.as_slice()).collect();
+    let online = served.rows(trained);
+    assert_eq!(matrix.width, plan.features.features.len());
+    assert_eq!(online.len(), matrix.rows.len());
+    let differing = online.iter().zip(&matrix.rows).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+    assert_eq!(differing, 0, "{differing} of {} feature values differ from the training matrix", online.len());
+    // The category feature really is coded (not all zero or missing).
+    let state = plan.features.features.iter().position(|f| f.name == "state").unwrap();
+    let codes: std::collections::BTreeSet<u64> = matrix.rows.chunks(matrix.width).map(|r| r[state].to_bits()).collect();
+    assert!(codes.len() > 10, "states are coded: {} distinct", codes.len());
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -13,13 +13,17 @@
 //! Where scipy uses Pomeranz's recursion (n ≤ 140, 0.754693 < n·d² ≤ 4) the matrix method is
 //! used instead: both are exact, and there the matrix is at most 47×47.
 
+/// n·d² beyond which [`kstwo_sf`] answers with the tail bound 2·e^(−2nd²) < 1e-15.
+pub const TAIL_BOUND: f64 = 17.6;
+
+/// P-values from here up carry scipy's digits; below it they are the tail bound 2·e^(−2nd²),
+/// an upper bound of the exact value (whose largest value, at n·d² = 17.6, is 1.03e-15).
+pub const EXACT_DIGITS_ABOVE: f64 = 1.1e-15;
+
 /// Scale step for the matrix method: values are kept within 2^±128 and the exponent tracked apart.
 const E128: i32 = 128;
 const EP128: f64 = 3.402_823_669_209_385e38; // 2^128
 const EM128: f64 = 2.938_735_877_055_719e-39; // 2^-128
-
-/// n·d² beyond which [`kstwo_sf`] answers with the tail bound 2·e^(−2nd²) < 1e-15.
-const TAIL_BOUND: f64 = 17.6;
 
 /// P(D_n ≥ d) for the two-sided one-sample Kolmogorov statistic with sample size `n`, as scipy's `kstwo.sf(d, n)`.
 ///
@@ -62,8 +66,10 @@ pub fn kstwo_sf(d: f64, n: u64) -> f64 {
     if nxsquared >= 370.0 {
         return 0.0;
     }
-    // Far in the tail the exact one-sided sum (O(n) terms) is not worth its cost: each tail is at
-    // most e^(−2nd²) (Massart), so the bound itself is within 1e-15 of the exact p-value here.
+    // Far in the tail the exact one-sided sum (O(n) terms: 2 ms at n = 100,000) is not worth its
+    // cost: each tail is at most e^(−2nd²) (Massart), so the p-value is the bound 2·e^(−2nd²),
+    // at most 1.03e-15 here. It is an upper bound, not scipy's digits (3.6e-35 for 1.6e-35 at
+    // n = 1000, d = 0.2; 1.3e-78 for 2.6e-80 at d = 0.3), and far below any alert threshold.
     if nxsquared >= TAIL_BOUND {
         return 2.0 * (-2.0 * nxsquared).exp();
     }
@@ -485,24 +491,57 @@ mod tests {
         (100000, 1.0, 0.0),
     ];
 
+    /// Relative deviation of `p` from `expected`: tail values (1e-15, 1e-42) are compared by
+    /// their digits, not by an absolute tolerance that any tiny number passes.
+    pub(crate) fn relative_error(p: f64, expected: f64) -> f64 {
+        if expected == 0.0 {
+            return if p == 0.0 { 0.0 } else { f64::INFINITY };
+        }
+        ((p - expected) / expected).abs()
+    }
+
+    /// Whether `p` is scipy's `expected`: the same digits (relative 1e-6) from 1.1e-15 up, and
+    /// below that an upper bound of it that is itself below 1.1e-15.
+    pub(crate) fn agrees_with_scipy(p: f64, expected: f64) -> bool {
+        if expected >= EXACT_DIGITS_ABOVE {
+            relative_error(p, expected) <= 1e-6
+        } else {
+            p >= expected * (1.0 - 1e-9) && p < EXACT_DIGITS_ABOVE
+        }
+    }
+
     #[test]
     fn matches_scipy_kstwo_sf() {
-        let mut worst: f64 = 0.0;
+        let mut exact_digits = 0;
         for &(en, d, expected) in SCIPY_KSTWO_SF {
             let p = kstwo_sf(d, en);
-            assert!((p - expected).abs() <= 1e-3, "kstwo_sf({d}, {en}) = {p}, scipy {expected}");
-            worst = worst.max((p - expected).abs());
+            assert!(
+                agrees_with_scipy(p, expected),
+                "kstwo_sf({d}, {en}) = {p:e}, scipy {expected:e} (relative error {:e})",
+                relative_error(p, expected)
+            );
+            exact_digits += usize::from(expected >= EXACT_DIGITS_ABOVE);
         }
-        // The methods are the same as scipy's, so agreement is far tighter than the 1e-3 contract.
-        assert!(worst <= 1e-8, "worst deviation {worst}");
+        assert!(exact_digits * 2 > SCIPY_KSTWO_SF.len(), "most fixtures are checked digit for digit");
+    }
+
+    #[test]
+    fn relative_error_does_not_let_tiny_values_pass() {
+        assert!(relative_error(1e-42, 3e-42) > 0.5, "an absolute tolerance would call these equal");
+        assert!(relative_error(0.0, 1e-300) >= 1.0);
+        assert_eq!(relative_error(0.0, 0.0), 0.0);
     }
 
     #[test]
     fn two_sample_pvalues_match_scipy() {
         // scipy 1.17.1 ks_2samp([1.01, 2.01], [1, 2, 3, 4], method="asymp").pvalue == 1.0 (D = 0.5)
-        assert!((ks_pvalue(0.5, 2, 4) - 1.0).abs() <= 1e-12);
+        assert!(relative_error(ks_pvalue(0.5, 2, 4), 1.0) <= 1e-12);
         // scipy 1.17.1 ks_2samp(linspace(1,100,100), linspace(1,100,110)+20.1, method="asymp").pvalue
-        assert!((ks_pvalue(232.0 / 1100.0, 100, 110) - 0.016541419540219482).abs() <= 1e-9);
+        assert!(relative_error(ks_pvalue(232.0 / 1100.0, 100, 110), 0.016541419540219482) <= 1e-9);
+        // Below 1.1e-15 an upper bound, still below 1.1e-15, agrees; a lower value or a large one does not.
+        assert!(!agrees_with_scipy(1e-42, 3.5e-42) && !agrees_with_scipy(1e-3, 3.5e-42));
+        assert!(agrees_with_scipy(5e-40, 3.5e-42));
+        assert!(!agrees_with_scipy(0.5001, 0.5));
         // scipy 1.17.1 kstwo.sf(d, round(n·m/(n+m))); en = 2.5 rounds to even (2), not 3.
         for (n, m, d, expected) in [
             (5, 5, 0.6, 0.32000000000000006),
@@ -513,7 +552,8 @@ mod tests {
             (1, 2, 1.0, 0.0),
         ] {
             let p = ks_pvalue(d, n, m);
-            assert!((p - expected).abs() <= 1e-9, "ks_pvalue({d}, {n}, {m}) = {p}, scipy {expected}");
+            let e = relative_error(p, expected);
+            assert!(e <= 1e-9, "ks_pvalue({d}, {n}, {m}) = {p:e}, scipy {expected:e} (relative error {e:e})");
         }
         assert!(ks_pvalue(1.0, 1, 1).is_nan());
         assert!(ks_pvalue(0.5, 0, 10).is_nan());

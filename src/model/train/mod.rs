@@ -47,6 +47,16 @@ pub struct TrainedModel {
     /// `model.txt` and one file per quantile, with their text.
     pub files: Vec<(String, Vec<u8>)>,
     pub meta: ModelMeta,
+    /// The feature matrix LightGBM was trained on, to check serving against.
+    pub matrix: TrainingMatrix,
+}
+
+/// The rows handed to LightGBM: row-major, `width` features per row.
+pub struct TrainingMatrix {
+    /// For each row, the index of its event in the training events.
+    pub events: Vec<usize>,
+    pub rows: Vec<f64>,
+    pub width: usize,
 }
 
 /// What training reports besides the model.
@@ -165,7 +175,8 @@ pub fn train(plan: &ModelPlan, events: &[Event], opts: &TrainOptions) -> Result<
         baselines,
         checksums: BTreeMap::new(),
     };
-    Ok(TrainedModel { files, meta })
+    let matrix = TrainingMatrix { events: train_idx.to_vec(), rows: train_rows, width: nf };
+    Ok(TrainedModel { files, meta, matrix })
 }
 
 /// The label of every event, or an error naming how many are missing.
