@@ -37,6 +37,8 @@ run: build
 ## test: every unit, golden, property and end-to-end test.
 test: build
 	tests/deps.sh
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --release --locked --all-targets -- -D warnings
 	$(CARGO) test --release --locked
 	@for f in pipelines/*.hf scenarios/*.hf; do $(BIN) check $$f >/dev/null || exit 1; done
 	@echo "all tests passed"

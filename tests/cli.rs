@@ -86,3 +86,23 @@ fn readme_example_is_the_default_pipeline_and_checks() {
     let checked = housing_flow::check::check_source("README.md", example);
     assert!(checked.diagnostics.is_empty());
 }
+
+#[test]
+fn diagnostics_are_coloured_only_when_asked_or_on_a_terminal() {
+    let bad = temp_file("colour.hf", "schema s {\n  a: f64\n}\nfeatures f from s {\n  x = b\n}\n");
+    let bad = bad.to_str().unwrap();
+    let (code, _, plain) = hf(&["check", bad]);
+    assert_eq!(code, 1);
+    assert!(plain.contains("error[E0203]") && !plain.contains('\x1b'), "not a terminal: no colours\n{plain}");
+    let (_, _, coloured) = hf(&["--color", "always", "check", bad]);
+    assert!(coloured.contains('\x1b'), "--color always colours\n{coloured}");
+    let (_, _, never) = hf(&["check", bad, "--color", "never"]);
+    assert!(!never.contains('\x1b'));
+    // NO_COLOR turns `auto` off even where colours would be used; an explicit flag still wins.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_housing-flow"))
+        .env("NO_COLOR", "1")
+        .args(["check", bad, "--color", "always"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains('\x1b'));
+}

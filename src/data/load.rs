@@ -31,7 +31,7 @@ pub fn training_events(spec: &SourceKind, schema: &Schema) -> Result<Loaded, Str
         }
         SourceKind::Csv { path, columns, delimiter, .. } => {
             let path = Path::new(path);
-            let data = read_csv(&path, schema, columns, *delimiter).map_err(|e| e.to_string())?;
+            let data = read_csv(path, schema, columns, *delimiter).map_err(|e| e.to_string())?;
             Ok(Loaded {
                 rejected: data.rejected.iter().map(|r| r.to_string()).collect(),
                 events: data.events,
