@@ -40,7 +40,7 @@ test: build
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --locked --all-targets -- -D warnings
 	$(CARGO) test --release --locked
-	@for f in pipelines/*.hf scenarios/*.hf; do $(BIN) check $$f >/dev/null || exit 1; done
+	@for f in pipelines/*.hf scenarios/*.hf; do $(BIN) check $$f >/dev/null 2>&1 || { $(BIN) check $$f; exit 1; }; done
 	@echo "all tests passed"
 
 bench: deps

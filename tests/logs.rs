@@ -159,3 +159,30 @@ fn a_broken_pipe_ends_a_printing_command_quietly() {
     assert!(stdout.contains("status 141") || stdout.contains("status 0"), "{stdout}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn an_slo_violation_is_logged_and_written_to_the_alerts_stream() {
+    let dir = temp_dir("logs-slo");
+    // At 20k events/s a 1M/s throughput objective cannot be met.
+    pipeline(&dir, |t| {
+        t.replace("slo p99(latency) < 50ms", "slo p99(latency) < 50ms\nslo throughput > 1M/s")
+            + "sink alert_log = file(\"out/alerts.jsonl\") from alerts\n"
+    });
+    let (code, stdout, stderr) = run_to_end(&dir, &["run", "main.hf", "--events", "60000", "--port", "0"], LONG);
+    assert_eq!(code, 0, "{stderr}");
+    let line = stderr.lines().find(|l| l.contains("SLO violated")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(line.starts_with("warning:") && line.contains("throughput > 1000000/s"), "{line}");
+    let alerts = std::fs::read_to_string(dir.join("out/alerts.jsonl")).unwrap();
+    let slo: Vec<serde_json::Value> = alerts
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|a| a["kind"] == "slo")
+        .collect();
+    assert_eq!(slo.len(), 1, "one violation, reported when it starts: {alerts}");
+    let value = slo[0]["value"].as_f64().unwrap();
+    assert!((5_000.0..40_000.0).contains(&value), "the measured throughput: {value}");
+    assert_eq!(slo[0]["objective"], 1_000_000.0);
+    assert!(stdout.contains("slo `throughput > 1000000/s`: VIOLATED"), "{stdout}");
+    assert!(stdout.contains("slo `p99(latency) < 50ms`: met"), "{stdout}");
+    let _ = std::fs::remove_dir_all(dir);
+}

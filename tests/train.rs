@@ -1,19 +1,21 @@
 //! `train`: the real binary on generated and CSV data, the registry it writes, and its errors.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::time::Duration;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn hf(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_housing-flow")).args(args).current_dir(root()).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    hf_in(root(), args)
+}
+
+/// The binary run in `dir`, with a deadline (killed if it hangs).
+fn hf_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    common::run_to_end(dir, args, Duration::from_secs(300))
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -154,4 +156,42 @@ fn training_errors_are_clear() {
     assert!(err.contains("1 of 2 training rows have no usable label `Price`"), "{err}");
     assert!(!reg.join("m").exists(), "a failed training registers nothing");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Every path in a file resolves against that file: training from the file's folder, from its
+/// parent and from elsewhere reads the same CSV and writes the same registry.
+#[test]
+fn paths_in_a_file_do_not_depend_on_the_working_directory() {
+    let dir = temp_dir("paths");
+    let pipelines = dir.join("pipelines");
+    std::fs::create_dir_all(pipelines.join("data")).unwrap();
+    let mut csv = String::from("income,price\n");
+    for i in 0..400 {
+        csv.push_str(&format!("{},{}\n", 50_000 + i * 37 % 9000, 100_000 + i * 911 % 50_000));
+    }
+    write(&pipelines.join("data"), "rows.csv", &csv);
+    write(
+        &pipelines,
+        "p.hf",
+        "schema s {\n  income: f64\n  price: f64?\n}\nsource rows = csv(\"data/rows.csv\", schema: s)\n\
+         features f from s {\n  x = income\n}\n\
+         model m = lightgbm(f, label: price) {\n  registry: \"../models\"\n  train: csv(\"data/rows.csv\", schema: s)\n  \
+         params: { num_iterations: 5 }\n}\n",
+    );
+    for (cwd, file) in [(pipelines.clone(), "p.hf"), (dir.clone(), "pipelines/p.hf")] {
+        let (code, out, err) = hf_in(&cwd, &["train", file]);
+        assert_eq!(code, 0, "from {}: {out}{err}", cwd.display());
+    }
+    let other = temp_dir("paths-elsewhere");
+    let (code, out, err) = hf_in(&other, &["train", pipelines.join("p.hf").to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    // Three versions in the one registry beside `pipelines/`, none anywhere else.
+    let versions: Vec<_> = std::fs::read_dir(dir.join("models/m"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .collect();
+    assert_eq!(versions.len(), 3, "{versions:?}");
+    assert!(!pipelines.join("models").exists() && !other.join("models").exists());
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_dir_all(other);
 }

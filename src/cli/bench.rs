@@ -87,6 +87,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if !outcomes.iter().all(Outcome::accounted) {
         anyhow::bail!("some events were not accounted for");
     }
+    if let Some(e) = outcomes.iter().find_map(|o| o.source_error.clone()) {
+        anyhow::bail!("the source ended early: {e}");
+    }
     Ok(())
 }
 

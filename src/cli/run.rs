@@ -118,6 +118,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     if !out.accounted() {
         anyhow::bail!("some events were not accounted for");
     }
+    if let Some(e) = out.source_error {
+        anyhow::bail!("the source ended early: {e} (the {} events before it were processed)", out.events_in);
+    }
     Ok(())
 }
 

@@ -598,4 +598,45 @@ mod tests {
         let semi = data.events.iter().filter(|e| e.values[12] == Value::Text("semi-furnished".into())).count();
         assert_eq!(semi, 227);
     }
+
+    /// A file that fails after `good` bytes, as a disk or a network mount can.
+    struct FailsAfter {
+        data: Vec<u8>,
+        at: usize,
+        good: usize,
+    }
+
+    impl std::io::Read for FailsAfter {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.at >= self.good {
+                return Err(std::io::Error::other("the disk went away"));
+            }
+            let n = buf.len().min(self.good - self.at).min(7);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_read_error_mid_file_keeps_the_rows_before_it_and_names_the_file() {
+        let mut text = String::from("score,count,flag,kind\n");
+        for i in 0..50 {
+            text.push_str(&format!("{i},{i},yes,a\n"));
+        }
+        let good = text.find("30,30").unwrap();
+        let input = FailsAfter { data: text.into_bytes(), at: 0, good };
+        let mut reader = CsvReader::from_reader(input, "houses.csv", &schema(), &[], ',').unwrap();
+        let mut rows = 0;
+        let error = loop {
+            match reader.next_row() {
+                Ok(Some(Row::Event(_))) => rows += 1,
+                Ok(other) => panic!("unexpected {other:?}"),
+                Err(e) => break e.to_string(),
+            }
+        };
+        assert_eq!(rows, 30, "every row before the failure is read");
+        assert!(error.contains("houses.csv") && error.contains("the disk went away"), "{error}");
+        assert!(reader.next().is_none(), "the reader stops after the error");
+    }
 }

@@ -149,7 +149,7 @@ fn execute_timely(
         };
         let mut epoch = 0u64;
         while !rt.stop.load(Ordering::Relaxed) {
-            let Some(batch) = feeder.next_batch(opts.batch, &rt.schema) else { break };
+            let Some(batch) = feeder.next_batch(opts.batch, &rt.schema, &rt.stats) else { break };
             input.send(batch);
             epoch += 1;
             input.advance_to(epoch);
@@ -261,7 +261,9 @@ impl Feeder {
     }
 
     /// The next batch of up to `size` events; `None` when the share is exhausted.
-    fn next_batch(&mut self, size: usize, schema: &Schema) -> Option<Batch> {
+    /// The next batch of this worker's share; `None` at its end. A read error ends the share
+    /// and is recorded in `stats` (the events before it are kept and go on through the run).
+    fn next_batch(&mut self, size: usize, schema: &Schema, stats: &super::stats::Stats) -> Option<Batch> {
         match self {
             Feeder::Generate { generator, next, step, end, pace, bad, shift } => {
                 if *next >= *end {
@@ -303,7 +305,8 @@ impl Feeder {
                             break;
                         }
                         Err(e) => {
-                            tracing::error!("CSV source: {e}");
+                            tracing::error!("CSV source: {e}; the rows read before it go on through the run");
+                            stats.record_source_error(format!("CSV source: {e}"));
                             *left = 0;
                             break;
                         }

@@ -35,6 +35,8 @@ pub struct Outcome {
     pub drift: Option<crate::drift::BoardSnapshot>,
     /// Each SLO after its last evaluation.
     pub slos: Vec<SloStatus>,
+    /// Why the source ended before its end, if it did (a CSV read error).
+    pub source_error: Option<String>,
 }
 
 impl Outcome {
@@ -226,6 +228,7 @@ pub fn execute(
         throughput,
         drift: p.drift.as_ref().map(|d| d.board.snapshot()),
         slos: p.slo_board.snapshot(),
+        source_error: stats.source_error(),
     })
 }
 

@@ -24,6 +24,8 @@ pub struct Stats {
     latency: Mutex<Option<Histogram<u64>>>,
     /// HTTP request latencies while the run serves, for `p99(http_latency)` SLOs.
     http_latency: Mutex<Option<Histogram<u64>>>,
+    /// The first error that ended a worker's share of the source early.
+    source_error: Mutex<Option<String>>,
 }
 
 impl Stats {
@@ -68,6 +70,16 @@ impl Stats {
             h.add(&*local).expect("same bounds");
         }
         local.reset();
+    }
+
+    /// Records why the source ended early (the first reason is kept).
+    pub fn record_source_error(&self, error: String) {
+        self.source_error.lock().expect("stats lock").get_or_insert(error);
+    }
+
+    /// Why the source ended early, if it did.
+    pub fn source_error(&self) -> Option<String> {
+        self.source_error.lock().expect("stats lock").clone()
     }
 
     /// Records one HTTP request's latency.

@@ -126,28 +126,28 @@ impl Condition {
     pub fn evaluate(&self, value: &dyn Fn(&Metric) -> Option<f64>) -> Option<bool> {
         match self {
             Condition::Compare { metric, op, value: bound } => value(metric).map(|v| op.holds(v, *bound)),
-            Condition::And { all } => {
-                let vs: Vec<Option<bool>> = all.iter().map(|c| c.evaluate(value)).collect();
-                if vs.contains(&Some(false)) {
-                    Some(false)
-                } else if vs.contains(&None) {
-                    None
-                } else {
-                    Some(true)
-                }
-            }
-            Condition::Or { any } => {
-                let vs: Vec<Option<bool>> = any.iter().map(|c| c.evaluate(value)).collect();
-                if vs.contains(&Some(true)) {
-                    Some(true)
-                } else if vs.contains(&None) {
-                    None
-                } else {
-                    Some(false)
-                }
-            }
+            Condition::And { all } => kleene(all.iter().map(|c| c.evaluate(value)), false),
+            Condition::Or { any } => kleene(any.iter().map(|c| c.evaluate(value)), true),
             Condition::Not { condition } => condition.evaluate(value).map(|b| !b),
         }
+    }
+}
+
+/// `and` (`dominant` false) or `or` (`dominant` true) in Kleene's logic: one dominant value
+/// decides; otherwise any unknown makes the whole unknown.
+fn kleene(values: impl Iterator<Item = Option<bool>>, dominant: bool) -> Option<bool> {
+    let mut unknown = false;
+    for v in values {
+        match v {
+            Some(b) if b == dominant => return Some(dominant),
+            None => unknown = true,
+            Some(_) => {}
+        }
+    }
+    if unknown {
+        None
+    } else {
+        Some(!dominant)
     }
 }
 
