@@ -1,18 +1,9 @@
 //! The real binary: exit codes and output of `check` and `explain`.
 
-use std::process::Command;
+mod common;
 
 fn hf(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_housing-flow"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::run_to_end(&common::root(), args, std::time::Duration::from_secs(120))
 }
 
 fn temp_file(name: &str, text: &str) -> std::path::PathBuf {

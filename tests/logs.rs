@@ -128,6 +128,20 @@ fn run_refuses_what_it_cannot_do_before_training() {
     assert!(stderr.contains("a guardrail that names no drift monitor is not available yet"), "{stderr}");
     assert!(!dir.join("models").exists(), "nothing was trained");
 
+    // A second model on the source's schema: `run` predicts with one model per source.
+    std::fs::write(
+        dir.join("two.hf"),
+        "schema s {\n  x: f64\n  y: f64?\n}\nsource g = generate(s)\nfeatures f from s {\n  a = x\n}\n\
+         model one = lightgbm(f, label: y) {\n  train: generate(s, rows: 1_000)\n}\n\
+         model two = lightgbm(f, label: y) {\n  train: generate(s, rows: 1_000)\n}\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = run_to_end(&dir, &["run", "two.hf"], LONG);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("a second model on schema `s` (`one` is the first) is not available yet"), "{stderr}");
+    assert!(stderr.contains("two.hf:12:7"), "{stderr}");
+    assert!(!dir.join("models").exists(), "nothing was trained");
+
     // `check` accepts the same files and says what `run` will refuse.
     let (code, stdout, stderr) = run_to_end(&dir, &["check", "pipelines/kafka.hf"], LONG);
     assert_eq!(code, 0, "{stderr}");

@@ -1,12 +1,13 @@
 //! The real binary's `models` subcommands against a registry filled through the library.
 
+mod common;
+
 use housing_flow::model::meta::{FeatureMeta, HoldoutMetrics, QuantileFile, TrainingInfo};
 use housing_flow::model::ModelMeta;
 use housing_flow::program::FeatureType;
 use housing_flow::registry::Registry;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// A registry directory under the temp dir, removed when dropped.
 struct TempRegistry(PathBuf);
@@ -86,12 +87,7 @@ fn files(v: u32) -> Vec<(String, Vec<u8>)> {
 }
 
 fn hf(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_housing-flow")).args(args).output().expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::run_to_end(&std::env::current_dir().unwrap(), args, std::time::Duration::from_secs(120))
 }
 
 fn flip_byte(path: &Path) {

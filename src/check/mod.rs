@@ -187,6 +187,26 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// `run` predicts with one model per source: a second model on the same schema is refused
+    /// there (it still checks, and `train --model NAME` trains it).
+    fn one_model_per_schema(&mut self, decls: &[&crate::ast::ModelDecl]) {
+        let mut first: HashMap<String, String> = HashMap::new();
+        for m in self.program.models.clone() {
+            let Some(schema) = self.program.feature_set(&m.features).map(|f| f.schema.clone()) else { continue };
+            match first.get(&schema) {
+                None => {
+                    first.insert(schema, m.name.clone());
+                }
+                Some(prev) => {
+                    if let Some(d) = decls.iter().find(|d| d.name.node == m.name) {
+                        let what = format!("a second model on schema `{schema}` (`{prev}` is the first)");
+                        self.not_available(d.name.span, &what, "`run` predicts with one model per source");
+                    }
+                }
+            }
+        }
+    }
+
     /// Records a declaration `run` cannot carry out yet.
     pub(crate) fn not_available(&mut self, span: Span, what: &str, when: &str) {
         self.unavailable.push(
@@ -215,9 +235,11 @@ impl<'a> Checker<'a> {
         for f in decls.of(|d| if let Decl::Features(f) = d { Some(f) } else { None }) {
             self.features(f);
         }
-        for m in decls.of(|d| if let Decl::Model(m) = d { Some(m) } else { None }) {
+        let models = decls.of(|d| if let Decl::Model(m) = d { Some(m) } else { None });
+        for m in &models {
             self.model(m);
         }
+        self.one_model_per_schema(&models);
         for d in decls.of(|d| if let Decl::Drift(x) = d { Some(x) } else { None }) {
             self.drift(d);
         }
