@@ -5,9 +5,9 @@ mod common;
 
 use housing_flow::check::check_file;
 use housing_flow::data::generator::Generator;
+use housing_flow::data::validate::validate;
 use housing_flow::engine::run::{Corruptor, RunOptions};
 use housing_flow::engine::session::{execute, prepare, Display, Prepared};
-use housing_flow::engine::validate::validate;
 use housing_flow::plan::lower;
 use std::collections::BTreeSet;
 use std::collections::HashMap;

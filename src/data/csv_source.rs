@@ -1,13 +1,16 @@
 //! CSV files as events, for training and for streaming.
 //!
 //! A column mapping names, per CSV header, the schema field it fills; a header that equals a field
-//! name fills that field without a mapping, and any other header is ignored. Cells are parsed per
-//! field type; a row that fails is not fatal but comes back as a [`Rejected`] row for the
-//! dead-letter stream. Data row `n` (counting from 0, rejected rows included) becomes event
-//! `id = n` with `ts_ms = EPOCH_MS + n`, so a worker's share (`n % workers == w`) is stable.
-//! Declared ranges are not checked here: that is the validate stage's job.
+//! name fills that field without a mapping, and any other header is ignored. Cells are converted
+//! per field type; a row that cannot be converted is not fatal but comes back as a [`Rejected`]
+//! row (with a typed [`Invalid`] reason) for the dead-letter stream. Data row `n` (counting from
+//! 0, rejected rows included) becomes event `id = n` with `ts_ms = EPOCH_MS + n`, so a worker's
+//! share (`n % workers == w`) is stable. Only conversion happens here: required fields, NaN and
+//! ±inf, whole numbers, ranges and categories are `data::validate`'s job, for every source.
 
 use super::generator::ts_ms;
+use super::invalid::{Excerpt, Invalid, InvalidReason};
+use super::validate::{parse_bool, type_name};
 use super::{Event, Value};
 use crate::program::{FieldType, Schema};
 use csv::{ByteRecord, ReaderBuilder, WriterBuilder};
@@ -50,21 +53,16 @@ pub struct Rejected {
     pub row: u64,
     /// 1-based line of the file where the row starts (the header is line 1).
     pub line: u64,
-    /// The field whose cell failed; `None` when the row as a whole is malformed.
-    pub field: Option<String>,
-    /// Why, e.g. `"abc" is not a number`.
-    pub reason: String,
+    /// Why, with the field whose cell failed (none when the row as a whole is malformed).
+    pub invalid: Invalid,
     /// The row re-encoded as CSV with the file's delimiter.
     pub raw: String,
 }
 
 impl std::fmt::Display for Rejected {
-    /// `line 5, field `score`: "abc" is not a number`.
+    /// `line 5, field `score`: expected a number (f64), found "abc"`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.field {
-            Some(field) => write!(f, "line {}, field `{field}`: {}", self.line, self.reason),
-            None => write!(f, "line {}: {}", self.line, self.reason),
-        }
+        write!(f, "line {}, {}", self.line, self.invalid)
     }
 }
 
@@ -207,11 +205,10 @@ impl<R: Read> CsvReader<R> {
     fn parse(&self, row: u64) -> Row {
         match self.layout.values(&self.record) {
             Ok(values) => Row::Event(Event { id: row, ts_ms: ts_ms(row), values }),
-            Err((field, reason)) => Row::Rejected(Rejected {
+            Err(invalid) => Row::Rejected(Rejected {
                 row,
                 line: self.record.position().map_or(0, |p| p.line()),
-                field,
-                reason,
+                invalid,
                 raw: reencode(&self.record, self.delimiter),
             }),
         }
@@ -256,7 +253,6 @@ fn reencode(record: &ByteRecord, delimiter: u8) -> String {
 struct Target {
     name: String,
     ty: FieldType,
-    optional: bool,
 }
 
 /// Which schema field each CSV column fills.
@@ -290,23 +286,24 @@ impl Layout {
         if let Some((field, _)) = unfilled {
             return Err(CsvError::MissingField { origin: origin.into(), field: field.name.clone(), headers });
         }
-        let targets =
-            schema.fields.iter().map(|f| Target { name: f.name.clone(), ty: f.ty.clone(), optional: f.optional });
+        let targets = schema.fields.iter().map(|f| Target { name: f.name.clone(), ty: f.ty.clone() });
         Ok(Layout { headers, targets: targets.collect(), column_field })
     }
 
     /// The event values of one record, or the failing field (if any) and why.
-    fn values(&self, record: &ByteRecord) -> Result<Vec<Value>, (Option<String>, String)> {
+    fn values(&self, record: &ByteRecord) -> Result<Vec<Value>, Invalid> {
         if record.len() != self.headers.len() {
-            return Err((None, format!("the row has {} cells, the header {}", record.len(), self.headers.len())));
+            let message = format!("the row has {} cells, the header {}", record.len(), self.headers.len());
+            return Err(Invalid::malformed(message));
         }
         let mut values = vec![Value::Missing; self.targets.len()];
         for (cell, field) in record.iter().zip(&self.column_field) {
             let Some(f) = *field else { continue };
             let target = &self.targets[f];
-            let fail = |reason: String| (Some(target.name.clone()), reason);
-            let text = std::str::from_utf8(cell).map_err(|_| fail("the cell is not valid UTF-8".into()))?;
-            values[f] = parse_cell(text, target).map_err(fail)?;
+            let text = std::str::from_utf8(cell).map_err(|_| {
+                Invalid::field(&target.name, InvalidReason::Malformed { message: "the cell is not valid UTF-8".into() })
+            })?;
+            values[f] = convert_cell(text, &target.ty).map_err(|reason| Invalid::field(&target.name, reason))?;
         }
         Ok(values)
     }
@@ -339,57 +336,22 @@ fn explicit_mapping<'a>(
     Ok(mapped)
 }
 
-/// One cell as the field's type; an empty cell is missing, which only an optional field allows.
-fn parse_cell(text: &str, target: &Target) -> Result<Value, String> {
+/// One cell as the field's type; an empty cell is missing. Text that is no value of the type
+/// (`abc` for a number, `maybe` for a bool) is a wrong type; whether the value is allowed is
+/// the validator's question.
+fn convert_cell(text: &str, ty: &FieldType) -> Result<Value, InvalidReason> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
-        return if target.optional { Ok(Value::Missing) } else { Err("missing value for a required field".into()) };
+        return Ok(Value::Missing);
     }
-    match &target.ty {
-        FieldType::F64 => parse_f64(trimmed).map(Value::Num),
-        FieldType::I64 => parse_i64(trimmed).map(Value::Num),
-        FieldType::Bool => parse_bool(trimmed).map(Value::Bool),
-        FieldType::Category(values) => parse_category(trimmed, values).map(Value::Text),
+    let wrong = || InvalidReason::WrongType { expected: type_name(ty), found: format!("{:?}", Excerpt(trimmed)) };
+    match ty {
+        // `NaN` and `inf` parse, and the validator rejects them as not finite.
+        FieldType::F64 | FieldType::I64 => trimmed.parse::<f64>().map(Value::Num).map_err(|_| wrong()),
+        FieldType::Bool => parse_bool(trimmed).map(Value::Bool).ok_or_else(wrong),
+        FieldType::Category(_) => Ok(Value::Text(trimmed.to_string())),
         FieldType::Str => Ok(Value::Text(text.to_string())),
     }
-}
-
-fn parse_f64(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(x) if x.is_finite() => Ok(x),
-        _ => Err(format!("{text:?} is not a number")),
-    }
-}
-
-/// A whole number; `3.0` and `1e3` are whole, `3.5` is not. Held as f64, as every number is.
-fn parse_i64(text: &str) -> Result<f64, String> {
-    if let Ok(n) = text.parse::<i64>() {
-        return Ok(n as f64);
-    }
-    let x = parse_f64(text)?;
-    if x.fract() != 0.0 {
-        return Err(format!("{text:?} is not a whole number"));
-    }
-    if x.abs() > i64::MAX as f64 {
-        return Err(format!("{text:?} is out of the i64 range"));
-    }
-    Ok(x)
-}
-
-fn parse_bool(text: &str) -> Result<bool, String> {
-    match text.to_ascii_lowercase().as_str() {
-        "yes" | "true" | "1" => Ok(true),
-        "no" | "false" | "0" => Ok(false),
-        _ => Err(format!("{text:?} is not a bool (yes/no, true/false, 1/0)")),
-    }
-}
-
-fn parse_category(text: &str, values: &[String]) -> Result<String, String> {
-    if values.iter().any(|v| v == text) {
-        return Ok(text.to_string());
-    }
-    let allowed: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
-    Err(format!("{text:?} is not one of {}", allowed.join(", ")))
 }
 
 #[cfg(test)]
@@ -453,8 +415,18 @@ mod tests {
     fn valid_rows_become_events_in_schema_order() {
         let data = read_inline();
         assert_eq!(data.rows(), 10);
+        // Rows 3 (3.5 for a count), 5 (an undeclared kind) and 6 (no score) convert; the
+        // validator rejects them, as it does for every source.
         let ids: Vec<u64> = data.events.iter().map(|e| e.id).collect();
-        assert_eq!(ids, [0, 1, 7, 9]);
+        assert_eq!(ids, [0, 1, 3, 5, 6, 7, 9]);
+        let rejected_later: Vec<u64> = data
+            .events
+            .iter()
+            .filter(|e| crate::data::validate::validate(&schema(), e).is_err())
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(rejected_later, [3, 5, 6]);
+        let data = CsvData { events: data.events.into_iter().filter(|e| ![3, 5, 6].contains(&e.id)).collect(), ..data };
         let first = &data.events[0];
         assert_eq!(first.ts_ms, EPOCH_MS);
         let address = Value::Text("12 Main St\nAustin, TX 78701".into());
@@ -471,29 +443,23 @@ mod tests {
     }
 
     #[test]
-    fn bad_rows_are_rejected_with_line_field_and_reason() {
+    fn rows_that_cannot_be_converted_are_rejected_with_line_field_and_reason() {
         let data = read_inline();
-        let got: Vec<(u64, u64, Option<&str>)> =
-            data.rejected.iter().map(|r| (r.row, r.line, r.field.as_deref())).collect();
-        let want = [
-            (2, 5, Some("score")),
-            (3, 6, Some("count")),
-            (4, 7, Some("flag")),
-            (5, 8, Some("kind")),
-            (6, 9, Some("score")),
-            (8, 11, None),
-        ];
+        let got: Vec<(u64, u64, Option<&str>, &str)> = data
+            .rejected
+            .iter()
+            .map(|r| (r.row, r.line, r.invalid.field.as_deref(), r.invalid.reason.kind()))
+            .collect();
+        let want =
+            [(2, 5, Some("score"), "wrong_type"), (4, 7, Some("flag"), "wrong_type"), (8, 11, None, "malformed")];
         assert_eq!(got, want);
-        let reasons: Vec<&str> = data.rejected.iter().map(|r| r.reason.as_str()).collect();
-        assert_eq!(reasons[0], "\"abc\" is not a number");
-        assert_eq!(reasons[1], "\"3.5\" is not a whole number");
-        assert!(reasons[2].contains("\"maybe\" is not a bool"), "{}", reasons[2]);
-        assert_eq!(reasons[3], "\"c\" is not one of \"a\", \"b\"");
-        assert_eq!(reasons[4], "missing value for a required field");
-        assert_eq!(reasons[5], "the row has 3 cells, the header 6");
+        assert_eq!(
+            data.rejected[0].invalid.reason,
+            InvalidReason::WrongType { expected: "a number (f64)", found: "\"abc\"".into() }
+        );
         assert_eq!(data.rejected[0].raw, "abc,1,true,a,z,z");
-        assert_eq!(data.rejected[0].to_string(), "line 5, field `score`: \"abc\" is not a number");
-        assert_eq!(data.rejected[5].to_string(), "line 11: the row has 3 cells, the header 6");
+        assert_eq!(data.rejected[0].to_string(), "line 5, field `score`: expected a number (f64), found \"abc\"");
+        assert_eq!(data.rejected[2].to_string(), "line 11, malformed input: the row has 3 cells, the header 6");
     }
 
     #[test]

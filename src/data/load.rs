@@ -2,6 +2,7 @@
 
 use super::csv_source::read_csv;
 use super::generator::Generator;
+use super::validate::validate;
 use super::Event;
 use crate::program::{Schema, SourceKind};
 use std::path::Path;
@@ -32,11 +33,17 @@ pub fn training_events(spec: &SourceKind, schema: &Schema) -> Result<Loaded, Str
         SourceKind::Csv { path, columns, delimiter, .. } => {
             let path = Path::new(path);
             let data = read_csv(path, schema, columns, *delimiter).map_err(|e| e.to_string())?;
-            Ok(Loaded {
-                rejected: data.rejected.iter().map(|r| r.to_string()).collect(),
-                events: data.events,
-                description: path.display().to_string(),
-            })
+            let mut rejected: Vec<String> = data.rejected.iter().map(|r| r.to_string()).collect();
+            // The same checks as the stream's validate stage: a row the stream would dead-letter
+            // is not trained on either.
+            let mut events = Vec::with_capacity(data.events.len());
+            for e in data.events {
+                match validate(schema, &e) {
+                    Ok(()) => events.push(e),
+                    Err(invalid) => rejected.push(format!("row {}: {invalid}", e.id)),
+                }
+            }
+            Ok(Loaded { rejected, events, description: path.display().to_string() })
         }
         SourceKind::Kafka { topic, .. } => Err(format!("cannot train on the Kafka topic `{topic}`: it has no end")),
     }

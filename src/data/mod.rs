@@ -2,8 +2,10 @@
 
 pub mod csv_source;
 pub mod generator;
+pub mod invalid;
 pub mod load;
 pub mod shift;
+pub mod validate;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,10 +1,10 @@
 //! Dead letters: rejected events with why, one JSON line each, so none is lost silently.
 
-use super::validate::{Invalid, InvalidReason};
 use crate::data::csv_source::Rejected;
 use crate::data::generator::ts_ms;
+use crate::data::validate::Invalid;
 use crate::data::{Event, Value};
-use crate::program::{FieldType, Schema};
+use crate::program::Schema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
@@ -16,7 +16,7 @@ pub struct DeadLetter {
     pub id: u64,
     /// The event's time, milliseconds since the Unix epoch.
     pub ts_ms: i64,
-    /// [`InvalidReason::kind`](super::validate::InvalidReason::kind): stable, for grouping.
+    /// [`InvalidReason::kind`](crate::data::invalid::InvalidReason::kind): stable, for grouping.
     pub reason: String,
     /// The schema field at fault, or null for the event as a whole.
     pub field: Option<String>,
@@ -53,13 +53,12 @@ impl DeadLetter {
     /// The dead letter of a CSV row that could not become an event: `id` and `ts_ms` are
     /// the ones the event would have had, `raw` the row as CSV text, and the message
     /// carries the file line.
-    pub fn from_csv(schema: &Schema, rejected: &Rejected) -> Self {
-        let reason = csv_reason(schema, rejected);
+    pub fn from_csv(rejected: &Rejected) -> Self {
         DeadLetter {
             id: rejected.row,
             ts_ms: ts_ms(rejected.row),
-            reason: reason.to_string(),
-            field: rejected.field.clone(),
+            reason: rejected.invalid.reason.kind().to_string(),
+            field: rejected.invalid.field.clone(),
             message: rejected.to_string(),
             raw: Json::String(rejected.raw.clone()),
         }
@@ -70,39 +69,6 @@ impl DeadLetter {
         let raw = Json::String(String::from_utf8_lossy(bytes).into_owned());
         Self::from_json(id, ts_ms, &Invalid::malformed(error.to_string()), raw)
     }
-}
-
-/// The [`InvalidReason::kind`] of a CSV rejection, so CSV and JSON sources count the
-/// same problems under the same metrics label. The CSV reader reports reasons as text
-/// (see `data::csv_source::parse_cell`); this reads them back.
-fn csv_reason(schema: &Schema, rejected: &Rejected) -> &'static str {
-    let Some(field) = rejected.field.as_deref().and_then(|name| schema.field(name)) else {
-        // No field: the row's shape is wrong (or it names a column the schema lacks).
-        return "malformed";
-    };
-    let text = rejected.reason.as_str();
-    let kind = if text.starts_with("missing value") {
-        "missing"
-    } else if text.ends_with("is not a whole number") {
-        "not_integer"
-    } else if text.ends_with("is out of the i64 range") {
-        "out_of_range"
-    } else if matches!(field.ty, FieldType::Category(_)) && text.contains(" is not one of ") {
-        "unknown_category"
-    } else if field.ty.is_numeric() && quoted_cell(text).and_then(|c| c.trim().parse::<f64>().ok()).is_some() {
-        // The cell is a number Rust can read, yet rejected as "not a number": NaN or ±inf.
-        "not_finite"
-    } else {
-        "wrong_type"
-    };
-    debug_assert!(InvalidReason::KINDS.contains(&kind));
-    kind
-}
-
-/// The cell text from a reason that starts with it quoted (`"abc" is not a number`).
-fn quoted_cell(reason: &str) -> Option<String> {
-    let end = reason.rfind("\" is not a ")?;
-    serde_json::from_str(&reason[..=end]).ok()
 }
 
 /// An event as a JSON object keyed by field name: missing values are null, and NaN/±inf
@@ -137,8 +103,8 @@ fn value_json(value: &Value) -> Json {
 mod tests {
     use super::*;
     use crate::data::generator::Generator;
-    use crate::engine::validate::tests::main_schema;
-    use crate::engine::validate::{event_from_json, validate, InvalidReason};
+    use crate::data::validate::tests::main_schema;
+    use crate::data::validate::{event_from_json, validate, InvalidReason};
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -222,7 +188,7 @@ mod tests {
     #[test]
     fn csv_rejections_get_the_same_kinds_as_validation() {
         use crate::data::csv_source::{CsvReader, Row};
-        use crate::program::Field;
+        use crate::program::{Field, FieldType};
         let field = |name: &str, ty, optional| Field { name: name.into(), ty, optional, range: None };
         let schema = Schema {
             name: "mixed".into(),
@@ -247,10 +213,17 @@ mod tests {
                     1,2,yes\n";
         let columns: Vec<(String, String)> = schema.fields.iter().map(|f| (f.name.clone(), f.name.clone())).collect();
         let mut reader = CsvReader::from_reader(text.as_bytes(), "test.csv", &schema, &columns, ',').unwrap();
+        // What the reader cannot convert it rejects; the rest the validator checks, as for
+        // every source: together they give the kinds JSON input gets.
         let mut letters = Vec::new();
         while let Some(row) = reader.next_row().unwrap() {
-            if let Row::Rejected(r) = row {
-                letters.push(DeadLetter::from_csv(&schema, &r));
+            match row {
+                Row::Rejected(r) => letters.push(DeadLetter::from_csv(&r)),
+                Row::Event(e) => {
+                    if let Err(invalid) = validate(&schema, &e) {
+                        letters.push(DeadLetter::new(&schema, &e, &invalid));
+                    }
+                }
             }
         }
         let got: Vec<(u64, &str, Option<&str>)> =
@@ -270,8 +243,11 @@ mod tests {
             ]
         );
         assert_eq!(letters[0].ts_ms, ts_ms(1));
-        assert_eq!(letters[0].raw, json!("NaN,2,yes,flat,a"));
-        assert!(letters[0].message.starts_with("line 3, field `price`: "), "{}", letters[0].message);
+        // A converted row is kept as its event; one that could not be converted as its CSV text.
+        assert_eq!(letters[0].raw["price"], json!("NaN"));
+        assert_eq!(letters[0].message, "field `price`: NaN is not a finite number");
+        assert_eq!(letters[2].message, "line 5, field `price`: expected a number (f64), found \"abc\"");
+        assert_eq!(letters[2].raw, json!("abc,2,yes,flat,a"));
     }
 
     proptest! {

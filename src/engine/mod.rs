@@ -13,4 +13,3 @@ pub mod session;
 pub mod slo;
 pub mod stats;
 pub mod store;
-pub mod validate;

@@ -8,7 +8,7 @@ use super::drift::{feed_batch, Feeds, Monitor, Rules};
 use super::record::PredictionRecord;
 use super::runtime::{Runtime, SinkRuntime};
 use super::stats::new_histogram;
-use super::validate::validate;
+use crate::data::validate::validate;
 use crate::drift::{window_stats, Feed};
 use crate::plan::{Dataflow, Operator, OperatorKind};
 use crate::program::Schema;

@@ -149,7 +149,7 @@ fn execute_timely(
         };
         let mut epoch = 0u64;
         while !rt.stop.load(Ordering::Relaxed) {
-            let Some(batch) = feeder.next_batch(opts.batch, &rt.schema, &rt.stats) else { break };
+            let Some(batch) = feeder.next_batch(opts.batch, &rt.stats) else { break };
             input.send(batch);
             epoch += 1;
             input.advance_to(epoch);
@@ -260,10 +260,9 @@ impl Feeder {
         }
     }
 
-    /// The next batch of up to `size` events; `None` when the share is exhausted.
-    /// The next batch of this worker's share; `None` at its end. A read error ends the share
+    /// The next batch of up to `size` events of this worker's share; `None` at its end. A read error ends the share
     /// and is recorded in `stats` (the events before it are kept and go on through the run).
-    fn next_batch(&mut self, size: usize, schema: &Schema, stats: &super::stats::Stats) -> Option<Batch> {
+    fn next_batch(&mut self, size: usize, stats: &super::stats::Stats) -> Option<Batch> {
         match self {
             Feeder::Generate { generator, next, step, end, pace, bad, shift } => {
                 if *next >= *end {
@@ -299,7 +298,7 @@ impl Feeder {
                             }
                             batch.events.push(e)
                         }
-                        Ok(Some(Row::Rejected(r))) => batch.rejected.push(DeadLetter::from_csv(schema, &r)),
+                        Ok(Some(Row::Rejected(r))) => batch.rejected.push(DeadLetter::from_csv(&r)),
                         Ok(None) => {
                             *left = 0;
                             break;

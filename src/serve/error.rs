@@ -1,7 +1,7 @@
 //! The one error type every route answers with: JSON `{"error", "field", "kind"}` (plus
 //! `"index"` for a batch item) and the status that says whose fault it was.
 
-use crate::engine::validate::{Invalid, InvalidReason};
+use crate::data::validate::{Invalid, InvalidReason};
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

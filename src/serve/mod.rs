@@ -21,11 +21,11 @@ pub use error::ApiError;
 pub use metrics::HttpMetrics;
 pub use openapi::openapi;
 
+use crate::data::validate::{event_from_json, unknown_fields, validate};
 use crate::data::Event;
 use crate::engine::record::PredictionRecord;
 use crate::engine::stats::Stats;
 use crate::engine::store::PredictionStore;
-use crate::engine::validate::{event_from_json, unknown_fields, validate};
 use crate::model::serving::ModelHandle;
 use crate::program::Schema;
 use crate::registry::Registry;

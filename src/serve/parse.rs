@@ -5,7 +5,7 @@
 //! object key being read, and such an error becomes a 422 naming the field.
 
 use super::error::ApiError;
-use crate::engine::validate::Invalid;
+use crate::data::validate::Invalid;
 use axum::http::StatusCode;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
