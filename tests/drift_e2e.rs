@@ -149,7 +149,7 @@ fn a_income_shift_is_detected_after_it_happens_and_rolls_the_model_back() {
 fn categorical_drift_equals_the_direct_computation_per_window() {
     use housing_flow::drift::psi_categorical;
     use housing_flow::features::Cell;
-    use housing_flow::model::meta::Baseline;
+    use housing_flow::registry::meta::Baseline;
     use std::collections::BTreeMap;
     const N: u64 = 20_000;
     const W: u64 = 5_000;

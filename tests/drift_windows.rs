@@ -10,8 +10,8 @@ use housing_flow::drift::{
     EXACT_DIGITS_ABOVE, PSI_FLOOR,
 };
 use housing_flow::model::baseline::numeric;
-use housing_flow::model::meta::Baseline;
 use housing_flow::program::Measure;
+use housing_flow::registry::meta::Baseline;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 

@@ -2,9 +2,9 @@
 
 mod common;
 
-use housing_flow::model::meta::{FeatureMeta, HoldoutMetrics, QuantileFile, TrainingInfo};
 use housing_flow::model::ModelMeta;
 use housing_flow::program::FeatureType;
+use housing_flow::registry::meta::{FeatureMeta, HoldoutMetrics, QuantileFile, TrainingInfo};
 use housing_flow::registry::Registry;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -2,10 +2,10 @@
 
 use super::checked;
 use anyhow::bail;
-use housing_flow::model::meta::HoldoutMetrics;
 use housing_flow::model::train::train_and_register;
 use housing_flow::plan;
 use housing_flow::program::SourceKind;
+use housing_flow::registry::meta::HoldoutMetrics;
 use housing_flow::registry::Registry;
 use std::path::PathBuf;
 

@@ -11,7 +11,7 @@
 //! [`psi_categorical`](super::psi::psi_categorical).
 
 use crate::model::baseline::{quantile, KS_CELLS, PSI_BINS};
-use crate::model::meta::Baseline;
+use crate::registry::meta::Baseline;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 

@@ -3,7 +3,7 @@
 //! the metrics, the progress line and the summary that read it.
 
 use super::dataflow::WindowStats;
-use super::rules::Alert;
+use super::rules::{Alert, RuleStatus};
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
@@ -35,21 +35,6 @@ pub struct DriftStatus {
     /// Whether any rule holds on the latest window.
     pub alerting: bool,
     pub recent: VecDeque<WindowStats>,
-}
-
-/// A rule (or guardrail) as of the latest window.
-#[derive(Clone, Debug, Serialize)]
-pub struct RuleStatus {
-    pub rule: String,
-    pub statistic: String,
-    pub op: String,
-    pub threshold: f64,
-    pub for_windows: u32,
-    pub action: String,
-    pub value: Option<f64>,
-    pub holds: bool,
-    /// Consecutive windows it has held.
-    pub consecutive: u32,
 }
 
 #[derive(Default)]

@@ -99,7 +99,7 @@ pub fn ks_exact(a: &[f64], b: &[f64]) -> f64 {
 mod tests {
     use super::*;
     use crate::model::baseline::{numeric, quantile, KS_CELLS};
-    use crate::model::meta::Baseline;
+    use crate::registry::meta::Baseline;
     use proptest::prelude::*;
 
     fn grid_of(reference: &[f64]) -> Vec<f64> {

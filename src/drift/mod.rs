@@ -15,11 +15,11 @@ pub mod rules;
 pub mod window;
 
 pub use binning::Binning;
-pub use board::{BoardSnapshot, DriftBoard, DriftStatus, RuleStatus};
+pub use board::{BoardSnapshot, DriftBoard, DriftStatus};
 pub use counts::{Statistics, WindowCounts};
 pub use dataflow::{run_windows, window_stats, Feed, WindowStats};
 pub use kolmogorov::{ks_pvalue, kstwo_sf, EXACT_DIGITS_ABOVE};
 pub use ks::{ks_cell, ks_counts, ks_exact, ks_grid};
 pub use psi::{psi, psi_categorical, psi_counts, PSI_FLOOR};
-pub use rules::{Alert, RuleState};
+pub use rules::{Alert, RuleState, RuleStatus};
 pub use window::WindowSpec;

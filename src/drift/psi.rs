@@ -66,7 +66,7 @@ pub fn psi_categorical(reference: &BTreeMap<String, f64>, current: &BTreeMap<Str
 mod tests {
     use super::*;
     use crate::model::baseline::numeric;
-    use crate::model::meta::Baseline;
+    use crate::registry::meta::Baseline;
     use proptest::prelude::*;
 
     #[test]

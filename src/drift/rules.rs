@@ -66,9 +66,9 @@ impl RuleState {
     }
 
     /// The rule as of the latest window checked.
-    pub fn status(&self, s: &Statistics) -> super::board::RuleStatus {
+    pub fn status(&self, s: &Statistics) -> RuleStatus {
         let value = value_of(&self.rule.statistic, s);
-        super::board::RuleStatus {
+        RuleStatus {
             rule: crate::plan::describe_rule(&self.rule),
             statistic: statistic_name(&self.rule.statistic).into(),
             op: self.rule.op.symbol().into(),
@@ -116,6 +116,21 @@ pub struct AlertWindow {
     pub start: u64,
     pub end: u64,
     pub n: u64,
+}
+
+/// A rule (or guardrail) as of the latest window.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleStatus {
+    pub rule: String,
+    pub statistic: String,
+    pub op: String,
+    pub threshold: f64,
+    pub for_windows: u32,
+    pub action: String,
+    pub value: Option<f64>,
+    pub holds: bool,
+    /// Consecutive windows it has held.
+    pub consecutive: u32,
 }
 
 #[cfg(test)]

@@ -4,18 +4,20 @@
 //! their actions (alerts, logging, rolling the model back through the registry).
 
 use super::batch::Batch;
-use super::runtime::Runtime;
+use super::sink::SinkRuntime;
+use super::stats::Stats;
 use crate::drift::rules::AlertWindow;
 use crate::drift::rules::{statistic_name, Hysteresis};
 use crate::drift::{Alert, Binning, DriftBoard, Feed, RuleState, WindowSpec, WindowStats};
 use crate::features::Cell;
-use crate::model::serving::ServingModel;
+use crate::model::serving::{ModelHandle, ServingModel};
 use crate::plan::{Dataflow, ModelPlan, OperatorKind};
-use crate::program::{Action, Condition, Drift, DriftTarget, Guardrail, Metric, Stream};
+use crate::program::{Action, Condition, Drift, DriftTarget, Guardrail, Metric};
 use crate::registry::Registry;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Where a monitor finds its value in a batch.
 #[derive(Clone, Debug)]
@@ -209,37 +211,43 @@ pub fn feed_batch(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel,
     board.add_late(m.index, feed.late - late_before);
 }
 
+/// What the rules stage reads and acts on: the monitors' board and registry, the served model,
+/// the alert sinks, and the run's counters (for guardrails on run metrics).
+pub struct RulesContext {
+    pub drift: Arc<DriftRuntime>,
+    pub handle: Arc<ModelHandle>,
+    pub alert_sinks: Vec<Arc<SinkRuntime>>,
+    pub stats: Arc<Stats>,
+    pub started: Instant,
+}
+
 /// The `rules` stage of one monitor: runs on the worker that owns the monitor's windows.
 pub struct Rules {
     monitor: Monitor,
     rules: Vec<RuleState>,
     guardrails: Vec<(Guardrail, Hysteresis)>,
-    rt: Arc<Runtime>,
+    cx: RulesContext,
 }
 
 impl Rules {
-    pub fn new(monitor: &Monitor, rt: Arc<Runtime>) -> Rules {
-        let guardrails = rt
+    pub fn new(monitor: &Monitor, cx: RulesContext) -> Rules {
+        let guardrails = cx
             .drift
-            .as_ref()
-            .map(|d| {
-                d.guardrails
-                    .iter()
-                    .filter(|g| g.monitor == monitor.index)
-                    .map(|g| (g.guardrail.clone(), Hysteresis::default()))
-                    .collect()
-            })
-            .unwrap_or_default();
+            .guardrails
+            .iter()
+            .filter(|g| g.monitor == monitor.index)
+            .map(|g| (g.guardrail.clone(), Hysteresis::default()))
+            .collect();
         Rules {
             monitor: monitor.clone(),
             rules: monitor.drift.rules.iter().cloned().map(RuleState::new).collect(),
             guardrails,
-            rt,
+            cx,
         }
     }
 
     pub fn on_window(&mut self, w: &WindowStats) {
-        let Some(drift) = self.rt.drift.clone() else { return };
+        let drift = self.cx.drift.clone();
         drift.board.record_window(self.monitor.index, w);
         let mut alerts = Vec::new();
         let trips: Vec<_> =
@@ -264,7 +272,7 @@ impl Rules {
         }
         let mut tripped = Vec::new();
         for (g, h) in &mut self.guardrails {
-            let holds = g.condition.evaluate(&|m| metric_value(m, &drift.board, &self.rt)) == Some(true);
+            let holds = g.condition.evaluate(&|m| metric_value(m, &drift.board, &self.cx)) == Some(true);
             if h.step(holds, g.for_windows) {
                 tripped.push(g.clone());
             }
@@ -306,7 +314,7 @@ impl Rules {
                 a.outcome
             );
         }
-        for s in self.rt.sinks.iter().filter(|s| s.stream == Stream::Alerts) {
+        for s in &self.cx.alert_sinks {
             s.write_alerts(&alerts);
         }
         for a in alerts {
@@ -352,11 +360,11 @@ impl Rules {
             // The alert line itself is the log entry.
             Action::Log => "logged".into(),
             Action::Rollback => {
-                let Some(d) = self.rt.drift.as_ref() else { return "no registry".into() };
+                let d = &self.cx.drift;
                 let name = &d.model.model.name;
-                let from = self.rt.model.current().version();
+                let from = self.cx.handle.current().version();
                 match d.registry.rollback(name, &format!("{why} tripped")) {
-                    Ok(to) => match self.rt.model.refresh(&d.registry, &d.model.features, d.model.model.predictor) {
+                    Ok(to) => match self.cx.handle.refresh(&d.registry, &d.model.features, d.model.model.predictor) {
                         Ok(_) => format!("rolled {name} back from v{from} to v{to}"),
                         Err(e) => format!("rolled {name} back to v{to} in the registry, but cannot load it: {e}"),
                     },
@@ -370,18 +378,18 @@ impl Rules {
     }
 }
 
-fn metric_value(m: &Metric, board: &DriftBoard, rt: &Runtime) -> Option<f64> {
-    let (events, _, dead) = rt.stats.load();
+fn metric_value(m: &Metric, board: &DriftBoard, cx: &RulesContext) -> Option<f64> {
+    let (events, _, dead) = cx.stats.load();
     match m {
         Metric::Psi { drift } => board.last(drift)?.statistics.psi,
         Metric::KsD { drift } => board.last(drift)?.statistics.ks_d,
         Metric::KsP { drift } => board.last(drift)?.statistics.ks_p,
         Metric::Latency { quantile, http } => {
-            let h = if *http { rt.stats.http_latency() } else { rt.stats.latency() };
+            let h = if *http { cx.stats.http_latency() } else { cx.stats.latency() };
             (!h.is_empty()).then(|| h.value_at_quantile(*quantile) as f64 / 1e3)
         }
         Metric::Throughput => {
-            let seconds = rt.started.elapsed().as_secs_f64();
+            let seconds = cx.started.elapsed().as_secs_f64();
             (seconds > 0.0).then(|| events as f64 / seconds)
         }
         Metric::ErrorRate => (events > 0).then(|| dead as f64 / events as f64),

@@ -10,6 +10,7 @@ pub mod render;
 pub mod run;
 pub mod runtime;
 pub mod session;
+pub mod sink;
 pub mod slo;
 pub mod stats;
 pub mod store;

@@ -43,7 +43,8 @@ pub fn render_drift(worker: &mut timely::worker::Worker, m: &Monitor, rt: &Arc<R
     worker.dataflow::<u64, _, _>(|scope| {
         let (entering, entering_updates) = scope.new_collection::<u64, isize>();
         let (adjust, adjust_updates) = scope.new_collection::<u64, isize>();
-        let mut rules = Rules::new(m, rt.clone());
+        let cx = rt.rules_context().expect("a run with drift monitors has their runtime");
+        let mut rules = Rules::new(m, cx);
         window_stats(entering_updates, adjust_updates, m.binning.clone(), m.spec, owner)
             .inspect(move |w| rules.on_window(w));
         Rc::new(RefCell::new(Feed::new(m.spec, &m.binning, entering, adjust)))

@@ -1,7 +1,7 @@
 //! Drift baselines from training values: PSI bin edges and proportions, a KS quantile grid,
 //! category proportions. The drift monitor compares live windows against these.
 
-use super::meta::Baseline;
+use crate::registry::meta::Baseline;
 use std::collections::BTreeMap;
 
 /// Number of PSI bins stored in a baseline.

@@ -6,14 +6,13 @@ pub mod compiled;
 pub mod error;
 pub mod evaluate;
 pub mod linear;
-pub mod meta;
 pub mod native;
 pub mod predictor;
 pub mod serving;
 pub mod train;
 
+pub use crate::registry::meta::ModelMeta;
 pub use compiled::CompiledModel;
 pub use error::ModelError;
-pub use meta::ModelMeta;
 pub use native::LightgbmModel;
 pub use predictor::Predictor;

@@ -3,12 +3,12 @@
 
 use super::compiled::CompiledModel;
 use super::error::ModelError;
-use super::meta::ModelMeta;
 use super::native::LightgbmModel;
 use super::predictor::Predictor;
 use crate::data::Value;
 use crate::features::{CategoryMaps, CompiledFeatures};
 use crate::program::{FeatureSet, PredictorKind};
+use crate::registry::meta::ModelMeta;
 use crate::registry::{LoadedVersion, Registry, RegistryError};
 use arc_swap::ArcSwap;
 use std::sync::Arc;

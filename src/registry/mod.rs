@@ -10,6 +10,7 @@
 mod durable;
 mod error;
 mod history;
+pub mod meta;
 mod names;
 mod pointer;
 mod verify;
@@ -23,9 +24,8 @@ pub use names::{validate_name, MAX_NAME_LEN};
 pub use pointer::Pointer;
 pub use verify::{sha256_hex, META_FILE, MODEL_FILE};
 
-use crate::model::meta::HoldoutMetrics;
-use crate::model::ModelMeta;
 use error::io;
+use meta::{HoldoutMetrics, ModelMeta};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::ErrorKind;

@@ -1,6 +1,6 @@
 use super::*;
-use crate::model::meta::{FeatureMeta, QuantileFile, TrainingInfo};
 use crate::program::FeatureType;
+use crate::registry::meta::{FeatureMeta, QuantileFile, TrainingInfo};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 

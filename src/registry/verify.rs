@@ -1,8 +1,8 @@
 //! Reading a version back and checking every file against the checksums in its `meta.json`.
 
 use super::error::{io, RegistryError, Result};
+use super::meta::ModelMeta;
 use super::names::file_name_problem;
-use crate::model::ModelMeta;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs;

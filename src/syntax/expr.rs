@@ -3,7 +3,7 @@
 //! Precedence, loosest first: `->`, `or`, `and`, `not`, comparisons, `+ -`, `* /`,
 //! unary `- +`, then calls `f(..)` and members `a.b`.
 
-use super::decls::Ctx;
+use super::ctx::Ctx;
 use super::literal;
 use super::Rule;
 use crate::ast::{Arg, BinaryOp, Expr, ExprKind, Spanned, UnaryOp, Unit};

@@ -2,6 +2,7 @@
 //! parser skips to the next line that starts a declaration, so a file reports every
 //! syntax error at once. Spans in the AST are byte offsets into the whole file.
 
+mod ctx;
 mod decls;
 mod expr;
 mod grammar;

@@ -3,9 +3,9 @@
 
 use super::{train, TrainOptions};
 use crate::data::load::training_events;
-use crate::model::meta::ModelMeta;
 use crate::plan::ModelPlan;
 use crate::program::SourceKind;
+use crate::registry::meta::ModelMeta;
 use crate::registry::Registry;
 
 /// The registered version, its metadata, and the training rows that were rejected.
