@@ -20,7 +20,7 @@ const README: &str = "dsl/README.md";
 /// The file name used for the rendered diagnostics example in the README.
 const RENDERED_NAME: &str = "bad.hf";
 
-const KEYWORDS: &[&str] = housing_flow::syntax::DECL_KEYWORDS;
+const KEYWORDS: &[&str] = &housing_flow::syntax::DECL_KEYWORDS;
 
 /// A fenced code block of the README.
 struct Block {

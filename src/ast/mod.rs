@@ -49,20 +49,80 @@ impl Decl {
 
     /// The word that starts the declaration.
     pub fn keyword(&self) -> &'static str {
+        self.kind().keyword()
+    }
+
+    /// Which kind of declaration this is.
+    pub fn kind(&self) -> DeclKind {
         match self {
-            Decl::Use(_) => "use",
-            Decl::Schema(_) => "schema",
-            Decl::Source(_) => "source",
-            Decl::Features(_) => "features",
-            Decl::Model(_) => "model",
-            Decl::Drift(_) => "drift",
-            Decl::Sink(_) => "sink",
-            Decl::Serve(_) => "serve",
-            Decl::Slo(_) => "slo",
-            Decl::Guardrail(_) => "guardrail",
-            Decl::Scenario(_) => "scenario",
-            Decl::Auction(_) => "auction",
+            Decl::Use(_) => DeclKind::Use,
+            Decl::Schema(_) => DeclKind::Schema,
+            Decl::Source(_) => DeclKind::Source,
+            Decl::Features(_) => DeclKind::Features,
+            Decl::Model(_) => DeclKind::Model,
+            Decl::Drift(_) => DeclKind::Drift,
+            Decl::Sink(_) => DeclKind::Sink,
+            Decl::Serve(_) => DeclKind::Serve,
+            Decl::Slo(_) => DeclKind::Slo,
+            Decl::Guardrail(_) => DeclKind::Guardrail,
+            Decl::Scenario(_) => DeclKind::Scenario,
+            Decl::Auction(_) => DeclKind::Auction,
         }
+    }
+}
+
+/// The kinds of declaration, each with the one keyword that starts it: the single list the
+/// parser's recovery, the checker and the tests read (the grammar spells the same words).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DeclKind {
+    Use,
+    Schema,
+    Source,
+    Features,
+    Model,
+    Drift,
+    Sink,
+    Serve,
+    Slo,
+    Guardrail,
+    Scenario,
+    Auction,
+}
+
+/// Every declaration kind with its keyword, in the order the language reference presents them.
+pub const DECL_KINDS: [(DeclKind, &str); 12] = [
+    (DeclKind::Use, "use"),
+    (DeclKind::Schema, "schema"),
+    (DeclKind::Source, "source"),
+    (DeclKind::Features, "features"),
+    (DeclKind::Model, "model"),
+    (DeclKind::Drift, "drift"),
+    (DeclKind::Sink, "sink"),
+    (DeclKind::Serve, "serve"),
+    (DeclKind::Slo, "slo"),
+    (DeclKind::Guardrail, "guardrail"),
+    (DeclKind::Scenario, "scenario"),
+    (DeclKind::Auction, "auction"),
+];
+
+/// The keywords alone.
+pub const DECL_KEYWORDS: [&str; 12] = {
+    let mut out = [""; 12];
+    let mut i = 0;
+    while i < DECL_KINDS.len() {
+        out[i] = DECL_KINDS[i].1;
+        i += 1;
+    }
+    out
+};
+
+impl DeclKind {
+    pub fn keyword(self) -> &'static str {
+        DECL_KINDS.iter().find(|(k, _)| *k == self).map_or("", |(_, w)| w)
+    }
+
+    pub fn from_keyword(word: &str) -> Option<DeclKind> {
+        DECL_KINDS.iter().find(|(_, w)| *w == word).map(|(k, _)| *k)
     }
 }
 
@@ -385,5 +445,22 @@ impl BinaryOp {
             BinaryOp::Mul => "*",
             BinaryOp::Div => "/",
         }
+    }
+}
+
+#[cfg(test)]
+mod keyword_tests {
+    use super::*;
+
+    #[test]
+    fn each_keyword_names_one_kind_and_the_grammar_spells_it() {
+        let grammar = include_str!("../../dsl/housing_flow.pest");
+        for (kind, word) in DECL_KINDS {
+            assert_eq!(DeclKind::from_keyword(word), Some(kind));
+            assert_eq!(kind.keyword(), word);
+            assert!(grammar.contains(&format!("\"{word}\"")), "the grammar has no `{word}`");
+        }
+        assert_eq!(DECL_KEYWORDS.len(), DECL_KINDS.len());
+        assert!(DeclKind::from_keyword("drfit").is_none());
     }
 }

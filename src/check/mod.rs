@@ -14,7 +14,7 @@ mod values;
 
 pub use loader::{normalize, Disk, FileSource, MemoryFiles};
 
-use crate::ast::{Decl, FileId, Ident, Module, Span};
+use crate::ast::{Decl, DeclKind, FileId, Ident, Module, Span};
 use crate::diagnostics::{did_you_mean, Code, Diagnostic, Diagnostics, SourceMap};
 use crate::program::Program;
 use std::collections::{HashMap, HashSet};
@@ -109,33 +109,23 @@ impl Kind {
         }
     }
 
-    /// The kind a declaration keyword declares.
+    /// The kind a declaration keyword declares (none for `use`, `serve`, `slo`, `guardrail`).
     fn from_keyword(keyword: &str) -> Option<Kind> {
-        Some(match keyword {
-            "schema" => Kind::Schema,
-            "source" => Kind::Source,
-            "features" => Kind::Features,
-            "model" => Kind::Model,
-            "drift" => Kind::Drift,
-            "sink" => Kind::Sink,
-            "scenario" => Kind::Scenario,
-            "auction" => Kind::Auction,
-            _ => return None,
+        Some(match DeclKind::from_keyword(keyword)? {
+            DeclKind::Schema => Kind::Schema,
+            DeclKind::Source => Kind::Source,
+            DeclKind::Features => Kind::Features,
+            DeclKind::Model => Kind::Model,
+            DeclKind::Drift => Kind::Drift,
+            DeclKind::Sink => Kind::Sink,
+            DeclKind::Scenario => Kind::Scenario,
+            DeclKind::Auction => Kind::Auction,
+            DeclKind::Use | DeclKind::Serve | DeclKind::Slo | DeclKind::Guardrail => return None,
         })
     }
 
     fn of(d: &Decl) -> Option<Kind> {
-        Some(match d {
-            Decl::Schema(_) => Kind::Schema,
-            Decl::Source(_) => Kind::Source,
-            Decl::Features(_) => Kind::Features,
-            Decl::Model(_) => Kind::Model,
-            Decl::Drift(_) => Kind::Drift,
-            Decl::Sink(_) => Kind::Sink,
-            Decl::Scenario(_) => Kind::Scenario,
-            Decl::Auction(_) => Kind::Auction,
-            _ => return None,
-        })
+        Kind::from_keyword(d.keyword())
     }
 }
 

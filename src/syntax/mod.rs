@@ -17,20 +17,7 @@ use pest::iterators::Pairs;
 use pest::Parser;
 
 /// Words that can start a top-level declaration; recovery resumes at such a line.
-pub const DECL_KEYWORDS: &[&str] = &[
-    "use",
-    "schema",
-    "source",
-    "features",
-    "model",
-    "drift",
-    "sink",
-    "serve",
-    "slo",
-    "guardrail",
-    "scenario",
-    "auction",
-];
+pub use crate::ast::DECL_KEYWORDS;
 
 /// Parses one file. Returns the declarations that parsed and a diagnostic for each that did not.
 pub fn parse_module(src: &str, file: FileId) -> (Module, Vec<Diagnostic>) {
