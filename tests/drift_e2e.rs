@@ -191,9 +191,9 @@ fn categorical_drift_equals_the_direct_computation_per_window() {
             }
             assert_eq!(w.statistics.n, counts.values().sum::<u64>(), "window {}", w.index);
             let direct = psi_categorical(proportions, &counts).unwrap();
-            let got = w.statistics.psi.unwrap();
+            let got = w.statistics.psi().unwrap();
             assert!((got - direct).abs() < 1e-12, "window {}: {got} vs {direct}", w.index);
-            assert!(w.statistics.ks_d.is_none(), "no KS on categories");
+            assert!(w.statistics.ks_d().is_none(), "no KS on categories");
         }
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -6,8 +6,8 @@
 use housing_flow::drift::binning::NumericBins;
 use housing_flow::drift::naive::{naive_windows, statistics, Reference};
 use housing_flow::drift::{
-    ks_exact, ks_pvalue, psi, psi_counts, run_windows, Binning, Statistics, WindowSpec, WindowStats,
-    EXACT_DIGITS_ABOVE, PSI_FLOOR,
+    ks_counts, ks_exact, ks_pvalue, psi, psi_counts, run_windows, wasserstein_grid, Binning, Statistics, WindowSpec,
+    WindowStats, EXACT_DIGITS_ABOVE, PSI_FLOOR,
 };
 use housing_flow::model::baseline::numeric;
 use housing_flow::program::Measure;
@@ -92,11 +92,14 @@ fn same_windows(spec: WindowSpec, got: &[WindowStats], want: &[(u64, Statistics)
         if (g.start, g.end) != spec.bounds(*index) {
             return Err(format!("window {index}: bounds {:?}, expected {:?}", (g.start, g.end), spec.bounds(*index)));
         }
-        if s.n != w.n
-            || !close(s.psi, w.psi, PSI_TOL)
-            || !close(s.ks_d, w.ks_d, D_TOL)
-            || !close_relative(s.ks_p, w.ks_p, P_REL_TOL)
-        {
+        // Every registered statistic: PSI and D to 1e-12, the others (p-value, Wasserstein) by
+        // their digits.
+        let same = s.iter().zip(w.iter()).all(|((key, a), (_, b))| match key {
+            "psi" => close(a, b, PSI_TOL),
+            "ks_d" => close(a, b, D_TOL),
+            _ => close_relative(a, b, P_REL_TOL),
+        });
+        if s.n != w.n || !same {
             return Err(format!("window {index}: dataflow {s:?}, naive {w:?}"));
         }
     }
@@ -291,7 +294,7 @@ fn late_value_is_counted_and_dropped_from_closed_tumbling_windows() {
     // Window 1 holds 0 and 5 (not the late 3); window 2 is empty (reported: values left);
     // window 3 holds 25; window 4 holds 31.
     assert_eq!(shape, vec![(1, 2), (2, 0), (3, 1), (4, 1)]);
-    assert_eq!(got[1].statistics, Statistics { n: 0, psi: None, ks_d: None, ks_p: None });
+    assert_eq!(got[1].statistics, Statistics::none(0));
 }
 
 #[test]
@@ -422,8 +425,8 @@ fn ks_matches_scipy_ks_2samp() {
             assert_eq!(windows.len(), 1, "{}: {windows:?}", case.name);
             let w = &windows[0];
             assert_eq!((w.index, w.start, w.end, w.statistics.n), (1, 0, m, m));
-            let d = w.statistics.ks_d.unwrap();
-            let p = w.statistics.ks_p.unwrap();
+            let d = w.statistics.ks_d().unwrap();
+            let p = w.statistics.ks_p().unwrap();
             // ks.rs: the grid D is within 1/cells of the exact statistic, plus up to 1/N_ref.
             let bound = 1.0 / 1000.0 + 1.0 / n_ref as f64 + 1e-12;
             assert!((d - case.statistic).abs() <= bound, "{} ({workers}w): D {d} scipy {}", case.name, case.statistic);
@@ -460,6 +463,43 @@ fn ks_matches_scipy_ks_2samp() {
     assert!((0.015..=MID_RANGE_GAP).contains(&worst_mid_gap), "worst mid-range gap {worst_mid_gap}");
 }
 
+/// scipy's `wasserstein_distance` of each ks_scipy.json case (`tests/fixtures/wasserstein_scipy.py`)
+/// against the monitor's W1 of the same window, within the bound `wasserstein_grid` states.
+#[test]
+fn wasserstein_matches_scipy_within_its_stated_bound() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/wasserstein_scipy.json");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(json["scipy"], "1.17.1");
+    let cases = scipy_cases();
+    let number = |v: &serde_json::Value| v.as_str().unwrap().parse::<f64>().unwrap();
+    let mut checked = 0;
+    for w1 in json["cases"].as_array().unwrap() {
+        let case = cases.iter().find(|c| c.name == w1["name"].as_str().unwrap()).expect("the same cases");
+        let fx = Fixture::new(&case.reference);
+        let grid = &fx.bins().ks_grid;
+        assert_eq!(
+            (grid[0], grid[grid.len() - 1]),
+            (number(&w1["range"][0]), number(&w1["range"][1])),
+            "{}",
+            case.name
+        );
+        let m = case.window.len() as u64;
+        let values: Vec<(u64, f64)> = case.window.iter().enumerate().map(|(i, &v)| (i as u64, v)).collect();
+        let (windows, _) = fx.run(WindowSpec::events(m, m), &values, 2, 1000);
+        let got = windows[0].statistics.get("wasserstein").expect("a numeric window has W1");
+        let (value, bound) =
+            wasserstein_grid(grid, &ks_counts(grid, &case.window), case.reference.len() as u64).unwrap();
+        assert_eq!(got.to_bits(), value.to_bits(), "{}: the dataflow computes the stated value", case.name);
+        let scipy = number(&w1["w1_on_range"]);
+        assert!((got - scipy).abs() <= bound, "{}: W1 {got} vs scipy {scipy}, bound {bound}", case.name);
+        // The bound means something: well under the distance a clear shift makes.
+        assert!(bound < 0.1 * (grid[grid.len() - 1] - grid[0]) / 5.0, "{}: bound {bound}", case.name);
+        eprintln!("{}: W1 {got:.5} scipy {scipy:.5} |diff| {:.2e} bound {bound:.2e}", case.name, (got - scipy).abs());
+        checked += 1;
+    }
+    assert!(checked >= 8, "{checked}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 4. PSI exactness.
 // ---------------------------------------------------------------------------------------------
@@ -475,7 +515,7 @@ fn dataflow_psi(fx: &Fixture, window: &[f64]) -> (f64, Vec<u64>) {
     for workers in [1, 2] {
         let (windows, _) = fx.run(spec, &values, workers, 64);
         assert_eq!(windows.len(), 1);
-        let got = windows[0].statistics.psi.unwrap();
+        let got = windows[0].statistics.psi().unwrap();
         assert!((got - direct).abs() <= 1e-12, "{workers} workers: PSI {got}, direct {direct}");
     }
     (direct, counts)
@@ -559,7 +599,7 @@ fn nan_has_no_cell_and_the_naive_skips_it() {
     let (a, b) = (statistics(&r, &[f64::NAN, 1.0, 500.0, f64::NAN]), statistics(&r, &[1.0, 500.0]));
     assert_eq!(a, b);
     let only_nan = statistics(&r, &[f64::NAN]);
-    assert_eq!((only_nan.psi, only_nan.ks_d, only_nan.ks_p), (None, None, None));
+    assert!(only_nan.iter().all(|(_, v)| v.is_none()), "{only_nan:?}");
     // Windows: NaN values interleaved (one batch, so they cannot move the watermark) give the
     // same windows as without them, which the dataflow reproduces from the non-NaN values.
     let spec = WindowSpec::events(4, 2);
@@ -607,15 +647,15 @@ fn infinities_get_the_outer_cells() {
             same_windows(spec, &got, &want).unwrap();
             for w in &got {
                 let s = &w.statistics;
-                assert!(s.psi.is_none_or(|p| p.is_finite()), "{s:?}");
-                assert!(s.ks_d.is_none_or(|d| (0.0..=1.0).contains(&d)), "{s:?}");
+                assert!(s.psi().is_none_or(|p| p.is_finite()), "{s:?}");
+                assert!(s.ks_d().is_none_or(|d| (0.0..=1.0).contains(&d)), "{s:?}");
             }
         }
     }
     // A window of +∞ only: everything in the overflow cell, D = 1 (F_cur is 0 at every grid point).
     let (got, _) =
         fx.run(WindowSpec::events(3, 3), &[(0, f64::INFINITY), (1, f64::INFINITY), (2, f64::INFINITY)], 1, 3);
-    assert_eq!(got[0].statistics.ks_d, Some(1.0));
+    assert_eq!(got[0].statistics.ks_d(), Some(1.0));
     assert_eq!(got[0].statistics.n, 3);
 }
 

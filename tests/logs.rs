@@ -200,3 +200,30 @@ fn an_slo_violation_is_logged_and_written_to_the_alerts_stream() {
     assert!(stdout.contains("slo `p99(latency) < 50ms`: met"), "{stdout}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_wasserstein_rule_fires_on_a_shift_and_the_summary_shows_every_statistic() {
+    let dir = temp_dir("logs-w1");
+    // Incomes average about 68k: a ×1.3 shift moves the distribution by about 20k dollars.
+    pipeline(&dir, |t| {
+        t.replace("ks(p: 0.01)         => alert", "wasserstein() > 5_000 => alert").replace(
+            "guardrail rollback when psi(income_drift) > 0.25 for 3 windows",
+            "guardrail alert when wasserstein(income_drift) > 10_000",
+        )
+    });
+    let args = ["run", "main.hf", "--events", "30000", "--port", "0", "--shift", "Avg_Area_Income*1.3@10000"];
+    let (code, stdout, stderr) = run_to_end(&dir, &args, LONG);
+    assert_eq!(code, 0, "{stderr}");
+    let alert = stderr
+        .lines()
+        .find(|l| l.contains("ALERT income_drift: `wasserstein() > 5000 => alert`"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let value: f64 = alert.split(" at ").nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    assert!(value > 5_000.0, "{alert}");
+    assert!(stderr.contains("GUARDRAIL income_drift: `alert when wasserstein(income_drift) > 10000"), "{stderr}");
+    let summary = stdout.lines().find(|l| l.contains("drift income_drift")).unwrap();
+    for key in ["psi", "ks_d", "ks_p", "wasserstein"] {
+        assert!(summary.contains(&format!(" {key} ")), "{summary}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

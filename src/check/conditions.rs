@@ -17,7 +17,7 @@ pub(super) enum Context {
 
 const PLAIN_METRICS: &[&str] =
     &["throughput", "error_rate", "lost_events", "dead_letters", "late_events", "unsent_requests", "online_mae"];
-const METRIC_FUNCS: &[&str] = &["p50", "p90", "p95", "p99", "p999", "psi", "ks", "ks_p"];
+const PERCENTILES: &[&str] = &["p50", "p90", "p95", "p99", "p999"];
 
 impl Checker<'_> {
     pub(super) fn condition(&mut self, e: &Expr, cx: Context) -> Option<Condition> {
@@ -83,7 +83,7 @@ impl Checker<'_> {
                 "unsent_requests" => (Metric::UnsentRequests, Dim::Events),
                 "online_mae" => (Metric::OnlineMae, Dim::Plain),
                 other => {
-                    let all = PLAIN_METRICS.iter().chain(METRIC_FUNCS).copied();
+                    let all = metric_names();
                     self.error(
                         Diagnostic::new(Code::UnknownName, e.span, format!("no metric `{other}`"))
                             .label("not a metric")
@@ -130,19 +130,14 @@ impl Checker<'_> {
             return Some((Metric::Latency { quantile, http }, Dim::Duration));
         }
         match f {
-            "psi" | "ks" | "ks_p" => {
+            name if crate::drift::statistics::find(name).is_some() => {
                 let a = self.args(&callee, args, &["drift"], &[]);
                 let d = a.require(self, "drift")?;
                 let drift = self.drift_ref(d)?;
-                let m = match f {
-                    "psi" => Metric::Psi { drift },
-                    "ks" => Metric::KsD { drift },
-                    _ => Metric::KsP { drift },
-                };
-                Some((m, Dim::Plain))
+                Some((Metric::Drift { statistic: name.to_string(), drift }, Dim::Plain))
             }
             other => {
-                let all = PLAIN_METRICS.iter().chain(METRIC_FUNCS).copied();
+                let all = metric_names();
                 self.error(
                     Diagnostic::new(Code::UnknownFunction, callee.span, format!("no metric function `{other}`"))
                         .label("not a metric")
@@ -167,4 +162,9 @@ impl Checker<'_> {
         };
         self.resolve(&name, Kind::Drift).then_some(name.node)
     }
+}
+
+/// Every metric name the language knows: plain ones, percentiles and the drift statistics.
+fn metric_names() -> impl Iterator<Item = &'static str> + Clone {
+    PLAIN_METRICS.iter().chain(PERCENTILES).copied().chain(crate::drift::statistics::names())
 }

@@ -4,6 +4,7 @@ use super::values::{as_call, describe_expr, Dim};
 use super::{Checker, Kind};
 use crate::ast::{BinaryOp, DriftDecl, Expr, ExprKind, Rule as AstRule};
 use crate::diagnostics::{did_you_mean, Code, Diagnostic};
+use crate::drift::{statistic, statistics};
 use crate::program::FeatureType;
 use crate::program::{CmpOp, Drift, DriftRule, DriftTarget, FieldType, Measure, Statistic, Window, WindowShape};
 
@@ -27,12 +28,12 @@ impl Checker<'_> {
         if let (Some((target, categorical)), Some(window)) = (target, window) {
             if categorical {
                 for (r, rule) in d.rules.iter().zip(&rules) {
-                    if !matches!(rule.statistic, Statistic::Psi { .. }) {
+                    if rule.statistic.name != "psi" {
                         self.error(
                             Diagnostic::new(
                                 Code::TypeMismatch,
                                 r.condition.span,
-                                "Kolmogorov–Smirnov needs a numeric target",
+                                "this statistic needs a numeric target; over categories only PSI is defined",
                             )
                             .label("on a categorical target")
                             .also(d.target_span, "this target is categorical")
@@ -374,8 +375,8 @@ impl Checker<'_> {
                     );
                     return None;
                 }
-                let cells = self.cells(a.get("cells"))?;
-                (Statistic::KsP { cells }, CmpOp::Lt, p)
+                let ks_p = statistics::find("ks_p").expect("ks_p is registered");
+                (self.statistic_params(ks_p, |name| a.get(name))?, CmpOp::Lt, p)
             }
             _ => {
                 self.error(
@@ -389,53 +390,66 @@ impl Checker<'_> {
         Some(DriftRule { statistic, op, threshold, for_windows: for_windows? as u32, action: action? })
     }
 
+    /// A statistic of `drift::statistic::ALL` with its settings, each checked against what the
+    /// statistic declares (`psi(bins: 10)`, `ks(cells: 1000)`, `wasserstein()`).
     fn statistic(&mut self, e: &Expr) -> Option<Statistic> {
         let Some((callee, args)) = as_call(e) else {
             self.error(
-                Diagnostic::new(Code::TypeMismatch, e.span, "expected `psi(...)` or `ks(...)`")
-                    .label(format!("found {}", describe_expr(e))),
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    e.span,
+                    "expected a drift statistic such as `psi(...)` or `ks(...)`",
+                )
+                .label(format!("found {}", describe_expr(e))),
             );
             return None;
         };
-        match callee.node.as_str() {
-            "psi" => {
-                let a = self.args(&callee, args, &[], &["bins"]);
-                let bins = a.get("bins").map_or(Some(10), |b| self.count(b, "`bins`", 2))?;
-                if bins > 1000 {
-                    let at = a.get("bins").map_or(callee.span, |b| b.span);
-                    self.error(
-                        Diagnostic::new(Code::OutOfRange, at, "at most 1000 PSI bins").label(format!("{bins} bins")),
-                    );
-                    return None;
-                }
-                Some(Statistic::Psi { bins: bins as u32 })
-            }
-            "ks" => {
-                let a = self.args(&callee, args, &[], &["cells"]);
-                Some(Statistic::KsD { cells: self.cells(a.get("cells"))? })
-            }
-            other => {
-                self.error(
-                    Diagnostic::new(Code::UnknownFunction, callee.span, format!("unknown drift statistic `{other}`"))
-                        .label("not a statistic")
-                        .hint(
-                            did_you_mean(other, ["psi", "ks"])
-                                .unwrap_or_else(|| "statistics are psi(...) and ks(...)".into()),
-                        ),
-                );
-                None
-            }
-        }
+        let Some(found) = statistics::find(&callee.node) else {
+            let names: Vec<&str> = statistics::names().collect();
+            self.error(
+                Diagnostic::new(
+                    Code::UnknownFunction,
+                    callee.span,
+                    format!("unknown drift statistic `{}`", callee.node),
+                )
+                .label("not a statistic")
+                .hint(
+                    did_you_mean(&callee.node, names.iter().copied())
+                        .unwrap_or_else(|| format!("statistics are {}", names.join(", "))),
+                ),
+            );
+            return None;
+        };
+        let declared: Vec<&str> = found.params().iter().map(|p| p.name).collect();
+        let a = self.args(&callee, args, &[], &declared);
+        self.statistic_params(found, |name| a.get(name))
     }
 
-    fn cells(&mut self, e: Option<&Expr>) -> Option<u32> {
-        let Some(e) = e else { return Some(1000) };
-        let c = self.count(e, "`cells`", 10)?;
-        if c > 100_000 {
-            self.error(Diagnostic::new(Code::OutOfRange, e.span, "at most 100,000 KS cells").label(format!("{c}")));
-            return None;
+    /// The settings of `found`, defaults filled in, each within its bounds.
+    fn statistic_params<'e>(
+        &mut self,
+        found: &dyn statistic::DriftStatistic,
+        get: impl Fn(&str) -> Option<&'e Expr>,
+    ) -> Option<Statistic> {
+        let mut params = std::collections::BTreeMap::new();
+        for p in found.params() {
+            let value = match get(p.name) {
+                None => p.default,
+                Some(e) => {
+                    let v = self.count(e, &format!("`{}`", p.name), u64::from(p.min))?;
+                    if v > u64::from(p.max) {
+                        self.error(
+                            Diagnostic::new(Code::OutOfRange, e.span, format!("at most {} {}", p.max, p.name))
+                                .label(format!("{v} {}", p.name)),
+                        );
+                        return None;
+                    }
+                    v as u32
+                }
+            };
+            params.insert(p.name.to_string(), value);
         }
-        Some(c as u32)
+        Some(Statistic { name: found.name().to_string(), params })
     }
 }
 

@@ -414,7 +414,7 @@ impl Checker<'_> {
         let condition = self.condition(&g.condition, super::conditions::Context::Guardrail);
         let for_windows = g.for_windows.as_ref().map_or(Some(1), |f| self.count(f, "`for N windows`", 1));
         if let (Some(action), Some(condition), Some(for_windows)) = (action, condition, for_windows) {
-            if !names_a_drift(&condition) {
+            if condition.drifts().is_empty() {
                 self.not_available(
                     g.span,
                     "a guardrail that names no drift monitor",
@@ -462,17 +462,5 @@ impl Checker<'_> {
                 None
             }
         }
-    }
-}
-
-/// Whether a condition reads a drift statistic (`psi(D)`, `ks(D)`, `ks_p(D)`).
-fn names_a_drift(c: &crate::program::Condition) -> bool {
-    use crate::program::{Condition, Metric};
-    match c {
-        Condition::Compare { metric, .. } => {
-            matches!(metric, Metric::Psi { .. } | Metric::KsD { .. } | Metric::KsP { .. })
-        }
-        Condition::And { all: cs } | Condition::Or { any: cs } => cs.iter().any(names_a_drift),
-        Condition::Not { condition } => names_a_drift(condition),
     }
 }

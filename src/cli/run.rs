@@ -180,14 +180,27 @@ fn print_summary(o: &Outcome, p: &Prepared) {
     }
 }
 
+/// A statistic as the summary prints it: four decimals, or three significant digits in
+/// exponent form for the very small and the very large (p-values, distances in dollars).
+fn statistic_text(v: Option<f64>) -> String {
+    match v {
+        None => "-".to_string(),
+        Some(v) if v != 0.0 && !(1e-3..1e5).contains(&v.abs()) => format!("{v:.3e}"),
+        Some(v) => format!("{v:.4}"),
+    }
+}
+
 /// One line per drift monitor: its last window, the worst PSI and KS seen, late values, alerts.
 fn print_drift(board: &housing_flow::drift::BoardSnapshot) {
     let f = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.4}"));
-    let p = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.3e}"));
     for d in &board.drifts {
         let last = d.last.as_ref();
+        // Every registered statistic of the last window, by its key.
+        let statistics: Vec<String> = last
+            .map(|w| w.statistics.iter().map(|(key, v)| format!("{key} {}", statistic_text(v))).collect())
+            .unwrap_or_default();
         println!(
-            "  drift {} on {} {}: {} windows; last (events {}..{}, n {}) psi {} ks {} p {}; max psi {} max ks {}; late {}; alerts {}",
+            "  drift {} on {} {}: {} windows; last (events {}..{}, n {}) {}; max psi {} max ks {}; late {}; alerts {}",
             d.name,
             d.target,
             d.window,
@@ -195,9 +208,7 @@ fn print_drift(board: &housing_flow::drift::BoardSnapshot) {
             last.map_or(0, |w| w.start),
             last.map_or(0, |w| w.end),
             last.map_or(0, |w| w.statistics.n),
-            f(last.and_then(|w| w.statistics.psi)),
-            f(last.and_then(|w| w.statistics.ks_d)),
-            p(last.and_then(|w| w.statistics.ks_p)),
+            statistics.join(" "),
             f(d.max_psi),
             f(d.max_ks_d),
             d.late_events,

@@ -94,8 +94,8 @@ impl DriftBoard {
                 (Some(x), Some(y)) => Some(x.max(y)),
                 (x, y) => x.or(y),
             };
-            d.max_psi = max(d.max_psi, w.statistics.psi);
-            d.max_ks_d = max(d.max_ks_d, w.statistics.ks_d);
+            d.max_psi = max(d.max_psi, w.statistics.psi());
+            d.max_ks_d = max(d.max_ks_d, w.statistics.ks_d());
             d.last = Some(w.clone());
             if d.recent.len() == RECENT_WINDOWS {
                 d.recent.pop_front();

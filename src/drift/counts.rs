@@ -4,22 +4,10 @@
 //! independent of how many values the window holds.
 
 use super::binning::{Binning, UNSEEN};
-use super::kolmogorov::ks_pvalue;
-use super::ks::ks_grid;
-use super::psi::{psi, PSI_FLOOR};
-use serde::Serialize;
+use super::psi::PSI_FLOOR;
+use super::statistic::{CategoricalWindow, NumericWindow};
+pub use super::statistics::Statistics;
 use std::collections::HashMap;
-
-/// What one evaluated window says. Statistics are `None` for an empty window, and the KS
-/// ones for categorical targets.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Statistics {
-    /// Values in the window.
-    pub n: u64,
-    pub psi: Option<f64>,
-    pub ks_d: Option<f64>,
-    pub ks_p: Option<f64>,
-}
 
 /// Counts per cell of one drift's current window.
 #[derive(Clone, Debug)]
@@ -70,7 +58,7 @@ impl WindowCounts {
         sum.max(0) as u64
     }
 
-    /// PSI, KS distance and KS p-value of the window against the binning's reference.
+    /// Every statistic of the window against the binning's reference.
     pub fn statistics(&self, binning: &Binning) -> Statistics {
         let n = self.total();
         match (self, binning) {
@@ -84,14 +72,22 @@ impl WindowCounts {
                         ks[k] += count as u64;
                     }
                 }
-                let ks_d = if b.ks_grid.is_empty() { None } else { ks_grid(&b.ks_grid, &ks) };
-                let ks_p = ks_d.map(|d| ks_pvalue(d, n, b.reference_count)).filter(|p| !p.is_nan());
-                Statistics { n, psi: psi(&b.psi_reference, &bins), ks_d, ks_p }
+                Statistics::numeric(&NumericWindow {
+                    n,
+                    psi_reference: &b.psi_reference,
+                    psi_counts: &bins,
+                    ks_grid: &b.ks_grid,
+                    ks_counts: &ks,
+                    reference_count: b.reference_count,
+                })
             }
             (WindowCounts::Categorical { known, unseen }, Binning::Categorical(b)) => {
-                Statistics { n, psi: categorical_psi(&b.reference, known, unseen.values()), ks_d: None, ks_p: None }
+                Statistics::categorical(&CategoricalWindow {
+                    n,
+                    psi: categorical_psi(&b.reference, known, unseen.values()),
+                })
             }
-            _ => Statistics { n, psi: None, ks_d: None, ks_p: None },
+            _ => Statistics::none(n),
         }
     }
 }
@@ -135,7 +131,7 @@ mod tests {
         }
         let s = counts.statistics(&bins);
         assert_eq!(s.n, 7);
-        assert!((s.psi.unwrap() - psi_categorical(&reference, &direct).unwrap()).abs() < 1e-12);
+        assert!((s.psi().unwrap() - psi_categorical(&reference, &direct).unwrap()).abs() < 1e-12);
         // Values leave: the unseen categories go with them.
         for v in ["z", "z", "y"] {
             counts.apply(cb.cell(v), -1);
@@ -148,6 +144,6 @@ mod tests {
     fn an_empty_window_has_no_statistics() {
         let bins = Binning::Categorical(CategoryBins::new([("a".to_string(), 1.0)]));
         let s = WindowCounts::new(&bins).statistics(&bins);
-        assert_eq!(s, Statistics { n: 0, psi: None, ks_d: None, ks_p: None });
+        assert_eq!(s, Statistics::none(0));
     }
 }

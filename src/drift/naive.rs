@@ -3,10 +3,10 @@
 //! lateness rules as the dataflow (the watermark moves after each batch of `batch` values), none
 //! of its machinery: no cells, no updates, no workers.
 
-use super::counts::Statistics;
-use super::kolmogorov::ks_pvalue;
-use super::ks::{ks_counts, ks_grid};
-use super::psi::{psi, psi_counts};
+use super::ks::ks_counts;
+use super::psi::psi_counts;
+use super::statistic::NumericWindow;
+use super::statistics::Statistics;
 use super::window::WindowSpec;
 use crate::program::Measure;
 use std::collections::BTreeSet;
@@ -67,11 +67,15 @@ pub fn naive_windows(
     (windows, late)
 }
 
-/// PSI, KS D and p-value of a sample against a reference, by direct counting.
+/// Every statistic of a sample against a reference, by counting the values directly.
 pub fn statistics(reference: &Reference<'_>, window: &[f64]) -> Statistics {
     let n = window.iter().filter(|v| !v.is_nan()).count() as u64;
-    let psi = psi(reference.psi_reference, &psi_counts(reference.psi_edges, window));
-    let ks_d = ks_grid(reference.ks_grid, &ks_counts(reference.ks_grid, window));
-    let ks_p = ks_d.map(|d| ks_pvalue(d, n, reference.count)).filter(|p| !p.is_nan());
-    Statistics { n, psi, ks_d, ks_p }
+    Statistics::numeric(&NumericWindow {
+        n,
+        psi_reference: reference.psi_reference,
+        psi_counts: &psi_counts(reference.psi_edges, window),
+        ks_grid: reference.ks_grid,
+        ks_counts: &ks_counts(reference.ks_grid, window),
+        reference_count: reference.count,
+    })
 }

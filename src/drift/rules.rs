@@ -8,20 +8,7 @@ use serde::Serialize;
 
 /// The statistic a rule or a guardrail reads from a window.
 pub fn value_of(statistic: &Statistic, s: &Statistics) -> Option<f64> {
-    match statistic {
-        Statistic::Psi { .. } => s.psi,
-        Statistic::KsD { .. } => s.ks_d,
-        Statistic::KsP { .. } => s.ks_p,
-    }
-}
-
-/// Short name of a statistic, as alerts and metrics label it.
-pub fn statistic_name(statistic: &Statistic) -> &'static str {
-    match statistic {
-        Statistic::Psi { .. } => "psi",
-        Statistic::KsD { .. } => "ks",
-        Statistic::KsP { .. } => "ks_p",
-    }
+    s.named(&statistic.name)
 }
 
 /// Consecutive-window counting for one condition.
@@ -69,8 +56,8 @@ impl RuleState {
     pub fn status(&self, s: &Statistics) -> RuleStatus {
         let value = value_of(&self.rule.statistic, s);
         RuleStatus {
-            rule: crate::plan::describe_rule(&self.rule),
-            statistic: statistic_name(&self.rule.statistic).into(),
+            rule: self.rule.to_string(),
+            statistic: self.rule.statistic.name.clone(),
             op: self.rule.op.symbol().into(),
             threshold: self.rule.threshold,
             for_windows: self.rule.for_windows,
@@ -139,7 +126,10 @@ mod tests {
     use crate::program::{Action, CmpOp};
 
     fn stats(psi: Option<f64>) -> Statistics {
-        Statistics { n: psi.map_or(0, |_| 100), psi, ks_d: None, ks_p: None }
+        match psi {
+            Some(v) => Statistics::with(100, &[("psi", v)]),
+            None => Statistics::none(0),
+        }
     }
 
     fn rule(statistic: Statistic, op: CmpOp, threshold: f64, for_windows: u32) -> RuleState {
@@ -148,7 +138,7 @@ mod tests {
 
     #[test]
     fn trips_on_the_kth_consecutive_window_and_rearms_after_a_break() {
-        let mut r = rule(Statistic::Psi { bins: 10 }, CmpOp::Gt, 0.2, 3);
+        let mut r = rule(Statistic::new("psi", &[("bins", 10)]), CmpOp::Gt, 0.2, 3);
         let seq = [0.3, 0.3, 0.1, 0.3, 0.3, 0.3, 0.4, 0.5, 0.0, 0.3, 0.3, 0.3];
         let trips: Vec<usize> =
             seq.iter().enumerate().filter_map(|(i, &v)| r.check(&stats(Some(v))).map(|_| i)).collect();
@@ -157,7 +147,7 @@ mod tests {
 
     #[test]
     fn empty_windows_break_a_run() {
-        let mut r = rule(Statistic::Psi { bins: 10 }, CmpOp::Gt, 0.2, 2);
+        let mut r = rule(Statistic::new("psi", &[("bins", 10)]), CmpOp::Gt, 0.2, 2);
         assert!(r.check(&stats(Some(0.5))).is_none());
         assert!(r.check(&stats(None)).is_none());
         assert!(r.check(&stats(Some(0.5))).is_none());
@@ -166,8 +156,8 @@ mod tests {
 
     #[test]
     fn ks_p_rules_trip_below_the_threshold() {
-        let mut r = rule(Statistic::KsP { cells: 1000 }, CmpOp::Lt, 0.01, 1);
-        let s = |p: f64| Statistics { n: 10, psi: None, ks_d: Some(0.1), ks_p: Some(p) };
+        let mut r = rule(Statistic::new("ks_p", &[("cells", 1000)]), CmpOp::Lt, 0.01, 1);
+        let s = |p: f64| Statistics::with(10, &[("ks_d", 0.1), ("ks_p", p)]);
         assert!(r.check(&s(0.5)).is_none());
         assert!(r.check(&s(0.001)).is_some());
     }

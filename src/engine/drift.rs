@@ -7,7 +7,7 @@ use super::batch::Batch;
 use super::sink::SinkRuntime;
 use super::stats::Stats;
 use crate::drift::rules::AlertWindow;
-use crate::drift::rules::{statistic_name, Hysteresis};
+use crate::drift::rules::Hysteresis;
 use crate::drift::{Alert, Binning, DriftBoard, Feed, RuleState, WindowSpec, WindowStats};
 use crate::features::Cell;
 use crate::model::serving::{ModelHandle, ServingModel};
@@ -109,8 +109,9 @@ impl DriftRuntime {
         }
         let mut planned = Vec::new();
         for g in guardrails {
-            let named = drifts_named(&g.condition);
-            match monitors.iter().find(|m| named.contains(&m.drift.name)) {
+            // The first drift the condition names, as the plan shows it.
+            let first = g.condition.drifts().into_iter().next();
+            match monitors.iter().find(|m| Some(m.drift.name.as_str()) == first) {
                 Some(m) => planned.push(GuardrailPlan { guardrail: g.clone(), monitor: m.index }),
                 None => tracing::warn!(
                     "guardrail `{} when {}` names no monitored drift; `run` evaluates guardrails on drift windows",
@@ -128,26 +129,12 @@ impl DriftRuntime {
                         &m.drift.target.to_string(),
                         &m.spec.describe(),
                         m.drift.categorical,
-                        m.drift.rules.iter().map(crate::plan::describe_rule).collect(),
+                        m.drift.rules.iter().map(|r| r.to_string()).collect(),
                     )
                 })
                 .collect(),
         ));
         Ok(DriftRuntime { monitors, guardrails: planned, board, registry, model: plan.clone() })
-    }
-}
-
-/// The drift names a condition mentions.
-fn drifts_named(c: &Condition) -> Vec<String> {
-    match c {
-        Condition::Compare {
-            metric: Metric::Psi { drift } | Metric::KsD { drift } | Metric::KsP { drift }, ..
-        } => {
-            vec![drift.clone()]
-        }
-        Condition::Compare { .. } => vec![],
-        Condition::And { all: cs } | Condition::Or { any: cs } => cs.iter().flat_map(drifts_named).collect(),
-        Condition::Not { condition } => drifts_named(condition),
     }
 }
 
@@ -256,11 +243,11 @@ impl Rules {
         for (rule, trip) in trips {
             {
                 let outcome = self.act(&rule.action, &format!("drift `{}`", self.monitor.drift.name));
-                let text = crate::plan::describe_rule(&rule);
+                let text = rule.to_string();
                 alerts.push(self.alert(
                     w,
                     text,
-                    statistic_name(&rule.statistic).into(),
+                    rule.statistic.name.clone(),
                     rule.op.symbol().into(),
                     rule.threshold,
                     trip.value,
@@ -381,9 +368,7 @@ impl Rules {
 fn metric_value(m: &Metric, board: &DriftBoard, cx: &RulesContext) -> Option<f64> {
     let (events, _, dead) = cx.stats.load();
     match m {
-        Metric::Psi { drift } => board.last(drift)?.statistics.psi,
-        Metric::KsD { drift } => board.last(drift)?.statistics.ks_d,
-        Metric::KsP { drift } => board.last(drift)?.statistics.ks_p,
+        Metric::Drift { statistic, drift } => board.last(drift)?.statistics.named(statistic),
         Metric::Latency { quantile, http } => {
             let h = if *http { cx.stats.http_latency() } else { cx.stats.latency() };
             (!h.is_empty()).then(|| h.value_at_quantile(*quantile) as f64 / 1e3)
@@ -401,12 +386,6 @@ fn metric_value(m: &Metric, board: &DriftBoard, cx: &RulesContext) -> Option<f64
 
 /// The value of the first drift statistic a condition compares, for the alert record.
 fn first_value(c: &Condition, board: &DriftBoard) -> Option<f64> {
-    match c {
-        Condition::Compare { metric: Metric::Psi { drift }, .. } => board.last(drift)?.statistics.psi,
-        Condition::Compare { metric: Metric::KsD { drift }, .. } => board.last(drift)?.statistics.ks_d,
-        Condition::Compare { metric: Metric::KsP { drift }, .. } => board.last(drift)?.statistics.ks_p,
-        Condition::Compare { .. } => None,
-        Condition::And { all: cs } | Condition::Or { any: cs } => cs.iter().find_map(|c| first_value(c, board)),
-        Condition::Not { condition } => first_value(condition, board),
-    }
+    let (statistic, drift) = c.first_drift_metric()?;
+    board.last(drift)?.statistics.named(statistic)
 }

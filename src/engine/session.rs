@@ -238,9 +238,9 @@ fn drift_line(board: &crate::drift::DriftBoard) -> String {
     for d in board.snapshot().drifts {
         let Some(w) = d.last else { continue };
         let s = &w.statistics;
-        out.push_str(&format!("  {} psi {}", d.name, s.psi.map_or("-".into(), |v| format!("{v:.3}"))));
-        if let Some(k) = s.ks_d {
-            out.push_str(&format!(" ks {k:.3} p {}", s.ks_p.map_or("-".into(), |p| format!("{p:.1e}"))));
+        out.push_str(&format!("  {} psi {}", d.name, s.psi().map_or("-".into(), |v| format!("{v:.3}"))));
+        if let Some(k) = s.ks_d() {
+            out.push_str(&format!(" ks {k:.3} p {}", s.ks_p().map_or("-".into(), |p| format!("{p:.1e}"))));
         }
     }
     out

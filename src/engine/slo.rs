@@ -95,9 +95,7 @@ impl WindowMetrics<'_> {
             Metric::ErrorRate => (self.events > 0).then(|| self.dead as f64 / self.events as f64),
             Metric::DeadLetters => Some(self.dead as f64),
             Metric::LateEvents => Some(self.drift?.snapshot().drifts.iter().map(|d| d.late_events).sum::<u64>() as f64),
-            Metric::Psi { drift } => self.drift?.last(drift)?.statistics.psi,
-            Metric::KsD { drift } => self.drift?.last(drift)?.statistics.ks_d,
-            Metric::KsP { drift } => self.drift?.last(drift)?.statistics.ks_p,
+            Metric::Drift { statistic, drift } => self.drift?.last(drift)?.statistics.named(statistic),
             _ => None,
         }
     }

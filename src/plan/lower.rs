@@ -1,7 +1,7 @@
 //! Program → plan.
 
 use super::*;
-use crate::program::{DriftTarget, Program, Statistic};
+use crate::program::{DriftTarget, Program};
 
 /// Most rows one inference call takes.
 const MAX_BATCH: usize = 1024;
@@ -113,11 +113,12 @@ fn dataflow(program: &Program, source: &Source, workers: usize) -> Dataflow {
             statistics.push(format!("KS D and p-value ({cells} cells)"));
         }
         let s = b.add(OperatorKind::DriftStats { drift: d.name.clone(), statistics }, main_of(w), Exchange::Pipeline);
-        let rules = d.rules.iter().map(describe_rule).collect();
+        let rules = d.rules.iter().map(|r| r.to_string()).collect();
+        // A guardrail runs on the windows of the first drift it names (decided here, once).
         let guardrails = program
             .guardrails
             .iter()
-            .filter(|g| g.condition.to_string().contains(&format!("({})", d.name)))
+            .filter(|g| g.condition.drifts().first() == Some(&d.name.as_str()))
             .map(|g| format!("{} when {} for {} window(s)", g.action, g.condition, g.for_windows))
             .collect();
         b.add(OperatorKind::Rules { drift: d.name.clone(), rules, guardrails }, main_of(s), Exchange::Pipeline);
@@ -145,15 +146,4 @@ fn dataflow(program: &Program, source: &Source, workers: usize) -> Dataflow {
         }
     }
     Dataflow { source: source.name.clone(), operators: b.ops }
-}
-
-/// A drift rule as the language writes it.
-pub fn describe_rule(r: &crate::program::DriftRule) -> String {
-    let stat = match r.statistic {
-        Statistic::Psi { bins } => format!("psi(bins: {bins})"),
-        Statistic::KsD { cells } => format!("ks(cells: {cells})"),
-        Statistic::KsP { cells } => format!("ks_p(cells: {cells})"),
-    };
-    let every = if r.for_windows > 1 { format!(" for {} windows", r.for_windows) } else { String::new() };
-    format!("{stat} {} {}{every} => {}", r.op.symbol(), r.threshold, r.action)
 }

@@ -6,7 +6,7 @@ mod explain;
 mod lower;
 
 pub use explain::explain;
-pub use lower::{describe_rule, lower};
+pub use lower::lower;
 
 use crate::program::{
     Auction, Condition, Drift, FeatureSet, Guardrail, Model, Scenario, Schema, Serve, SinkTarget, Source, Stream,

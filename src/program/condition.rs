@@ -54,13 +54,10 @@ pub enum Metric {
     UnsentRequests,
     /// Mean absolute error of predictions whose label is known.
     OnlineMae,
-    Psi {
-        drift: String,
-    },
-    KsD {
-        drift: String,
-    },
-    KsP {
+    /// A statistic of a drift monitor's latest window (`psi(income_drift)`), by its name in
+    /// the language (one of `drift::statistic::ALL`).
+    Drift {
+        statistic: String,
         drift: String,
     },
 }
@@ -75,9 +72,7 @@ impl Metric {
             | Metric::ErrorRate
             | Metric::DeadLetters
             | Metric::LateEvents
-            | Metric::Psi { .. }
-            | Metric::KsD { .. }
-            | Metric::KsP { .. } => true,
+            | Metric::Drift { .. } => true,
             Metric::LostEvents | Metric::UnsentRequests | Metric::OnlineMae => false,
         }
     }
@@ -102,9 +97,7 @@ impl std::fmt::Display for Metric {
             Metric::LateEvents => write!(f, "late_events"),
             Metric::UnsentRequests => write!(f, "unsent_requests"),
             Metric::OnlineMae => write!(f, "online_mae"),
-            Metric::Psi { drift } => write!(f, "psi({drift})"),
-            Metric::KsD { drift } => write!(f, "ks({drift})"),
-            Metric::KsP { drift } => write!(f, "ks_p({drift})"),
+            Metric::Drift { statistic, drift } => write!(f, "{statistic}({drift})"),
         }
     }
 }
@@ -119,6 +112,26 @@ pub enum Condition {
 }
 
 impl Condition {
+    /// The drift monitors the condition reads, in the order it names them.
+    pub fn drifts(&self) -> Vec<&str> {
+        match self {
+            Condition::Compare { metric: Metric::Drift { drift, .. }, .. } => vec![drift.as_str()],
+            Condition::Compare { .. } => vec![],
+            Condition::And { all: cs } | Condition::Or { any: cs } => cs.iter().flat_map(Condition::drifts).collect(),
+            Condition::Not { condition } => condition.drifts(),
+        }
+    }
+
+    /// The first drift statistic the condition compares, for the alert record.
+    pub fn first_drift_metric(&self) -> Option<(&str, &str)> {
+        match self {
+            Condition::Compare { metric: Metric::Drift { statistic, drift }, .. } => Some((statistic, drift)),
+            Condition::Compare { .. } => None,
+            Condition::And { all: cs } | Condition::Or { any: cs } => cs.iter().find_map(Condition::first_drift_metric),
+            Condition::Not { condition } => condition.first_drift_metric(),
+        }
+    }
+
     /// Whether the condition holds, given each metric's current value: `None` when it is
     /// unknown (a metric that is not measured, or has no value yet, such as an empty window).
     /// Unknown never counts as holding, and `not` of unknown is unknown (Kleene's logic):

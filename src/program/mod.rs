@@ -202,18 +202,12 @@ pub struct Drift {
 impl Drift {
     /// PSI bins of the first PSI rule, if any.
     pub fn psi_bins(&self) -> Option<u32> {
-        self.rules.iter().find_map(|r| match r.statistic {
-            Statistic::Psi { bins } => Some(bins),
-            _ => None,
-        })
+        self.rules.iter().filter(|r| r.statistic.name == "psi").find_map(|r| r.statistic.param("bins"))
     }
 
     /// KS cells of the first KS rule, if any.
     pub fn ks_cells(&self) -> Option<u32> {
-        self.rules.iter().find_map(|r| match r.statistic {
-            Statistic::KsD { cells } | Statistic::KsP { cells } => Some(cells),
-            _ => None,
-        })
+        self.rules.iter().find_map(|r| r.statistic.param("cells"))
     }
 }
 
@@ -261,6 +255,14 @@ pub enum Measure {
     EventTime,
 }
 
+/// `psi(bins: 10) > 0.2 for 2 windows => alert`, as the language writes it.
+impl std::fmt::Display for DriftRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let every = if self.for_windows > 1 { format!(" for {} windows", self.for_windows) } else { String::new() };
+        write!(f, "{} {} {}{every} => {}", self.statistic, self.op.symbol(), self.threshold, self.action)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DriftRule {
     pub statistic: Statistic,
@@ -270,12 +272,33 @@ pub struct DriftRule {
     pub action: Action,
 }
 
+/// A drift statistic as a rule names it (`psi(bins: 10)`, `ks()`, `wasserstein()`): the name
+/// of one of `drift::statistic::ALL` and its settings, checked against what it declares.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum Statistic {
-    Psi { bins: u32 },
-    KsD { cells: u32 },
-    KsP { cells: u32 },
+pub struct Statistic {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, u32>,
+}
+
+impl Statistic {
+    /// `name` with the given settings.
+    pub fn new(name: &str, params: &[(&str, u32)]) -> Statistic {
+        Statistic { name: name.to_string(), params: params.iter().map(|(k, v)| (k.to_string(), *v)).collect() }
+    }
+
+    /// A setting's value, if the rule gives it (the checker fills in defaults).
+    pub fn param(&self, name: &str) -> Option<u32> {
+        self.params.get(name).copied()
+    }
+}
+
+impl std::fmt::Display for Statistic {
+    /// `psi(bins: 10)`, `ks(cells: 1000)`, `wasserstein()`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let params: Vec<String> = self.params.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        write!(f, "{}({})", self.name, params.join(", "))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -143,25 +143,21 @@ fn slos(out: &mut String, statuses: &[crate::engine::slo::SloStatus]) {
 }
 
 fn drift(out: &mut String, board: &crate::drift::BoardSnapshot) {
-    type Read = fn(&crate::drift::DriftStatus) -> Option<f64>;
-    let gauges: [(&str, &str, Read); 4] = [
-        ("housing_flow_drift_psi", "PSI of the latest window.", |d| d.last.as_ref()?.statistics.psi),
-        ("housing_flow_drift_ks_distance", "Kolmogorov–Smirnov distance of the latest window.", |d| {
-            d.last.as_ref()?.statistics.ks_d
-        }),
-        ("housing_flow_drift_ks_pvalue", "Kolmogorov–Smirnov p-value of the latest window.", |d| {
-            d.last.as_ref()?.statistics.ks_p
-        }),
-        ("housing_flow_drift_window_events", "Values in the latest window.", |d| {
-            Some(d.last.as_ref()?.statistics.n as f64)
-        }),
-    ];
-    for (name, help, get) in gauges {
+    // One gauge per registered statistic, as the statistic names it.
+    for stat in crate::drift::statistics::ALL {
+        let (name, help) = stat.gauge();
         family(out, name, "gauge", help);
         for d in &board.drifts {
-            if let Some(v) = get(d) {
+            if let Some(v) = d.last.as_ref().and_then(|w| w.statistics.get(stat.key())) {
                 let _ = writeln!(out, "{name}{{drift=\"{}\"}} {}", escape(&d.name), number(v));
             }
+        }
+    }
+    let name = "housing_flow_drift_window_events";
+    family(out, name, "gauge", "Values in the latest window.");
+    for d in &board.drifts {
+        if let Some(w) = &d.last {
+            let _ = writeln!(out, "{name}{{drift=\"{}\"}} {}", escape(&d.name), w.statistics.n);
         }
     }
     family(out, "housing_flow_drift_windows_total", "counter", "Windows evaluated.");

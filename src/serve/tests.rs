@@ -740,7 +740,7 @@ fn board() -> Arc<crate::drift::DriftBoard> {
         vec!["psi(bins: 10) > 0.2 => alert".into()],
     )]));
     for (index, psi) in [(1u64, 0.01), (2, 0.31)] {
-        let statistics = Statistics { n: 1000, psi: Some(psi), ks_d: Some(0.05), ks_p: Some(0.002) };
+        let statistics = Statistics::with(1000, &[("psi", psi), ("ks_d", 0.05), ("ks_p", 0.002)]);
         board.record_window(0, &WindowStats { index, start: 0, end: index * 1000, statistics });
     }
     board.add_late(0, 5);
