@@ -62,7 +62,6 @@ impl DriftRuntime {
     /// model has no baseline for is reported and skipped.
     pub fn new(
         df: &Dataflow,
-        guardrails: &[Guardrail],
         model: &ServingModel,
         plan: &ModelPlan,
         registry: Registry,
@@ -107,18 +106,12 @@ impl DriftRuntime {
                 extract,
             });
         }
+        // Which monitor runs each guardrail is the plan's decision (its `rules` operators).
         let mut planned = Vec::new();
-        for g in guardrails {
-            // The first drift the condition names, as the plan shows it.
-            let first = g.condition.drifts().into_iter().next();
-            match monitors.iter().find(|m| Some(m.drift.name.as_str()) == first) {
-                Some(m) => planned.push(GuardrailPlan { guardrail: g.clone(), monitor: m.index }),
-                None => tracing::warn!(
-                    "guardrail `{} when {}` names no monitored drift; `run` evaluates guardrails on drift windows",
-                    g.action,
-                    g.condition
-                ),
-            }
+        for op in &df.operators {
+            let OperatorKind::Rules { drift, guardrails, .. } = &op.kind else { continue };
+            let Some(m) = monitors.iter().find(|m| &m.drift.name == drift) else { continue };
+            planned.extend(guardrails.iter().map(|g| GuardrailPlan { guardrail: g.clone(), monitor: m.index }));
         }
         let board = Arc::new(DriftBoard::new(
             monitors

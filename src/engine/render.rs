@@ -10,7 +10,7 @@ use super::runtime::{Runtime, SinkRuntime};
 use super::stats::new_histogram;
 use crate::data::validate::validate;
 use crate::drift::{window_stats, Feed};
-use crate::plan::{Dataflow, Operator, OperatorKind};
+use crate::plan::{BatchPolicy, Dataflow, Operator, OperatorKind};
 use crate::program::Schema;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -57,7 +57,7 @@ fn render_operator<'s>(op: &Operator, stream: Batches<'s>, rt: &Arc<Runtime>, fe
         OperatorKind::Source { .. } => stream,
         OperatorKind::Validate { schema } => render_validate(stream, schema.clone(), rt.clone()),
         OperatorKind::Features { .. } => render_features(stream, rt.clone()),
-        OperatorKind::Predict { .. } => render_predict(stream, rt.clone()),
+        OperatorKind::Predict { batch: BatchPolicy::Adaptive { max }, .. } => render_predict(stream, rt.clone(), *max),
         OperatorKind::Sink { sink, .. } => match rt.sinks.iter().find(|s| &s.name == sink) {
             Some(s) => render_sink(stream, s.clone()),
             None => stream,
@@ -121,11 +121,17 @@ fn render_features<'s>(stream: Batches<'s>, rt: Arc<Runtime>) -> Batches<'s> {
     })
 }
 
-fn render_predict<'s>(stream: Batches<'s>, rt: Arc<Runtime>) -> Batches<'s> {
+/// Predicts each batch in calls of at most `max` rows (the plan's batch policy).
+fn render_predict<'s>(stream: Batches<'s>, rt: Arc<Runtime>, max: usize) -> Batches<'s> {
     stage(stream, "Predict", move |b| {
         let Some(model) = b.model.take() else { return };
         let ingest_ns = b.ingest.duration_since(rt.started).as_nanos() as u64;
-        match model.predict_rows(&b.rows) {
+        let width = if b.events.is_empty() { 1 } else { (b.rows.len() / b.events.len()).max(1) };
+        let predicted = b.rows.chunks(max.max(1) * width).try_fold(Vec::new(), |mut all, rows| {
+            all.extend(model.predict_rows(rows)?);
+            Ok::<_, crate::model::ModelError>(all)
+        });
+        match predicted {
             Ok(preds) => {
                 b.predictions = b
                     .events

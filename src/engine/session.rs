@@ -140,7 +140,7 @@ pub fn prepare(plan: &Plan, file_sinks: bool) -> Result<Prepared, String> {
             tracing::debug!("opened sink `{sink}` ({stream:?}): {} target(s)", targets.len());
         }
     }
-    let drift = DriftRuntime::new(&dataflow, &plan.guardrails, &serving, &model, registry.clone())?;
+    let drift = DriftRuntime::new(&dataflow, &serving, &model, registry.clone())?;
     let drift = (!drift.monitors.is_empty()).then(|| Arc::new(drift));
     let handle = Arc::new(ModelHandle::new(serving));
     Ok(Prepared {

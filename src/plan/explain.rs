@@ -27,10 +27,18 @@ pub fn explain(plan: &Plan) -> String {
             let from = if inputs.is_empty() { String::new() } else { format!(" ← {}", inputs.join(", ")) };
             let exchange = match &op.exchange {
                 Exchange::Pipeline => String::new(),
-                Exchange::Hash { key } => format!("  [exchange: hash {key}]"),
-                Exchange::Gather { worker } => format!("  [exchange: gather on worker {worker}]"),
+                Exchange::ToOwner { monitor } => format!(
+                    "  [exchange: hash by drift, all of monitor {monitor}'s updates to worker {}]",
+                    monitor % plan.workers.max(1)
+                ),
             };
-            let _ = writeln!(w, "  #{:<2} {:<12} {}{from}{exchange}", op.id, op.kind.name(), describe(&op.kind));
+            let _ = writeln!(
+                w,
+                "  #{:<2} {:<12} {}{from}{exchange}",
+                op.id,
+                op.kind.name(),
+                describe(&op.kind, plan.workers)
+            );
         }
     }
     if !plan.models.is_empty() {
@@ -130,9 +138,18 @@ fn source_text(k: &SourceKind) -> String {
     }
 }
 
-fn describe(k: &OperatorKind) -> String {
+fn describe(k: &OperatorKind, workers: usize) -> String {
     match k {
-        OperatorKind::Source { source, share } => {
+        OperatorKind::Source { source } => {
+            let share = match &source.kind {
+                SourceKind::Generate { .. } => format!(
+                    "each of {workers} worker(s) generates a disjoint, seeded share (event i on worker i % {workers})"
+                ),
+                SourceKind::Csv { .. } => format!("rows are dealt to {workers} worker(s) by row number"),
+                SourceKind::Kafka { .. } => {
+                    format!("worker w reads partitions p with p % {workers} == w (manual assignment)")
+                }
+            };
             format!("`{}`: {} — {share}", source.name, source_text(&source.kind))
         }
         OperatorKind::Validate { schema } => {
@@ -187,10 +204,24 @@ fn describe(k: &OperatorKind) -> String {
                 drift.name
             )
         }
-        OperatorKind::DriftStats { drift, statistics } => format!("`{drift}`: {}", statistics.join(", ")),
+        OperatorKind::DriftStats { drift, bins, cells } => {
+            let statistics: Vec<String> = crate::drift::statistics::ALL
+                .iter()
+                .map(|s| match s.name() {
+                    "psi" => format!("psi ({bins} bins)"),
+                    name if *cells > 0 => format!("{name} ({cells} cells)"),
+                    name => format!("{name} (none: categorical)"),
+                })
+                .collect();
+            format!("`{drift}`: {}", statistics.join(", "))
+        }
         OperatorKind::Rules { drift, rules, guardrails } => {
-            let mut all = rules.clone();
-            all.extend(guardrails.iter().map(|g| format!("guardrail {g}")));
+            let mut all: Vec<String> = rules.iter().map(|r| r.to_string()).collect();
+            all.extend(
+                guardrails
+                    .iter()
+                    .map(|g| format!("guardrail {} when {} for {} window(s)", g.action, g.condition, g.for_windows)),
+            );
             format!("`{drift}`: {}", all.join("; "))
         }
         OperatorKind::Sink { sink, stream, targets } => {

@@ -12,7 +12,7 @@ pub fn lower(program: &Program, workers: usize) -> Plan {
     // A file that declares its own sources replaces the sources of the files it uses.
     let own: Vec<&Source> = program.sources.iter().filter(|s| s.file == entry).collect();
     let running: Vec<&Source> = if own.is_empty() { program.sources.iter().collect() } else { own };
-    let dataflows = running.into_iter().map(|s| dataflow(program, s, workers)).collect();
+    let dataflows = running.into_iter().map(|s| dataflow(program, s)).collect();
     let models = program
         .models
         .iter()
@@ -51,18 +51,9 @@ fn main_of(id: usize) -> Vec<Input> {
     vec![Input { from: id, port: Port::Main }]
 }
 
-fn dataflow(program: &Program, source: &Source, workers: usize) -> Dataflow {
+fn dataflow(program: &Program, source: &Source) -> Dataflow {
     let mut b = Builder { ops: Vec::new() };
-    let share = match &source.kind {
-        crate::program::SourceKind::Generate { .. } => {
-            format!("each of {workers} worker(s) generates a disjoint, seeded share (event i on worker i % {workers})")
-        }
-        crate::program::SourceKind::Csv { .. } => format!("rows are dealt to {workers} worker(s) by row number"),
-        crate::program::SourceKind::Kafka { .. } => {
-            format!("worker w reads partitions p with p % {workers} == w (manual assignment)")
-        }
-    };
-    let src = b.add(OperatorKind::Source { source: source.clone(), share }, vec![], Exchange::Pipeline);
+    let src = b.add(OperatorKind::Source { source: source.clone() }, vec![], Exchange::Pipeline);
     let schema = program.schema(&source.schema).cloned().expect("checked sources name a schema");
     let valid = b.add(OperatorKind::Validate { schema }, main_of(src), Exchange::Pipeline);
 
@@ -86,6 +77,8 @@ fn dataflow(program: &Program, source: &Source, workers: usize) -> Dataflow {
         predicted.get_or_insert((m.name.clone(), p));
     }
 
+    // Monitors are numbered in plan order; monitor k is owned by worker k % workers.
+    let mut monitor = 0;
     for d in &program.drifts {
         let input = match &d.target {
             DriftTarget::Field { schema, .. } if *schema == source.schema => Some(valid),
@@ -98,28 +91,21 @@ fn dataflow(program: &Program, source: &Source, workers: usize) -> Dataflow {
         let bins = d.psi_bins().unwrap_or(10);
         let cells = d.ks_cells().unwrap_or(if d.categorical { 0 } else { 1000 });
         let c = b.add(
-            OperatorKind::DriftCells { drift: d.name.clone(), target: d.target.to_string(), cells, bins },
+            OperatorKind::DriftCells { drift: d.name.clone(), target: d.target.clone(), cells, bins },
             main_of(input),
             Exchange::Pipeline,
         );
-        let w = b.add(
-            OperatorKind::DriftWindow { drift: d.clone() },
-            main_of(c),
-            Exchange::Hash { key: "drift (each monitor's updates go to one worker)".into() },
-        );
+        let w = b.add(OperatorKind::DriftWindow { drift: d.clone() }, main_of(c), Exchange::ToOwner { monitor });
+        monitor += 1;
         // Every window reports all its statistics; the rules read some of them.
-        let mut statistics = vec![format!("PSI ({bins} bins)")];
-        if cells > 0 {
-            statistics.push(format!("KS D and p-value ({cells} cells)"));
-        }
-        let s = b.add(OperatorKind::DriftStats { drift: d.name.clone(), statistics }, main_of(w), Exchange::Pipeline);
-        let rules = d.rules.iter().map(|r| r.to_string()).collect();
+        let s = b.add(OperatorKind::DriftStats { drift: d.name.clone(), bins, cells }, main_of(w), Exchange::Pipeline);
+        let rules = d.rules.clone();
         // A guardrail runs on the windows of the first drift it names (decided here, once).
         let guardrails = program
             .guardrails
             .iter()
             .filter(|g| g.condition.drifts().first() == Some(&d.name.as_str()))
-            .map(|g| format!("{} when {} for {} window(s)", g.action, g.condition, g.for_windows))
+            .cloned()
             .collect();
         b.add(OperatorKind::Rules { drift: d.name.clone(), rules, guardrails }, main_of(s), Exchange::Pipeline);
     }

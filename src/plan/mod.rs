@@ -9,7 +9,8 @@ pub use explain::explain;
 pub use lower::lower;
 
 use crate::program::{
-    Auction, Condition, Drift, FeatureSet, Guardrail, Model, Scenario, Schema, Serve, SinkTarget, Source, Stream,
+    Auction, Condition, Drift, DriftRule, DriftTarget, FeatureSet, Guardrail, Model, Scenario, Schema, Serve,
+    SinkTarget, Source, Stream,
 };
 use serde::{Deserialize, Serialize};
 
@@ -104,17 +105,16 @@ pub enum Port {
 pub enum Exchange {
     /// Records stay on the worker that produced them.
     Pipeline,
-    /// Records move to the worker chosen by hashing the key.
-    Hash { key: String },
-    /// All records go to one worker.
-    Gather { worker: usize },
+    /// A drift monitor's updates all go to the worker that owns it: worker `monitor % workers`.
+    ToOwner { monitor: usize },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "op")]
 pub enum OperatorKind {
-    /// Reads events; `share` says how workers split the input.
-    Source { source: Source, share: String },
+    /// Reads events; each worker its own share (generator event numbers or CSV rows modulo the
+    /// workers, Kafka partitions modulo the workers).
+    Source { source: Source },
     /// Checks each event against its schema; bad events leave on the `rejected` port.
     Validate { schema: Schema },
     /// Computes the feature vector with the compiled feature code.
@@ -122,16 +122,18 @@ pub enum OperatorKind {
     /// Batched inference with the registry's production model.
     Predict { model: String, batch: BatchPolicy },
     /// Maps each batch's values to cells of the baseline and pre-aggregates them per window.
-    DriftCells { drift: String, target: String, cells: u32, bins: u32 },
+    DriftCells { drift: String, target: DriftTarget, cells: u32, bins: u32 },
     /// The window as a differential collection of cells, in the monitor's own dataflow whose
     /// time is the window index: +n when values enter, the same update negated `size/every`
     /// windows later when they leave. Updates go to the worker that owns the monitor.
     DriftWindow { drift: Drift },
     /// Accumulates the updates into counts per cell as the frontier passes each window index,
-    /// and derives PSI, KS D and the p-value from them.
-    DriftStats { drift: String, statistics: Vec<String> },
-    /// Evaluates rules and guardrails per window; emits alerts and registry actions.
-    Rules { drift: String, rules: Vec<String>, guardrails: Vec<String> },
+    /// and derives every registered statistic from them (PSI over `bins` bins; the grid ones
+    /// over `cells` cells, none when 0).
+    DriftStats { drift: String, bins: u32, cells: u32 },
+    /// Evaluates rules and guardrails per window; emits alerts and registry actions. The plan
+    /// decides here, once, which drift each guardrail runs on (the first it names).
+    Rules { drift: String, rules: Vec<DriftRule>, guardrails: Vec<Guardrail> },
     /// Writes records to every target of a sink.
     Sink { sink: String, stream: Stream, targets: Vec<SinkTarget> },
     /// Records ingest-to-sink latency into a histogram per worker, merged at the end.

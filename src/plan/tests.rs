@@ -21,7 +21,7 @@ fn main_pipeline_has_the_expected_stages_in_order() {
     }
     // A monitor's window updates go to the worker that owns it; its statistics stay there.
     let window = ops.iter().find(|o| o.kind.name() == "drift-window").unwrap();
-    assert!(matches!(window.exchange, Exchange::Hash { .. }));
+    assert_eq!(window.exchange, Exchange::ToOwner { monitor: 0 });
     let stats = ops.iter().find(|o| o.kind.name() == "drift-stats").unwrap();
     assert_eq!(stats.exchange, Exchange::Pipeline);
     // Dead letters leave validation on their own port.
