@@ -227,9 +227,25 @@ impl Feed {
 /// Updates waiting for the frontier to pass their window index, with the capability to report it.
 type Held = (Capability<u64>, Vec<(u64, isize)>);
 
+/// The `drift-window` operator: a drift's window as a differential collection of cells on worker
+/// `owner`, timed by window index: the entering updates, the same updates negated `size/every`
+/// windows later (what enters window j leaves window j + size/every), and the late values'
+/// explicit adjustments.
+pub fn window_collection<'s>(
+    entering: CellUpdates<'s>,
+    adjust: CellUpdates<'s>,
+    spec: WindowSpec,
+    owner: u64,
+) -> CellUpdates<'s> {
+    let to_owner = move |_: &(u64, u64, isize)| owner;
+    let entering = entering.inner.exchange(to_owner).as_collection();
+    let adjust = adjust.inner.exchange(to_owner).as_collection();
+    let slides = spec.slides();
+    entering.clone().concat(entering.negate().delay(move |t| t + slides)).concat(adjust)
+}
+
 /// Accumulates a drift's window collection on worker `owner` and emits each window's statistics
-/// once the frontier has passed its index. Windows after the last one any value entered (the
-/// retractions that drain the window when the input ends) are not reported.
+/// once the frontier has passed its index: [`window_collection`] then [`window_statistics`].
 pub fn window_stats<'s>(
     entering: CellUpdates<'s>,
     adjust: CellUpdates<'s>,
@@ -237,15 +253,21 @@ pub fn window_stats<'s>(
     spec: WindowSpec,
     owner: u64,
 ) -> Stream<'s, u64, Vec<WindowStats>> {
-    let to_owner = move |_: &(u64, u64, isize)| owner;
-    let entering = entering.inner.exchange(to_owner).as_collection();
-    let adjust = adjust.inner.exchange(to_owner).as_collection();
-    // The delayed retraction: what enters window j leaves window j + size/every.
-    let slides = spec.slides();
-    let window = entering.clone().concat(entering.negate().delay(move |t| t + slides)).concat(adjust);
+    window_statistics(window_collection(entering, adjust, spec, owner), binning, spec)
+}
+
+/// The `drift-stats` operator: applies the window collection's updates to counts per cell in
+/// time order as the frontier passes each window index, and emits every statistic of the
+/// window. Windows after the last one any value entered (the retractions that drain the window
+/// when the input ends) are not reported.
+pub fn window_statistics<'s>(
+    window: CellUpdates<'s>,
+    binning: Arc<Binning>,
+    spec: WindowSpec,
+) -> Stream<'s, u64, Vec<WindowStats>> {
     window.inner.unary_frontier::<CapacityContainerBuilder<Vec<WindowStats>>, _, _, _>(
         Pipeline,
-        "DriftWindow",
+        "DriftStats",
         move |_, _| {
             let mut counts = WindowCounts::new(&binning);
             let mut pending: BTreeMap<u64, Held> = BTreeMap::new();

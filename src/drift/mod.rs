@@ -20,7 +20,7 @@ pub mod window;
 pub use binning::Binning;
 pub use board::{BoardSnapshot, DriftBoard, DriftStatus};
 pub use counts::WindowCounts;
-pub use dataflow::{run_windows, window_stats, Feed, WindowStats};
+pub use dataflow::{run_windows, window_collection, window_statistics, window_stats, Feed, WindowStats};
 pub use kolmogorov::{ks_pvalue, kstwo_sf, EXACT_DIGITS_ABOVE};
 pub use ks::{ks_cell, ks_counts, ks_exact, ks_grid};
 pub use psi::{psi, psi_categorical, psi_counts, PSI_FLOOR};

@@ -12,7 +12,7 @@ use crate::drift::{Alert, Binning, DriftBoard, Feed, RuleState, WindowSpec, Wind
 use crate::features::Cell;
 use crate::model::serving::{ModelHandle, ServingModel};
 use crate::plan::{Dataflow, ModelPlan, OperatorKind};
-use crate::program::{Action, Condition, Drift, DriftTarget, Guardrail, Metric};
+use crate::program::{Action, Condition, Drift, DriftRule, DriftTarget, Guardrail, Metric};
 use crate::registry::Registry;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -41,17 +41,9 @@ pub struct Monitor {
     pub extract: Extract,
 }
 
-/// A guardrail and the monitor on whose windows it is evaluated.
-#[derive(Clone, Debug)]
-pub struct GuardrailPlan {
-    pub guardrail: Guardrail,
-    pub monitor: usize,
-}
-
 /// Everything drift monitoring needs in a run.
 pub struct DriftRuntime {
     pub monitors: Vec<Monitor>,
-    pub guardrails: Vec<GuardrailPlan>,
     pub board: Arc<DriftBoard>,
     pub registry: Registry,
     pub model: ModelPlan,
@@ -106,13 +98,6 @@ impl DriftRuntime {
                 extract,
             });
         }
-        // Which monitor runs each guardrail is the plan's decision (its `rules` operators).
-        let mut planned = Vec::new();
-        for op in &df.operators {
-            let OperatorKind::Rules { drift, guardrails, .. } = &op.kind else { continue };
-            let Some(m) = monitors.iter().find(|m| &m.drift.name == drift) else { continue };
-            planned.extend(guardrails.iter().map(|g| GuardrailPlan { guardrail: g.clone(), monitor: m.index }));
-        }
         let board = Arc::new(DriftBoard::new(
             monitors
                 .iter()
@@ -127,7 +112,7 @@ impl DriftRuntime {
                 })
                 .collect(),
         ));
-        Ok(DriftRuntime { monitors, guardrails: planned, board, registry, model: plan.clone() })
+        Ok(DriftRuntime { monitors, board, registry, model: plan.clone() })
     }
 }
 
@@ -210,18 +195,12 @@ pub struct Rules {
 }
 
 impl Rules {
-    pub fn new(monitor: &Monitor, cx: RulesContext) -> Rules {
-        let guardrails = cx
-            .drift
-            .guardrails
-            .iter()
-            .filter(|g| g.monitor == monitor.index)
-            .map(|g| (g.guardrail.clone(), Hysteresis::default()))
-            .collect();
+    /// The stage for `monitor`, with the rules and guardrails the plan's `rules` operator holds.
+    pub fn new(monitor: &Monitor, rules: &[DriftRule], guardrails: &[Guardrail], cx: RulesContext) -> Rules {
         Rules {
             monitor: monitor.clone(),
-            rules: monitor.drift.rules.iter().cloned().map(RuleState::new).collect(),
-            guardrails,
+            rules: rules.iter().cloned().map(RuleState::new).collect(),
+            guardrails: guardrails.iter().map(|g| (g.clone(), Hysteresis::default())).collect(),
             cx,
         }
     }

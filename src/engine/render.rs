@@ -9,8 +9,8 @@ use super::record::PredictionRecord;
 use super::runtime::{Runtime, SinkRuntime};
 use super::stats::new_histogram;
 use crate::data::validate::validate;
-use crate::drift::{window_stats, Feed};
-use crate::plan::{BatchPolicy, Dataflow, Operator, OperatorKind};
+use crate::drift::{window_collection, window_statistics, Feed};
+use crate::plan::{BatchPolicy, Dataflow, Exchange, Operator, OperatorKind};
 use crate::program::Schema;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -20,6 +20,7 @@ use std::sync::Arc;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::operator::Operator as _;
+use timely::dataflow::operators::Inspect;
 use timely::dataflow::Stream;
 
 type Batches<'s> = Stream<'s, u64, Vec<Batch>>;
@@ -28,25 +29,54 @@ type Batches<'s> = Stream<'s, u64, Vec<Batch>>;
 /// `feeds` are this worker's inputs to the drift window collections, one per monitor.
 pub fn render<'s>(df: &Dataflow, source: Batches<'s>, rt: &Arc<Runtime>, feeds: &Feeds) -> Batches<'s> {
     let mut stream = source;
-    for op in &df.operators {
+    // Monitor operators build the monitors' own dataflows (`render_drift`).
+    for op in df.operators.iter().filter(|o| o.kind.monitor().is_none()) {
         stream = render_operator(op, stream, rt, feeds);
     }
     render_accounting(stream, rt.clone())
 }
 
-/// Builds one monitor's window collection and its rules in a dataflow of their own, whose
-/// logical time is the window index; returns this worker's feed into it.
-pub fn render_drift(worker: &mut timely::worker::Worker, m: &Monitor, rt: &Arc<Runtime>) -> Rc<RefCell<Feed>> {
+/// Builds one monitor's own dataflow, whose logical time is the window index, from the plan's
+/// operators for it: `drift-window` (the window collection, exchanged as the plan says),
+/// `drift-stats` (the statistics per window) and `rules`. Returns this worker's feed into it,
+/// which the main dataflow's `drift-cells` fills.
+pub fn render_drift(
+    worker: &mut timely::worker::Worker,
+    df: &Dataflow,
+    m: &Monitor,
+    rt: &Arc<Runtime>,
+) -> Rc<RefCell<Feed>> {
     use differential_dataflow::input::Input;
-    use timely::dataflow::operators::Inspect;
-    let owner = (m.index % worker.peers()) as u64;
+    let (index, peers) = (worker.index(), worker.peers());
+    let ops: Vec<&Operator> = df.operators.iter().filter(|o| o.kind.monitor() == Some(m.drift.name.as_str())).collect();
     worker.dataflow::<u64, _, _>(|scope| {
         let (entering, entering_updates) = scope.new_collection::<u64, isize>();
         let (adjust, adjust_updates) = scope.new_collection::<u64, isize>();
-        let cx = rt.rules_context().expect("a run with drift monitors has their runtime");
-        let mut rules = Rules::new(m, cx);
-        window_stats(entering_updates, adjust_updates, m.binning.clone(), m.spec, owner)
-            .inspect(move |w| rules.on_window(w));
+        let mut window = None;
+        let mut windows = None;
+        for op in ops {
+            match &op.kind {
+                OperatorKind::DriftWindow { .. } => {
+                    let owner = match op.exchange {
+                        Exchange::ToOwner { monitor } => monitor % peers,
+                        Exchange::Pipeline => index,
+                    };
+                    let (e, a) = (entering_updates.clone(), adjust_updates.clone());
+                    window = Some(window_collection(e, a, m.spec, owner as u64));
+                }
+                OperatorKind::DriftStats { .. } => {
+                    windows = window.clone().map(|w| window_statistics(w, m.binning.clone(), m.spec));
+                }
+                OperatorKind::Rules { rules, guardrails, .. } => {
+                    let cx = rt.rules_context().expect("a run with drift monitors has their runtime");
+                    let mut stage = Rules::new(m, rules, guardrails, cx);
+                    if let Some(w) = windows.take() {
+                        w.inspect(move |w| stage.on_window(w));
+                    }
+                }
+                _ => unreachable!("only monitor operators are selected"),
+            }
+        }
         Rc::new(RefCell::new(Feed::new(m.spec, &m.binning, entering, adjust)))
     })
 }
@@ -70,9 +100,9 @@ fn render_operator<'s>(op: &Operator, stream: Batches<'s>, rt: &Arc<Runtime>, fe
                 None => stream,
             }
         }
-        // The window collection, its statistics and rules run in the monitor's own dataflow
-        // (`render_drift`), fed by `drift-cells`.
-        OperatorKind::DriftWindow { .. } | OperatorKind::DriftStats { .. } | OperatorKind::Rules { .. } => stream,
+        OperatorKind::DriftWindow { .. } | OperatorKind::DriftStats { .. } | OperatorKind::Rules { .. } => {
+            unreachable!("`render` leaves monitor operators to `render_drift`")
+        }
     }
 }
 

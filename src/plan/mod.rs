@@ -142,6 +142,17 @@ pub enum OperatorKind {
 
 impl OperatorKind {
     /// A short name for listings.
+    /// The drift monitor whose own dataflow (timed by window index) this operator belongs to:
+    /// `drift-window`, `drift-stats` and `rules` run there, fed by the main dataflow's
+    /// `drift-cells`.
+    pub fn monitor(&self) -> Option<&str> {
+        match self {
+            OperatorKind::DriftWindow { drift } => Some(&drift.name),
+            OperatorKind::DriftStats { drift, .. } | OperatorKind::Rules { drift, .. } => Some(drift),
+            _ => None,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             OperatorKind::Source { .. } => "source",
