@@ -3,7 +3,7 @@
 use super::values::describe_expr;
 use super::{Checker, Kind};
 use crate::ast::{AuctionDecl, AuctionStmt, BinaryOp, Expr, ExprKind, UnaryOp, Unit};
-use crate::diagnostics::{did_you_mean, Code, Diagnostic};
+use crate::diagnostics::{did_you_mean, suggest_or_list, Code, Diagnostic};
 use crate::program::{Auction, AuctionRule, BidderGroup, Persona, PriceExpr, PriceVar};
 
 const PERSONAS: &[&str] = &["investor", "flipper", "owner", "opportunist"];
@@ -121,10 +121,7 @@ impl Checker<'_> {
                 self.error(
                     Diagnostic::new(Code::UnknownPersona, b.persona.span, format!("unknown persona `{other}`"))
                         .label("not a persona")
-                        .hint(
-                            did_you_mean(other, PERSONAS.iter().copied())
-                                .unwrap_or_else(|| format!("personas: {}", PERSONAS.join(", "))),
-                        ),
+                        .hint(suggest_or_list(other, PERSONAS.iter().copied(), "personas")),
                 );
                 None
             }
@@ -150,10 +147,7 @@ impl Checker<'_> {
                             format!("a bidder has no setting `{other}`"),
                         )
                         .label("unknown setting")
-                        .hint(
-                            did_you_mean(other, ["max", "noise"])
-                                .unwrap_or_else(|| "bidder settings: max, noise".into()),
-                        ),
+                        .hint(suggest_or_list(other, ["max", "noise"], "bidder settings")),
                     );
                     noise = None;
                 }
@@ -190,10 +184,7 @@ impl Checker<'_> {
             self.error(
                 Diagnostic::new(Code::UnknownFunction, callee.span, format!("unknown auction rule `{}`", callee.node))
                     .label("not a rule")
-                    .hint(
-                        did_you_mean(&callee.node, RULES.iter().copied())
-                            .unwrap_or_else(|| format!("rules: {}", RULES.join(", "))),
-                    ),
+                    .hint(suggest_or_list(&callee.node, RULES.iter().copied(), "rules")),
             );
             return None;
         }

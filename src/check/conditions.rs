@@ -4,7 +4,7 @@ use super::drift::cmp_op;
 use super::values::{as_call, as_name, describe_expr, Dim};
 use super::{Checker, Kind};
 use crate::ast::{BinaryOp, Expr, ExprKind, Ident, UnaryOp};
-use crate::diagnostics::{did_you_mean, Code, Diagnostic};
+use crate::diagnostics::{suggest_or_list, Code, Diagnostic};
 use crate::program::{Condition, Metric};
 
 /// Where a condition appears; only for messages.
@@ -87,10 +87,7 @@ impl Checker<'_> {
                     self.error(
                         Diagnostic::new(Code::UnknownName, e.span, format!("no metric `{other}`"))
                             .label("not a metric")
-                            .hint(
-                                did_you_mean(other, all.clone())
-                                    .unwrap_or_else(|| format!("metrics: {}", all.collect::<Vec<_>>().join(", "))),
-                            ),
+                            .hint(suggest_or_list(other, all, "metrics")),
                     );
                     return None;
                 }
@@ -141,10 +138,7 @@ impl Checker<'_> {
                 self.error(
                     Diagnostic::new(Code::UnknownFunction, callee.span, format!("no metric function `{other}`"))
                         .label("not a metric")
-                        .hint(
-                            did_you_mean(other, all.clone())
-                                .unwrap_or_else(|| format!("metrics: {}", all.collect::<Vec<_>>().join(", "))),
-                        ),
+                        .hint(suggest_or_list(other, all, "metrics")),
                 );
                 None
             }

@@ -3,7 +3,7 @@
 use super::values::{as_call, describe_expr, Dim};
 use super::{Checker, Kind};
 use crate::ast::{BinaryOp, DriftDecl, Expr, ExprKind, Rule as AstRule};
-use crate::diagnostics::{did_you_mean, Code, Diagnostic};
+use crate::diagnostics::{did_you_mean, suggest_or_list, Code, Diagnostic};
 use crate::drift::{statistic, statistics};
 use crate::program::FeatureType;
 use crate::program::{CmpOp, Drift, DriftRule, DriftTarget, FieldType, Measure, Statistic, Window, WindowShape};
@@ -205,10 +205,7 @@ impl Checker<'_> {
                 self.error(
                     Diagnostic::new(Code::UnknownFunction, callee.span, format!("unknown window `{other}`"))
                         .label("not a window")
-                        .hint(
-                            did_you_mean(other, ["sliding", "tumbling"])
-                                .unwrap_or_else(|| "windows are sliding(...) and tumbling(...)".into()),
-                        ),
+                        .hint(suggest_or_list(other, ["sliding", "tumbling"], "windows")),
                 );
                 return None;
             }
@@ -413,10 +410,7 @@ impl Checker<'_> {
                     format!("unknown drift statistic `{}`", callee.node),
                 )
                 .label("not a statistic")
-                .hint(
-                    did_you_mean(&callee.node, names.iter().copied())
-                        .unwrap_or_else(|| format!("statistics are {}", names.join(", "))),
-                ),
+                .hint(suggest_or_list(&callee.node, names.iter().copied(), "statistics")),
             );
             return None;
         };

@@ -4,7 +4,7 @@
 use super::values::{as_call, as_name, describe_expr};
 use super::{Checker, Kind};
 use crate::ast::{Action as AstAction, Expr, ExprKind, GuardrailDecl, Ident, ServeDecl, SinkDecl, SourceDecl};
-use crate::diagnostics::{did_you_mean, Code, Diagnostic};
+use crate::diagnostics::{did_you_mean, suggest_or_list, Code, Diagnostic};
 use crate::program::{Action, Guardrail, Serve, Setting, Sink, SinkTarget, Source, SourceKind, Stream};
 
 const SOURCE_KINDS: &[&str] = &["generate", "csv", "kafka"];
@@ -274,10 +274,7 @@ impl Checker<'_> {
                     self.error(
                         Diagnostic::new(Code::UnknownName, id.span, format!("no stream `{other}`"))
                             .label("not a stream")
-                            .hint(
-                                did_you_mean(other, ["predictions", "dead_letters", "alerts"])
-                                    .unwrap_or_else(|| "streams are predictions, dead_letters and alerts".into()),
-                            ),
+                            .hint(suggest_or_list(other, ["predictions", "dead_letters", "alerts"], "streams")),
                     );
                     None
                 }
@@ -454,10 +451,7 @@ impl Checker<'_> {
                 self.error(
                     Diagnostic::new(Code::UnknownAction, a.name.span, format!("unknown action `{other}`"))
                         .label("not an action")
-                        .hint(
-                            did_you_mean(other, ACTIONS.iter().copied())
-                                .unwrap_or_else(|| format!("actions are {}", ACTIONS.join(", "))),
-                        ),
+                        .hint(suggest_or_list(other, ACTIONS.iter().copied(), "actions")),
                 );
                 None
             }

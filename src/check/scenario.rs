@@ -5,7 +5,7 @@ use super::drift::duration_in_words;
 use super::values::{as_call, describe_expr};
 use super::{Checker, Kind};
 use crate::ast::{BinaryOp, Expr, ExprKind, Fault as AstFault, ScenarioDecl, ScenarioStmt, Span};
-use crate::diagnostics::{did_you_mean, Code, Diagnostic};
+use crate::diagnostics::{did_you_mean, suggest_or_list, Code, Diagnostic};
 use crate::program::{Change, Event, Expectation, Fault, Pattern, Scenario, Stage, TimedEvent, Traffic, TrafficTarget};
 
 const PATTERNS: &[&str] = &["constant", "ramp", "burst", "soak"];
@@ -96,10 +96,7 @@ impl Checker<'_> {
                             self.error(
                                 Diagnostic::new(Code::UnknownName, target.span, format!("no traffic target `{other}`"))
                                     .label("not a target")
-                                    .hint(
-                                        did_you_mean(other, ["http", "stream"])
-                                            .unwrap_or_else(|| "traffic goes to `http` or `stream`".into()),
-                                    ),
+                                    .hint(suggest_or_list(other, ["http", "stream"], "traffic targets")),
                             );
                             None
                         }
@@ -293,10 +290,7 @@ impl Checker<'_> {
                 self.error(
                     Diagnostic::new(Code::UnknownFunction, callee.span, format!("unknown traffic pattern `{other}`"))
                         .label("not a pattern")
-                        .hint(
-                            did_you_mean(other, PATTERNS.iter().copied())
-                                .unwrap_or_else(|| format!("patterns: {}", PATTERNS.join(", "))),
-                        ),
+                        .hint(suggest_or_list(other, PATTERNS.iter().copied(), "patterns")),
                 );
                 None
             }
@@ -346,10 +340,7 @@ impl Checker<'_> {
                 self.error(
                     Diagnostic::new(Code::UnknownFunction, callee.span, format!("unknown drift change `{other}`"))
                         .label("not a change")
-                        .hint(
-                            did_you_mean(other, CHANGES.iter().copied())
-                                .unwrap_or_else(|| format!("changes: {}", CHANGES.join(", "))),
-                        ),
+                        .hint(suggest_or_list(other, CHANGES.iter().copied(), "changes")),
                 );
                 None
             }

@@ -9,7 +9,7 @@ mod suggest;
 pub use codes::Code;
 pub use render::{render, render_all};
 pub use source_map::{SourceFile, SourceMap};
-pub use suggest::did_you_mean;
+pub use suggest::{did_you_mean, suggest_or_list};
 
 use crate::ast::Span;
 
