@@ -4,7 +4,6 @@
 //! their actions (alerts, logging, rolling the model back through the registry).
 
 use super::batch::Batch;
-use super::sink::SinkRuntime;
 use super::stats::Stats;
 use crate::drift::rules::AlertWindow;
 use crate::drift::rules::Hysteresis;
@@ -177,11 +176,10 @@ pub fn feed_batch(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel,
 }
 
 /// What the rules stage reads and acts on: the monitors' board and registry, the served model,
-/// the alert sinks, and the run's counters (for guardrails on run metrics).
+/// and the run's counters (for guardrails on run metrics).
 pub struct RulesContext {
     pub drift: Arc<DriftRuntime>,
     pub handle: Arc<ModelHandle>,
-    pub alert_sinks: Vec<Arc<SinkRuntime>>,
     pub stats: Arc<Stats>,
     pub started: Instant,
 }
@@ -205,7 +203,9 @@ impl Rules {
         }
     }
 
-    pub fn on_window(&mut self, w: &WindowStats) {
+    /// Records the window, evaluates the rules and guardrails, carries out their actions, and
+    /// returns the alerts, for the `alerts` sinks the plan connects to this operator.
+    pub fn on_window(&mut self, w: &WindowStats) -> Vec<Alert> {
         let drift = self.cx.drift.clone();
         drift.board.record_window(self.monitor.index, w);
         let mut alerts = Vec::new();
@@ -257,7 +257,7 @@ impl Rules {
             ));
         }
         if alerts.is_empty() {
-            return;
+            return alerts;
         }
         for a in &alerts {
             tracing::warn!(
@@ -273,12 +273,10 @@ impl Rules {
                 a.outcome
             );
         }
-        for s in &self.cx.alert_sinks {
-            s.write_alerts(&alerts);
+        for a in &alerts {
+            drift.board.record_alert(Some(self.monitor.index), a.clone());
         }
-        for a in alerts {
-            drift.board.record_alert(Some(self.monitor.index), a);
-        }
+        alerts
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -9,7 +9,7 @@ use super::record::PredictionRecord;
 use super::runtime::{Runtime, SinkRuntime};
 use super::stats::new_histogram;
 use crate::data::validate::validate;
-use crate::drift::{window_collection, window_statistics, Feed};
+use crate::drift::{window_collection, window_statistics, Alert, Feed, WindowStats};
 use crate::plan::{BatchPolicy, Dataflow, Exchange, Operator, OperatorKind};
 use crate::program::Schema;
 use std::cell::RefCell;
@@ -29,8 +29,9 @@ type Batches<'s> = Stream<'s, u64, Vec<Batch>>;
 /// `feeds` are this worker's inputs to the drift window collections, one per monitor.
 pub fn render<'s>(df: &Dataflow, source: Batches<'s>, rt: &Arc<Runtime>, feeds: &Feeds) -> Batches<'s> {
     let mut stream = source;
-    // Monitor operators build the monitors' own dataflows (`render_drift`).
-    for op in df.operators.iter().filter(|o| o.kind.monitor().is_none()) {
+    // Monitor operators and the alerts sinks they feed are in the monitors' own dataflows
+    // (`render_drift`).
+    for op in df.operators.iter().filter(|o| o.kind.in_main_dataflow()) {
         stream = render_operator(op, stream, rt, feeds);
     }
     render_accounting(stream, rt.clone())
@@ -69,15 +70,35 @@ pub fn render_drift(
                 }
                 OperatorKind::Rules { rules, guardrails, .. } => {
                     let cx = rt.rules_context().expect("a run with drift monitors has their runtime");
-                    let mut stage = Rules::new(m, rules, guardrails, cx);
-                    if let Some(w) = windows.take() {
-                        w.inspect(move |w| stage.on_window(w));
+                    let Some(w) = windows.take() else { continue };
+                    let alerts = render_rules(w, Rules::new(m, rules, guardrails, cx));
+                    // The `alerts` sinks the plan feeds from this operator.
+                    for sink in df.operators.iter().filter(|s| s.inputs.iter().any(|i| i.from == op.id)) {
+                        if let OperatorKind::Sink { sink: name, .. } = &sink.kind {
+                            if let Some(target) = rt.sinks.iter().find(|s| &s.name == name).cloned() {
+                                alerts.clone().inspect(move |a| target.write_alerts(std::slice::from_ref(a)));
+                            }
+                        }
                     }
                 }
                 _ => unreachable!("only monitor operators are selected"),
             }
         }
         Rc::new(RefCell::new(Feed::new(m.spec, &m.binning, entering, adjust)))
+    })
+}
+
+/// The `rules` operator: each window's statistics in, the alerts its rules and guardrails raise out.
+fn render_rules<'s>(windows: Stream<'s, u64, Vec<WindowStats>>, mut rules: Rules) -> Stream<'s, u64, Vec<Alert>> {
+    windows.unary::<CapacityContainerBuilder<Vec<Alert>>, _, _, _>(Pipeline, "Rules", move |_, _| {
+        move |input, output| {
+            input.for_each(|cap, data| {
+                let alerts: Vec<Alert> = data.iter().flat_map(|w| rules.on_window(w)).collect();
+                if !alerts.is_empty() {
+                    output.session(&cap).give_iterator(alerts.into_iter());
+                }
+            });
+        }
     })
 }
 
@@ -193,7 +214,7 @@ fn render_sink<'s>(stream: Batches<'s>, sink: Arc<SinkRuntime>) -> Batches<'s> {
             sink.write_predictions(&b.predictions);
         }
         crate::program::Stream::DeadLetters => sink.write_dead_letters(&b.rejected),
-        crate::program::Stream::Alerts => {}
+        crate::program::Stream::Alerts => unreachable!("alerts sinks are rendered by `render_drift`"),
     })
 }
 

@@ -4,7 +4,7 @@ use super::drift::{DriftRuntime, RulesContext};
 pub use super::sink::SinkRuntime;
 use super::stats::Stats;
 use crate::model::serving::ModelHandle;
-use crate::program::{Schema, Stream};
+use crate::program::Schema;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
@@ -29,7 +29,6 @@ impl Runtime {
         Some(RulesContext {
             drift: self.drift.clone()?,
             handle: self.model.clone(),
-            alert_sinks: self.sinks.iter().filter(|s| s.stream == Stream::Alerts).cloned().collect(),
             stats: self.stats.clone(),
             started: self.started,
         })

@@ -114,17 +114,22 @@ fn dataflow(program: &Program, source: &Source) -> Dataflow {
         let input = match sink.stream {
             Stream::Predictions => predicted.as_ref().map(|(_, id)| Input { from: *id, port: Port::Main }),
             Stream::DeadLetters => Some(Input { from: valid, port: Port::Rejected }),
-            Stream::Alerts => b
+            // Every monitor's `rules` operator feeds the alerts (SLO violations come from the run).
+            Stream::Alerts => None,
+        };
+        let inputs = match (sink.stream, input) {
+            (Stream::Alerts, _) => b
                 .ops
                 .iter()
-                .rev()
-                .find(|o| matches!(o.kind, OperatorKind::Rules { .. }))
-                .map(|o| Input { from: o.id, port: Port::Main }),
+                .filter(|o| matches!(o.kind, OperatorKind::Rules { .. }))
+                .map(|o| Input { from: o.id, port: Port::Main })
+                .collect(),
+            (_, Some(input)) => vec![input],
+            (_, None) => continue,
         };
-        let Some(input) = input else { continue };
         let s = b.add(
             OperatorKind::Sink { sink: sink.name.clone(), stream: sink.stream, targets: sink.targets.clone() },
-            vec![input],
+            inputs,
             Exchange::Pipeline,
         );
         if sink.stream == Stream::Predictions {

@@ -153,6 +153,12 @@ impl OperatorKind {
         }
     }
 
+    /// Whether the operator runs in the main dataflow, timed by batch: not a monitor's operator,
+    /// nor an `alerts` sink (fed by the monitors' `rules` operators).
+    pub fn in_main_dataflow(&self) -> bool {
+        self.monitor().is_none() && !matches!(self, OperatorKind::Sink { stream: Stream::Alerts, .. })
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             OperatorKind::Source { .. } => "source",
