@@ -98,6 +98,17 @@ pub fn prepare(plan: &Plan, file_sinks: bool) -> Result<Prepared, String> {
         .ok_or("the pipeline has no model reading its source's schema")?;
     let model =
         plan.models.iter().find(|m| m.model.name == model_name).cloned().ok_or("model missing from the plan")?;
+    // The `features` operator computes the served model's features: they must be the same set.
+    for op in &dataflow.operators {
+        if let OperatorKind::Features { set } = &op.kind {
+            if set.name != model.features.name {
+                return Err(format!(
+                    "the plan computes features `{}`, but model `{}` reads `{}`",
+                    set.name, model.model.name, model.features.name
+                ));
+            }
+        }
+    }
     let registry = Registry::open(&model.model.registry);
     if registry.production(&model.model.name).ok().flatten().is_none() {
         let spec = model.model.train.clone().ok_or_else(|| {
