@@ -178,10 +178,15 @@ fn render_predict<'s>(stream: Batches<'s>, rt: Arc<Runtime>, max: usize) -> Batc
         let Some(model) = b.model.take() else { return };
         let ingest_ns = b.ingest.duration_since(rt.started).as_nanos() as u64;
         let width = if b.events.is_empty() { 1 } else { (b.rows.len() / b.events.len()).max(1) };
-        let predicted = b.rows.chunks(max.max(1) * width).try_fold(Vec::new(), |mut all, rows| {
-            all.extend(model.predict_rows(rows)?);
-            Ok::<_, crate::model::ModelError>(all)
-        });
+        let limit = max.max(1) * width;
+        let predicted = if b.rows.len() <= limit {
+            model.predict_rows(&b.rows)
+        } else {
+            b.rows.chunks(limit).try_fold(Vec::with_capacity(b.events.len()), |mut all, rows| {
+                all.extend(model.predict_rows(rows)?);
+                Ok(all)
+            })
+        };
         match predicted {
             Ok(preds) => {
                 b.predictions = b
