@@ -82,20 +82,11 @@ impl<'a> Decls<'a> {
     }
 }
 
-/// What a name refers to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Schema,
-    Source,
-    Features,
-    Model,
-    Drift,
-    Sink,
-    Scenario,
-    Auction,
-}
+/// What a name refers to: one of the kinds of named declaration (`ast::DeclKind`).
+pub(crate) use crate::ast::DeclKind as Kind;
 
-impl Kind {
+/// What the checker says about the kinds of declaration that have names.
+impl DeclKind {
     fn describe(self) -> &'static str {
         match self {
             Kind::Schema => "a schema",
@@ -106,26 +97,18 @@ impl Kind {
             Kind::Sink => "a sink",
             Kind::Scenario => "a scenario",
             Kind::Auction => "an auction",
+            Kind::Use | Kind::Serve | Kind::Slo | Kind::Guardrail => "a declaration",
         }
     }
 
-    /// The kind a declaration keyword declares (none for `use`, `serve`, `slo`, `guardrail`).
-    fn from_keyword(keyword: &str) -> Option<Kind> {
-        Some(match DeclKind::from_keyword(keyword)? {
-            DeclKind::Schema => Kind::Schema,
-            DeclKind::Source => Kind::Source,
-            DeclKind::Features => Kind::Features,
-            DeclKind::Model => Kind::Model,
-            DeclKind::Drift => Kind::Drift,
-            DeclKind::Sink => Kind::Sink,
-            DeclKind::Scenario => Kind::Scenario,
-            DeclKind::Auction => Kind::Auction,
-            DeclKind::Use | DeclKind::Serve | DeclKind::Slo | DeclKind::Guardrail => return None,
-        })
+    /// The kind a declaration keyword declares, when such declarations have names (none for
+    /// `use`, `serve`, `slo`, `guardrail`).
+    fn named(keyword: &str) -> Option<Kind> {
+        DeclKind::from_keyword(keyword).filter(|k| !matches!(k, Kind::Use | Kind::Serve | Kind::Slo | Kind::Guardrail))
     }
 
     fn of(d: &Decl) -> Option<Kind> {
-        Kind::from_keyword(d.keyword())
+        Kind::named(d.keyword())
     }
 }
 
@@ -211,7 +194,7 @@ impl<'a> Checker<'a> {
         self.declare(&decls);
         // Names of declarations with syntax errors: known, so their uses are not reported too.
         for (keyword, name) in modules.iter().flat_map(|(_, m)| m.unparsed.iter()) {
-            if let (Some(kind), false) = (Kind::from_keyword(keyword), self.scope.contains_key(&name.node)) {
+            if let (Some(kind), false) = (Kind::named(keyword), self.scope.contains_key(&name.node)) {
                 self.scope.insert(name.node.clone(), (kind, name.span));
                 self.broken.insert(name.node.clone());
             }
