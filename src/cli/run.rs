@@ -196,9 +196,11 @@ fn print_drift(board: &housing_flow::drift::BoardSnapshot) {
     for d in &board.drifts {
         let last = d.last.as_ref();
         // Every registered statistic of the last window, by its key.
-        let statistics: Vec<String> = last
-            .map(|w| w.statistics.iter().map(|(key, v)| format!("{key} {}", statistic_text(v))).collect())
-            .unwrap_or_default();
+        let statistics: Vec<String> = match last {
+            Some(w) => w.statistics.iter().map(|(key, v)| format!("{key} {}", statistic_text(v))).collect(),
+            // In a cluster, a process reports only the monitors its workers own.
+            None => vec!["no window evaluated in this process".to_string()],
+        };
         println!(
             "  drift {} on {} {}: {} windows; last (events {}..{}, n {}) {}; max psi {} max ks {}; late {}; alerts {}",
             d.name,
