@@ -17,7 +17,7 @@ fn pipeline(dir: &std::path::Path, edit: impl Fn(String) -> String) {
 fn a_sink_that_cannot_write_is_reported_and_the_run_fails() {
     let dir = temp_dir("logs-full");
     // /dev/full accepts the open and fails every write with ENOSPC: a disk that fills up.
-    pipeline(&dir, |t| t.replace("file(\"out/predictions.jsonl\")", "file(\"/dev/full\")"));
+    pipeline(&dir, |t| t.replace("file(\"out/predictions.jsonl\"", "file(\"/dev/full\""));
     let (code, _, stderr) = run_to_end(&dir, &["run", "main.hf", "--events", "20000", "--port", "0"], LONG);
     assert_ne!(code, 0, "{stderr}");
     assert!(stderr.contains("error"), "{stderr}");
@@ -30,7 +30,7 @@ fn a_sink_that_cannot_write_is_reported_and_the_run_fails() {
 fn a_sink_path_that_cannot_be_created_is_refused_with_its_path() {
     let dir = temp_dir("logs-path");
     std::fs::write(dir.join("a_file"), "not a folder").unwrap();
-    pipeline(&dir, |t| t.replace("file(\"out/predictions.jsonl\")", "file(\"a_file/predictions.jsonl\")"));
+    pipeline(&dir, |t| t.replace("file(\"out/predictions.jsonl\"", "file(\"a_file/predictions.jsonl\""));
     let (code, stdout, stderr) = run_to_end(&dir, &["run", "main.hf", "--events", "1000", "--port", "0"], LONG);
     assert_ne!(code, 0, "{stderr}");
     assert!(stderr.contains("error:") && stderr.contains("a_file"), "{stderr}");
@@ -225,5 +225,31 @@ fn a_wasserstein_rule_fires_on_a_shift_and_the_summary_shows_every_statistic() {
     for key in ["psi", "ks_d", "ks_p", "wasserstein"] {
         assert!(summary.contains(&format!(" {key} ")), "{summary}");
     }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn file_sinks_rotate_and_keep_a_bounded_number_of_files() {
+    let dir = temp_dir("logs-rotate");
+    pipeline(&dir, |t| t.replace("rotate: 100MB, keep: 5)", "rotate: 200kB, keep: 3)"));
+    let (code, stdout, stderr) = run_to_end(&dir, &["run", "main.hf", "--events", "20000", "--port", "0"], LONG);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("predictions 20000"), "{stdout}");
+    let out = dir.join("out");
+    let mut files: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("predictions.jsonl"))
+        .collect();
+    files.sort();
+    assert_eq!(files, ["predictions.jsonl", "predictions.jsonl.1", "predictions.jsonl.2", "predictions.jsonl.3"]);
+    for f in &files {
+        let size = std::fs::metadata(out.join(f)).unwrap().len();
+        // A file is closed once it passes 200 kB: at most one batch beyond it.
+        assert!(size < 200_000 + 1024 * 200, "{f}: {size} bytes");
+    }
+    // The newest lines survive: the last file holds the last events.
+    let last = std::fs::read_to_string(out.join("predictions.jsonl")).unwrap();
+    assert!(last.lines().count() > 0);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -400,6 +400,8 @@ pub enum Unit {
     PerHour,
     Percent,
     Events,
+    /// Bytes: `B`, `kB`, `MB`, `GB` (decimal: 1 MB is 1,000,000 bytes).
+    Bytes,
     /// A suffix that is no unit (`10min`); the checker reports it.
     Unknown(String),
 }

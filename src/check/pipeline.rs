@@ -1,11 +1,11 @@
 //! `source`, `sink`, `serve` and `guardrail` declarations, and source descriptions
 //! shared with a model's `train:` data.
 
-use super::values::{as_call, as_name, describe_expr};
+use super::values::{as_call, as_name, describe_expr, Dim};
 use super::{Checker, Kind};
 use crate::ast::{Action as AstAction, Expr, ExprKind, GuardrailDecl, Ident, ServeDecl, SinkDecl, SourceDecl};
 use crate::diagnostics::{did_you_mean, suggest_or_list, Code, Diagnostic};
-use crate::program::{Action, Guardrail, Serve, Setting, Sink, SinkTarget, Source, SourceKind, Stream};
+use crate::program::{Action, Guardrail, Rotation, Serve, Setting, Sink, SinkTarget, Source, SourceKind, Stream};
 
 const SOURCE_KINDS: &[&str] = &["generate", "csv", "kafka"];
 const SINK_KINDS: &[&str] = &["memory", "kafka", "file", "stdout"];
@@ -343,9 +343,39 @@ impl Checker<'_> {
                 Some(SinkTarget::Kafka { topic: topic?, brokers: brokers? })
             }
             "file" => {
-                let a = self.args(&callee, args, &["path"], &[]);
-                let path = a.require(self, "path").and_then(|p| self.string(p, "the file path"))?;
-                Some(SinkTarget::File { path: self.file_relative(callee.span.file, &path) })
+                let a = self.args(&callee, args, &["path"], &["rotate", "every", "keep"]);
+                let path = a.require(self, "path").and_then(|p| self.string(p, "the file path"));
+                let max_bytes = match a.get("rotate") {
+                    None => None,
+                    Some(e) => {
+                        Some(self.quantity(e, Dim::Bytes, "`rotate`").and_then(|v| self.positive(e, v, "`rotate`"))?
+                            as u64)
+                    }
+                };
+                let every_ms = match a.get("every") {
+                    None => None,
+                    Some(e) => Some(self.duration_ms(e, "`every`").filter(|ms| *ms > 0)?),
+                };
+                let keep = match a.get("keep") {
+                    None => 5,
+                    Some(e) => self.count(e, "`keep`", 1)? as u32,
+                };
+                if a.get("keep").is_some() && max_bytes.is_none() && every_ms.is_none() {
+                    let at = a.get("keep").map_or(callee.span, |k| k.span);
+                    self.error(
+                        Diagnostic::new(
+                            Code::MissingProperty,
+                            at,
+                            "`keep` counts rotated files, but the file never rotates",
+                        )
+                        .label("no `rotate:` or `every:`")
+                        .hint("write `file(\"out/p.jsonl\", rotate: 100MB, keep: 5)`"),
+                    );
+                    return None;
+                }
+                let rotate =
+                    (max_bytes.is_some() || every_ms.is_some()).then_some(Rotation { max_bytes, every_ms, keep });
+                Some(SinkTarget::File { path: self.file_relative(callee.span.file, &path?), rotate })
             }
             "stdout" => {
                 self.args(&callee, args, &[], &[]);

@@ -17,6 +17,8 @@ pub enum Dim {
     /// A percentage, stored as a fraction.
     Percent,
     Events,
+    /// A size in bytes.
+    Bytes,
 }
 
 impl Dim {
@@ -27,6 +29,7 @@ impl Dim {
             Dim::Rate => "a rate",
             Dim::Percent => "a percentage",
             Dim::Events => "a number of events",
+            Dim::Bytes => "a size in bytes",
         }
     }
 
@@ -37,6 +40,7 @@ impl Dim {
             Dim::Rate => "`500/s` or `20k/s`",
             Dim::Percent => "`5%`",
             Dim::Events => "`10_000 events`",
+            Dim::Bytes => "`100MB`, `500kB` or `1GB`",
         }
     }
 }
@@ -76,11 +80,14 @@ impl Checker<'_> {
                     Unit::PerHour => (value / 3600.0, Dim::Rate),
                     Unit::Percent => (value / 100.0, Dim::Percent),
                     Unit::Events => (*value, Dim::Events),
+                    Unit::Bytes => (*value, Dim::Bytes),
                     Unit::Unknown(s) => {
                         let hint = unit_alias(s)
-                            .or_else(|| did_you_mean(s, ["ms", "s", "m", "h", "k", "M", "/s", "/m", "/h", "%"]))
+                            .or_else(|| {
+                                did_you_mean(s, ["ms", "s", "m", "h", "k", "M", "/s", "/m", "/h", "%", "B", "kB", "MB", "GB"])
+                            })
                             .unwrap_or_else(|| {
-                                "units are ms, s, m, h (durations), /s, /m, /h (rates), % and the magnitudes k and M"
+                                "units are ms, s, m, h (durations), /s, /m, /h (rates), %, B, kB, MB, GB (sizes) and the magnitudes k and M"
                                     .into()
                             });
                         self.error(
@@ -213,7 +220,7 @@ impl Checker<'_> {
         Some(v)
     }
 
-    fn positive(&mut self, e: &Expr, v: f64, what: &str) -> Option<f64> {
+    pub(crate) fn positive(&mut self, e: &Expr, v: f64, what: &str) -> Option<f64> {
         if v <= 0.0 || !v.is_finite() {
             self.error(
                 Diagnostic::new(Code::OutOfRange, e.span, format!("{what} must be greater than zero"))
@@ -365,6 +372,7 @@ pub fn describe_expr(e: &Expr) -> String {
         ExprKind::Number { unit: Unit::Percent, .. } => "a percentage".into(),
         ExprKind::Number { unit: Unit::PerSecond | Unit::PerMinute | Unit::PerHour, .. } => "a rate".into(),
         ExprKind::Number { unit: Unit::Events, .. } => "a number of events".into(),
+        ExprKind::Number { unit: Unit::Bytes, .. } => "a size in bytes".into(),
         ExprKind::Number { unit: Unit::Unknown(_), .. } => "a number".into(),
         ExprKind::Number { .. } => "a duration".into(),
         ExprKind::Str(_) => "a string".into(),

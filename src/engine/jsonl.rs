@@ -6,6 +6,7 @@
 //! the lock, so lines from different workers never interleave and a serialization error
 //! never leaves half a line. Workers write a batch per lock ([`JsonlWriter::write_all`]).
 
+use crate::program::Rotation;
 use serde::Serialize;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
@@ -25,6 +26,10 @@ pub struct JsonlWriter {
     lines: u64,
     /// Lines written since the last fsync: drop syncs only when there is something to sync.
     dirty: bool,
+    /// When to start a new file, and the current file's size and age.
+    rotate: Option<Rotation>,
+    bytes: u64,
+    opened: std::time::Instant,
 }
 
 /// Big enough that a batch of predictions is a few syscalls, not one per line.
@@ -59,7 +64,48 @@ impl JsonlWriter {
             scratch: Vec::new(),
             lines: 0,
             dirty: false,
+            rotate: None,
+            bytes: 0,
+            opened: std::time::Instant::now(),
         })
+    }
+
+    /// Rotates the file by size and/or age, keeping `rotate.keep` old files (`path.1` the newest).
+    pub fn rotating(mut self, rotate: Option<Rotation>) -> Self {
+        self.rotate = rotate;
+        self
+    }
+
+    /// Starts a new file when the current one is full or old enough: the current file is
+    /// synced and renamed to `.1`, the older ones shift up, and the oldest beyond `keep` goes.
+    fn rotate_if_due(&mut self) -> io::Result<()> {
+        let Some(r) = &self.rotate else { return Ok(()) };
+        let full = r.max_bytes.is_some_and(|max| self.bytes >= max);
+        let old = r.every_ms.is_some_and(|ms| self.opened.elapsed().as_millis() as u64 >= ms);
+        if !(full || old) || self.bytes == 0 {
+            return Ok(());
+        }
+        let keep = r.keep.max(1);
+        self.finish()?;
+        let numbered = |k: u32| PathBuf::from(format!("{}.{k}", self.path.display()));
+        let _ = std::fs::remove_file(numbered(keep));
+        for k in (1..keep).rev() {
+            let from = numbered(k);
+            if from.exists() {
+                std::fs::rename(&from, numbered(k + 1)).map_err(|e| with_path(e, "rotate", &from))?;
+            }
+        }
+        std::fs::rename(&self.path, numbered(1)).map_err(|e| with_path(e, "rotate", &self.path))?;
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&self.path)
+            .map_err(|e| with_path(e, "open", &self.path))?;
+        self.out = BufWriter::with_capacity(BUFFER, file);
+        self.bytes = 0;
+        self.opened = std::time::Instant::now();
+        Ok(())
     }
 
     /// Wraps the writer for sharing across worker threads.
@@ -82,8 +128,10 @@ impl JsonlWriter {
         self.scratch.clear();
         serde_json::to_writer(&mut self.scratch, item).map_err(io::Error::other)?;
         self.scratch.push(b'\n');
+        self.rotate_if_due()?;
         self.out.write_all(&self.scratch).map_err(|e| with_path(e, "write", &self.path))?;
         self.lines += 1;
+        self.bytes += self.scratch.len() as u64;
         self.dirty = true;
         Ok(())
     }
@@ -241,5 +289,33 @@ mod tests {
         let err = JsonlWriter::create(blocker.join("x.jsonl")).err().unwrap();
         assert!(err.to_string().contains(&blocker.display().to_string()), "{err}");
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn rotates_by_size_and_keeps_the_newest_files() {
+        let dir = std::env::temp_dir().join(format!("hf-jsonl-rotate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("p.jsonl");
+        let rotate = Rotation { max_bytes: Some(100), every_ms: None, keep: 2 };
+        let mut w = JsonlWriter::create(&path).unwrap().rotating(Some(rotate));
+        // 40 lines of 11 bytes (`{"n":1000}` and a newline): a new file every 10 lines.
+        for n in 1000..1040 {
+            w.write(&serde_json::json!({ "n": n })).unwrap();
+        }
+        w.finish().unwrap();
+        let lines = |p: &Path| -> Vec<u64> {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["n"].as_u64().unwrap())
+                .collect()
+        };
+        // The newest lines in the file itself, the previous ones in .1, then .2; .3 is gone.
+        assert_eq!(lines(&path), (1030..1040).collect::<Vec<_>>());
+        assert_eq!(lines(&dir.join("p.jsonl.1")), (1020..1030).collect::<Vec<_>>());
+        assert_eq!(lines(&dir.join("p.jsonl.2")), (1010..1020).collect::<Vec<_>>());
+        assert!(!dir.join("p.jsonl.3").exists());
+        assert_eq!(w.lines(), 40, "every line was written");
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -37,8 +37,10 @@ impl SinkRuntime {
         for t in targets {
             match t {
                 SinkTarget::Memory { keep } => sink.store = Some(Arc::new(PredictionStore::new(*keep as usize))),
-                SinkTarget::File { path } => sink.files.push(Mutex::new(
-                    JsonlWriter::create(path).map_err(|e| format!("sink `{name}`: cannot create `{path}`: {e}"))?,
+                SinkTarget::File { path, rotate } => sink.files.push(Mutex::new(
+                    JsonlWriter::create(path)
+                        .map_err(|e| format!("sink `{name}`: cannot create `{path}`: {e}"))?
+                        .rotating(rotate.clone()),
                 )),
                 SinkTarget::Stdout => sink.stdout = true,
                 SinkTarget::Kafka { topic, .. } => {

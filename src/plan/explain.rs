@@ -230,7 +230,17 @@ fn describe(k: &OperatorKind, workers: usize) -> String {
                 .map(|t| match t {
                     SinkTarget::Memory { keep } => format!("memory(keep {keep})"),
                     SinkTarget::Kafka { topic, brokers } => format!("kafka \"{topic}\" at {}", setting(brokers)),
-                    SinkTarget::File { path } => format!("file \"{path}\""),
+                    SinkTarget::File { path, rotate: None } => format!("file \"{path}\""),
+                    SinkTarget::File { path, rotate: Some(r) } => {
+                        let mut when = Vec::new();
+                        if let Some(b) = r.max_bytes {
+                            when.push(format!("at {b} bytes"));
+                        }
+                        if let Some(ms) = r.every_ms {
+                            when.push(format!("every {}s", ms as f64 / 1e3));
+                        }
+                        format!("file \"{path}\" (rotated {}, keep {})", when.join(" or "), r.keep)
+                    }
                     SinkTarget::Stdout => "stdout".into(),
                 })
                 .collect();

@@ -40,7 +40,7 @@ impl Plan {
             for op in &mut df.operators {
                 if let OperatorKind::Sink { targets, .. } = &mut op.kind {
                     for t in targets {
-                        if let SinkTarget::File { path } = t {
+                        if let SinkTarget::File { path, .. } = t {
                             *path = per_process_path(path, process);
                         }
                     }

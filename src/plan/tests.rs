@@ -67,7 +67,7 @@ fn each_process_of_a_cluster_gets_its_own_files_and_port() {
             })
             .flatten()
             .filter_map(|t| match t {
-                SinkTarget::File { path } => Some(path),
+                SinkTarget::File { path, .. } => Some(path),
                 _ => None,
             })
             .collect()

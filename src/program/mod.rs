@@ -341,10 +341,31 @@ pub enum Stream {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum SinkTarget {
-    Memory { keep: u64 },
-    Kafka { topic: String, brokers: Setting },
-    File { path: String },
+    Memory {
+        keep: u64,
+    },
+    Kafka {
+        topic: String,
+        brokers: Setting,
+    },
+    File {
+        path: String,
+        /// When to start a new file, and how many old ones to keep; `None`: one growing file.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rotate: Option<Rotation>,
+    },
     Stdout,
+}
+
+/// `file("out/p.jsonl", rotate: 100MB, every: 1h, keep: 5)`: the file is renamed to `p.jsonl.1`
+/// (older ones shift to `.2`, ...) once it reaches `max_bytes` or has been written for
+/// `every_ms`, and at most `keep` old files stay; a run's files never exceed
+/// (`keep` + 1) × `max_bytes` plus one batch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rotation {
+    pub max_bytes: Option<u64>,
+    pub every_ms: Option<u64>,
+    pub keep: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -141,6 +141,7 @@ fn primary(cx: &mut Ctx<'_>, p: Pair<'_, Rule>) -> Expr {
                         Unit::PerMinute => "/m",
                         Unit::PerHour => "/h",
                         Unit::Percent => "%",
+                        Unit::Bytes => "B",
                         Unit::Unknown(s) => s.as_str(),
                         Unit::None | Unit::Events => "events",
                     };

@@ -35,6 +35,15 @@ pub(super) fn quantity(pair: Pair<'_, Rule>) -> Result<(f64, Unit), String> {
                     "/m" => Unit::PerMinute,
                     "/h" => Unit::PerHour,
                     "%" => Unit::Percent,
+                    "B" => Unit::Bytes,
+                    bytes @ ("kB" | "MB" | "GB") => {
+                        value *= match bytes {
+                            "kB" => 1e3,
+                            "MB" => 1e6,
+                            _ => 1e9,
+                        };
+                        Unit::Bytes
+                    }
                     other => unreachable!("the grammar admits no unit `{other}`"),
                 }
             }
