@@ -27,6 +27,11 @@ pub fn house_schema(schema: &Schema) -> Value {
             property["minimum"] = json!(lo);
             property["maximum"] = json!(hi);
         }
+        if matches!(field.ty, FieldType::F64 | FieldType::I64) {
+            // What CSV exports and some clients send: accepted on purpose, so say so.
+            property["description"] =
+                json!("A number. A JSON string holding a number (\"79545.46\") is accepted too, with the same bounds.");
+        }
         if field.optional {
             property["nullable"] = json!(true);
         }
@@ -40,6 +45,19 @@ pub fn house_schema(schema: &Schema) -> Value {
         "required": required,
         "additionalProperties": false,
     })
+}
+
+/// A drift monitor's latest window: its bounds and every registered statistic (null when the
+/// window has none), in OpenAPI 3.0's `nullable` form.
+fn last_window() -> Value {
+    let mut properties = Map::new();
+    for key in ["index", "start", "end", "n"] {
+        properties.insert(key.into(), json!({"type": "integer"}));
+    }
+    for s in crate::drift::statistics::ALL {
+        properties.insert(s.key().into(), json!({"type": "number", "nullable": true}));
+    }
+    json!({"type": "object", "nullable": true, "properties": properties})
 }
 
 fn json_response(description: &str, schema: Value) -> Value {
@@ -145,8 +163,9 @@ pub fn openapi(schema: &Schema) -> Value {
                         "type": "integer", "minimum": 0, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT,
                     }},
                     {"name": "since", "in": "query", "description": "Event time, ms since the Unix epoch.",
-                        "schema": {"type": "integer"}},
-                    {"name": "id", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                        "schema": {"type": "integer", "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX}},
+                    {"name": "id", "in": "query",
+                        "schema": {"type": "integer", "format": "int64", "minimum": 0, "maximum": i64::MAX}},
                 ],
                 "responses": {
                     "200": json_response("A list of records, or one record when `id` is given.",
@@ -169,11 +188,7 @@ pub fn openapi(schema: &Schema) -> Value {
                                 "windows": {"type": "integer"},
                                 "late_events": {"type": "integer"},
                                 "alerting": {"type": "boolean"},
-                                "last": {"type": ["object", "null"], "properties": {
-                                    "index": {"type": "integer"}, "start": {"type": "integer"}, "end": {"type": "integer"},
-                                    "n": {"type": "integer"}, "psi": {"type": ["number", "null"]},
-                                    "ks_d": {"type": ["number", "null"]}, "ks_p": {"type": ["number", "null"]},
-                                }},
+                                "last": last_window(),
                                 "rule_state": rows(json!({"type": "object"})),
                                 "recent": rows(json!({"type": "object"})),
                             }})),

@@ -555,7 +555,9 @@ async fn the_openapi_document_describes_exactly_the_routes() {
     let required: Vec<&str> = schema.fields.iter().filter(|f| !f.optional).map(|f| f.name.as_str()).collect();
     assert_eq!(house["required"], json!(required));
     assert!(!required.contains(&"Address") && required.contains(&"Avg_Area_Income"));
-    assert_eq!(house["properties"]["Avg_Area_House_Age"], json!({"type": "number", "minimum": 0.0, "maximum": 200.0}));
+    let age = &house["properties"]["Avg_Area_House_Age"];
+    assert_eq!((&age["type"], &age["minimum"], &age["maximum"]), (&json!("number"), &json!(0.0), &json!(200.0)));
+    assert!(age["description"].as_str().unwrap().contains("string holding a number"), "{age}");
     assert_eq!(house["properties"]["Address"], json!({"type": "string", "nullable": true}));
 }
 
@@ -869,4 +871,40 @@ async fn metrics_without_stream_stats_still_parse() {
     assert!(!text.contains("housing_flow_events_in_total"), "{text}");
     assert_eq!(series.get(r#"housing_flow_model_version_info{model="price",version="1"}"#), Some(&1.0));
     promtool_check(&text);
+}
+
+/// OpenAPI 3.0 has no type arrays (`["number", "null"]` is 3.1): nullability is `nullable: true`.
+fn type_arrays(v: &Value, at: &str, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if m.get("type").is_some_and(Value::is_array) {
+                out.push(at.to_string());
+            }
+            for (k, x) in m {
+                type_arrays(x, &format!("{at}/{k}"), out);
+            }
+        }
+        Value::Array(xs) => xs.iter().enumerate().for_each(|(i, x)| type_arrays(x, &format!("{at}/{i}"), out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_3_0_and_bounds_its_integers() {
+    let router = app(state(None), LIMIT);
+    let (_, doc) = get_json(&router, "/openapi.json").await;
+    let mut found = Vec::new();
+    type_arrays(&doc, "", &mut found);
+    assert!(found.is_empty(), "3.1-style type arrays at {found:?}");
+    // Query integers carry bounds the server accepts (i64 event times, non-negative ids).
+    for p in doc["paths"]["/predictions"]["get"]["parameters"].as_array().unwrap() {
+        let s = &p["schema"];
+        assert!(s["minimum"].is_number() && s["maximum"].is_number(), "{p}");
+    }
+    // Every drift statistic is described, as the board reports it.
+    let last = &doc["paths"]["/drift"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        ["properties"]["drifts"]["items"]["properties"]["last"];
+    for s in crate::drift::statistics::ALL {
+        assert_eq!(last["properties"][s.key()], json!({"type": "number", "nullable": true}), "{last}");
+    }
 }
