@@ -18,11 +18,9 @@ fn hf_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
     common::run_to_end(dir, args, Duration::from_secs(300))
 }
 
+/// A fresh folder for one test.
 fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("hf-train-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::temp_dir(&format!("train-{name}"))
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {

@@ -4,6 +4,7 @@
 //! their actions (alerts, logging, rolling the model back through the registry).
 
 use super::batch::Batch;
+use super::slo::WindowMetrics;
 use super::stats::Stats;
 use crate::drift::rules::AlertWindow;
 use crate::drift::rules::Hysteresis;
@@ -335,23 +336,24 @@ impl Rules {
     }
 }
 
+/// A guardrail metric over the whole run so far (the SLOs' window arithmetic, from the start).
 fn metric_value(m: &Metric, board: &DriftBoard, cx: &RulesContext) -> Option<f64> {
     let (events, _, dead) = cx.stats.load();
-    match m {
-        Metric::Drift { statistic, drift } => board.last(drift)?.statistics.named(statistic),
-        Metric::Latency { quantile, http } => {
-            let h = if *http { cx.stats.http_latency() } else { cx.stats.latency() };
-            (!h.is_empty()).then(|| h.value_at_quantile(*quantile) as f64 / 1e3)
-        }
-        Metric::Throughput => {
-            let seconds = cx.started.elapsed().as_secs_f64();
-            (seconds > 0.0).then(|| events as f64 / seconds)
-        }
-        Metric::ErrorRate => (events > 0).then(|| dead as f64 / events as f64),
-        Metric::DeadLetters => Some(dead as f64),
-        Metric::LateEvents => Some(board.snapshot().drifts.iter().map(|d| d.late_events).sum::<u64>() as f64),
+    // Only a latency metric needs its histogram copied.
+    let latency = match m {
+        Metric::Latency { http: true, .. } => Some(cx.stats.http_latency()),
+        Metric::Latency { http: false, .. } => Some(cx.stats.latency()),
         _ => None,
+    };
+    WindowMetrics {
+        seconds: cx.started.elapsed().as_secs_f64(),
+        events,
+        dead,
+        latency: latency.as_ref(),
+        http_latency: latency.as_ref(),
+        drift: Some(board),
     }
+    .value(m)
 }
 
 /// The value of the first drift statistic a condition compares, for the alert record.

@@ -72,13 +72,15 @@ struct Sample {
     http_latency: Histogram<u64>,
 }
 
-/// The metrics of the window between two samples.
+/// The metrics of a stretch of the run: the window between two samples (SLOs), or the whole
+/// run so far (guardrails).
 pub struct WindowMetrics<'a> {
     pub seconds: f64,
     pub events: u64,
     pub dead: u64,
-    pub latency: &'a Histogram<u64>,
-    pub http_latency: &'a Histogram<u64>,
+    /// Only the histograms the metrics read need be given.
+    pub latency: Option<&'a Histogram<u64>>,
+    pub http_latency: Option<&'a Histogram<u64>>,
     pub drift: Option<&'a DriftBoard>,
 }
 
@@ -88,7 +90,7 @@ impl WindowMetrics<'_> {
     pub fn value(&self, m: &Metric) -> Option<f64> {
         match m {
             Metric::Latency { quantile, http } => {
-                let h = if *http { self.http_latency } else { self.latency };
+                let h = if *http { self.http_latency } else { self.latency }?;
                 (!h.is_empty()).then(|| h.value_at_quantile(*quantile) as f64 / 1e3)
             }
             Metric::Throughput => (self.seconds > 0.0).then(|| self.events as f64 / self.seconds),
@@ -113,7 +115,8 @@ impl SloMonitor {
         let statuses = slos
             .iter()
             .map(|c| {
-                let (metric, objective) = first_compare(c);
+                let (metric, objective) =
+                    c.first_compare().map_or((String::new(), f64::NAN), |(m, v)| (m.to_string(), v));
                 SloStatus {
                     slo: c.to_string(),
                     metric,
@@ -167,8 +170,8 @@ impl SloMonitor {
             seconds: last.at.duration_since(first.at).as_secs_f64(),
             events: last.events - first.events,
             dead: last.dead - first.dead,
-            latency: &latency,
-            http_latency: &http_latency,
+            latency: Some(&latency),
+            http_latency: Some(&http_latency),
             drift,
         };
         let mut violations = Vec::new();
@@ -176,7 +179,7 @@ impl SloMonitor {
             let was = status.violated == Some(true);
             let holds = slo.evaluate(&|m| window.value(m));
             status.violated = holds.map(|h| !h);
-            status.value = first_metric(slo).and_then(|m| window.value(m));
+            status.value = slo.first_compare().and_then(|(m, _)| window.value(m));
             status.evaluations += 1;
             if status.violated == Some(true) {
                 status.violations += 1;
@@ -197,24 +200,6 @@ impl SloMonitor {
         }
         board.set(self.statuses.clone());
         violations
-    }
-}
-
-fn first_metric(c: &Condition) -> Option<&Metric> {
-    match c {
-        Condition::Compare { metric, .. } => Some(metric),
-        Condition::And { all: cs } | Condition::Or { any: cs } => cs.iter().find_map(first_metric),
-        Condition::Not { condition } => first_metric(condition),
-    }
-}
-
-fn first_compare(c: &Condition) -> (String, f64) {
-    match c {
-        Condition::Compare { metric, value, .. } => (metric.to_string(), *value),
-        Condition::And { all: cs } | Condition::Or { any: cs } => {
-            cs.first().map_or((String::new(), f64::NAN), first_compare)
-        }
-        Condition::Not { condition } => first_compare(condition),
     }
 }
 

@@ -122,6 +122,15 @@ impl Condition {
         }
     }
 
+    /// The first metric the condition compares, and its bound (what an SLO's gauges show).
+    pub fn first_compare(&self) -> Option<(&Metric, f64)> {
+        match self {
+            Condition::Compare { metric, value, .. } => Some((metric, *value)),
+            Condition::And { all: cs } | Condition::Or { any: cs } => cs.iter().find_map(Condition::first_compare),
+            Condition::Not { condition } => condition.first_compare(),
+        }
+    }
+
     /// The first drift statistic the condition compares, for the alert record.
     pub fn first_drift_metric(&self) -> Option<(&str, &str)> {
         match self {
