@@ -42,6 +42,18 @@ $out"
   done
 }
 
+requirements="$(cd "$(dirname "$0")" && pwd)/python/requirements.txt"
+venv="$tmp/.cache/housing-flow/venv"
+# fake_pyenv [REQUIREMENTS]: a virtualenv whose python imports anything, made from REQUIREMENTS
+# (the real file unless given).
+fake_pyenv() {
+  rm -rf "$venv"; mkdir -p "$venv/bin"
+  printf '#!/bin/sh
+exit 0
+' >"$venv/bin/python"; chmod +x "$venv/bin/python"
+  cat "${1:-$requirements}" >"$venv/requirements.txt"
+}
+
 libdir="$tmp/libclang"
 mkdir -p "$libdir"
 touch "$libdir/libclang.so.1"
@@ -50,7 +62,7 @@ export LIBCLANG_PATH="$libdir"
 # 1. Nothing installed: every tool is named, the check fails.
 d="$tmp/none"; base_path "$d"
 run_deps "$d" check
-expect "no tools" 1 "cmake: not found" "clang: not found" "promtool: not found" "cargo: not found"
+expect "no tools" 1 "cmake: not found" "clang: not found" "promtool: not found" "cargo: not found" "python-env: "
 
 # 2. cmake present but old.
 d="$tmp/old"; base_path "$d"
@@ -68,7 +80,7 @@ run_deps "$d" check
 expect "failing cmake" 1 "cmake: not found"
 
 # 4. Everything new enough: the check passes.
-d="$tmp/good"; base_path "$d"
+d="$tmp/good"; base_path "$d"; fake_pyenv
 fake cmake "cmake version 3.31.6" "$d"; fake clang "clang version 14" "$d"
 fake promtool "promtool 2.42" "$d"; fake cargo "cargo 1.95" "$d"
 run_deps "$d" check
@@ -76,7 +88,7 @@ expect "all present" 0 "deps: cmake 3.31.6"
 
 # 5. `install` with no cmake at all installs it through pip and then passes (the bug: with
 #    no cmake, nothing was installed and the failure was hidden).
-d="$tmp/install"; base_path "$d"
+d="$tmp/install"; base_path "$d"; fake_pyenv
 fake clang "clang version 14" "$d"; fake promtool "promtool 2.42" "$d"; fake cargo "cargo 1.95" "$d"
 mkdir -p "$tmp/pyscripts"
 cat >"$d/python3" <<PY
@@ -99,8 +111,39 @@ printf '#!/bin/sh\nexit 0\n' >"$d/python3"; chmod +x "$d/python3"
 run_deps "$d" install
 expect "install that does not help" 1 "cmake: not found"
 
+# 7. A virtualenv made from other requirements is out of date; one whose python cannot import
+#    the clients is broken. Both are named.
+d="$tmp/stale_env"; base_path "$d"
+fake cmake "cmake version 3.31.6" "$d"; fake clang "clang version 14" "$d"
+fake promtool "promtool 2.42" "$d"; fake cargo "cargo 1.95" "$d"
+echo "schemathesis==0.1" >"$tmp/old-requirements.txt"; fake_pyenv "$tmp/old-requirements.txt"
+run_deps "$d" check
+expect "stale python env" 1 "python-env: $venv is missing or not made from"
+fake_pyenv; printf '#!/bin/sh\nexit 1\n' >"$venv/bin/python"
+run_deps "$d" check
+expect "python env that cannot import" 1 "python-env: "
+
+# 8. `install` with no virtualenv creates it with `python3 -m venv` and installs the
+#    requirements into it with its own pip.
+d="$tmp/install_env"; base_path "$d"; rm -rf "$venv"
+fake cmake "cmake version 3.31.6" "$d"; fake clang "clang version 14" "$d"
+fake promtool "promtool 2.42" "$d"; fake cargo "cargo 1.95" "$d"
+cat >"$d/python3" <<PY
+#!/bin/sh
+case "\$*" in
+  *sysconfig*) echo "$tmp/pyscripts" ;;
+  "-m venv "*) mkdir -p "\$3/bin"
+     printf '#!/bin/sh\\necho "\$*" >>"$tmp/venv-pip.log"\\nexit 0\\n' >"\$3/bin/python"; chmod +x "\$3/bin/python" ;;
+esac
+PY
+chmod +x "$d/python3"
+run_deps "$d" install
+expect "install python env" 0 "creating $venv" "python env $venv"
+grep -q -- "-m pip install -q -r $requirements" "$tmp/venv-pip.log" 2>/dev/null ||
+  fail "install python env: the venv's pip was not asked for the requirements: $(cat "$tmp/venv-pip.log" 2>&1)"
+
 if [ "$failures" -gt 0 ]; then
   echo "tests/deps.sh: $failures failure(s)" >&2
   exit 1
 fi
-echo "tests/deps.sh: 6 cases passed"
+echo "tests/deps.sh: 8 cases passed"

@@ -411,7 +411,12 @@ impl Checker<'_> {
             );
             return;
         }
-        let a = self.args(&callee, args, &["port"], &["host", "body_limit", "timeout"]);
+        let a = self.args(
+            &callee,
+            args,
+            &["port"],
+            &["host", "body_limit", "timeout", "header_timeout", "max_connections", "max_connections_per_client"],
+        );
         let port = a.get("port").map_or(Some(8000), |p| self.count(p, "`port`", 0));
         let port = port.and_then(|p| {
             if p > u16::MAX as u64 {
@@ -431,8 +436,30 @@ impl Checker<'_> {
         let host = a.get("host").map_or(Some("127.0.0.1".to_string()), |h| self.string(h, "`host`"));
         let body_limit = a.get("body_limit").map_or(Some(1 << 20), |b| self.count(b, "`body_limit`", 1));
         let timeout_ms = a.get("timeout").map_or(Some(5_000), |t| self.duration_ms(t, "`timeout`"));
-        if let (Some(port), Some(host), Some(body_limit), Some(timeout_ms)) = (port, host, body_limit, timeout_ms) {
-            self.program.serve = Some(Serve { host, port, body_limit, timeout_ms });
+        let header_timeout_ms =
+            a.get("header_timeout").map_or(Some(10_000), |t| self.duration_ms(t, "`header_timeout`"));
+        let max_connections = a.get("max_connections").map_or(Some(1024), |n| self.count(n, "`max_connections`", 1));
+        let max_connections_per_client =
+            a.get("max_connections_per_client").map_or(Some(256), |n| self.count(n, "`max_connections_per_client`", 1));
+        if let (
+            Some(port),
+            Some(host),
+            Some(body_limit),
+            Some(timeout_ms),
+            Some(header_timeout_ms),
+            Some(max_connections),
+            Some(max_connections_per_client),
+        ) = (port, host, body_limit, timeout_ms, header_timeout_ms, max_connections, max_connections_per_client)
+        {
+            self.program.serve = Some(Serve {
+                host,
+                port,
+                body_limit,
+                timeout_ms,
+                header_timeout_ms,
+                max_connections,
+                max_connections_per_client,
+            });
         }
     }
 

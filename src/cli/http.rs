@@ -2,6 +2,7 @@
 
 use housing_flow::engine::session::Prepared;
 use housing_flow::program::{Serve, Stream};
+use housing_flow::serve::listener::{self, Limits};
 use housing_flow::serve::{app_with_timeout, AppState};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -37,7 +38,13 @@ pub fn start(
     let listener = std::net::TcpListener::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let router = app_with_timeout(state, serve.body_limit as usize, Duration::from_millis(serve.timeout_ms.max(1)));
+    let router =
+        app_with_timeout(state.clone(), serve.body_limit as usize, Duration::from_millis(serve.timeout_ms.max(1)));
+    let limits = Limits {
+        header_timeout: Duration::from_millis(serve.header_timeout_ms.max(1)),
+        max_connections: serve.max_connections as usize,
+        max_connections_per_client: serve.max_connections_per_client as usize,
+    };
     std::thread::Builder::new()
         .name("http".into())
         .spawn(move || {
@@ -58,9 +65,7 @@ pub fn start(
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                 };
-                if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
-                    tracing::error!("HTTP server: {e}");
-                }
+                listener::serve(listener, router, limits, state, shutdown).await;
             });
         })
         .map_err(|e| e.to_string())?;

@@ -374,6 +374,10 @@ pub struct Serve {
     pub port: u16,
     pub body_limit: u64,
     pub timeout_ms: u64,
+    /// The deadline for a request's headers, also the keep-alive idle timeout.
+    pub header_timeout_ms: u64,
+    pub max_connections: u64,
+    pub max_connections_per_client: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

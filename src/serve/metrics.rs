@@ -1,6 +1,7 @@
 //! `GET /metrics`: Prometheus text exposition format (0.0.4) of the stream's run accounting,
 //! the HTTP requests served and the model version.
 
+use super::listener::Refusal;
 use super::AppState;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
@@ -8,6 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,6 +36,36 @@ struct Latency {
 #[derive(Default)]
 pub struct HttpMetrics {
     inner: Mutex<HttpCounts>,
+    /// Open and refused connections, kept by the accept loop.
+    pub connections: ConnectionCounts,
+}
+
+/// Open connections and those refused over a cap (see [`super::listener`]).
+#[derive(Default)]
+pub struct ConnectionCounts {
+    /// Connections open now.
+    pub open: AtomicU64,
+    refused_full: AtomicU64,
+    refused_client: AtomicU64,
+}
+
+impl ConnectionCounts {
+    /// Counts one connection refused for `why`.
+    pub fn refused(&self, why: Refusal) {
+        let counter = match why {
+            Refusal::Full => &self.refused_full,
+            Refusal::Client => &self.refused_client,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Connections refused so far, by reason.
+    pub fn refusals(&self) -> [(Refusal, u64); 2] {
+        [
+            (Refusal::Full, self.refused_full.load(Ordering::Relaxed)),
+            (Refusal::Client, self.refused_client.load(Ordering::Relaxed)),
+        ]
+    }
 }
 
 #[derive(Clone, Default)]
@@ -258,6 +290,15 @@ pub fn render(state: &AppState) -> String {
         let _ = writeln!(out, "{name}_bucket{{route=\"{route}\",le=\"+Inf\"}} {}", l.count);
         let _ = writeln!(out, "{name}_sum{{route=\"{route}\"}} {}", number(l.sum_seconds));
         let _ = writeln!(out, "{name}_count{{route=\"{route}\"}} {}", l.count);
+    }
+
+    let name = "housing_flow_http_connections_open";
+    family(&mut out, name, "gauge", "HTTP connections open now.");
+    let _ = writeln!(out, "{name} {}", state.http.connections.open.load(Ordering::Relaxed));
+    let name = "housing_flow_http_connections_refused_total";
+    family(&mut out, name, "counter", "HTTP connections answered 503 and closed because a connection cap was reached.");
+    for (why, n) in state.http.connections.refusals() {
+        let _ = writeln!(out, "{name}{{limit=\"{}\"}} {n}", why.label());
     }
 
     let version = state.handle.current().version();

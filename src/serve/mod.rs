@@ -5,12 +5,13 @@
 //! Bad input policy: every rejected request gets a 4xx JSON error naming the field and
 //! the problem (see [`ApiError`]); unknown fields are rejected, not ignored, so a typo such
 //! as `Avg_Area_Incom` fails loudly instead of silently predicting without that value.
-//! Bodies over the limit get 413 (`DefaultBodyLimit`). There is no request timeout layer:
-//! tower-http is not a dependency, and every handler does bounded work on a body of
-//! bounded size.
+//! Bodies over the limit get 413 (`DefaultBodyLimit`); a request that takes longer than its
+//! timeout gets 503 ([`with_deadline`]); slow and idle connections and connection caps are
+//! the accept loop's ([`listener`]).
 
 mod error;
 mod invocations;
+pub mod listener;
 mod metrics;
 mod openapi;
 mod parse;
@@ -89,6 +90,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/readyz"),
     ("GET", "/openapi.json"),
     ("GET", "/metrics"),
+    ("GET", "/ping"),
+    ("GET", "/health"),
+    ("GET", "/version"),
 ];
 
 /// How long a request may take unless the file says otherwise (`serve http(timeout: ...)`).
@@ -141,6 +145,8 @@ fn handler(method: &str, path: &str) -> MethodRouter<Arc<AppState>> {
         ("GET", "/readyz") => get(readyz),
         ("GET", "/openapi.json") => get(openapi::openapi_json),
         ("GET", "/metrics") => get(metrics::metrics),
+        ("GET", "/ping") | ("GET", "/health") => get(invocations::ping),
+        ("GET", "/version") => get(invocations::version),
         _ => unreachable!("route {method} {path} has no handler"),
     }
 }

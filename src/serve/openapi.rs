@@ -1,6 +1,7 @@
 //! `GET /openapi.json`: an OpenAPI 3.0 document of every route, the house schema taken
 //! from the pipeline's [`Schema`].
 
+use super::invocations::FORMATS as FORMATS_REQUIRED;
 use super::{AppState, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::program::{FieldType, Schema};
 use axum::extract::State;
@@ -47,6 +48,15 @@ pub fn house_schema(schema: &Schema) -> Value {
     })
 }
 
+/// A row of `/invocations`: a house whose columns outside the schema are ignored, as MLflow
+/// ignores columns outside a model's signature.
+fn scored_row_schema(schema: &Schema) -> Value {
+    let mut row = house_schema(schema);
+    row["additionalProperties"] = json!(true);
+    row["description"] = json!(format!("One row of schema `{}`; other columns are ignored.", schema.name));
+    row
+}
+
 /// A drift monitor's latest window: its bounds and every registered statistic (null when the
 /// window has none), in OpenAPI 3.0's `nullable` form.
 fn last_window() -> Value {
@@ -70,6 +80,10 @@ fn reference(name: &str) -> Value {
 
 fn error(description: &str) -> Value {
     json_response(description, reference("Error"))
+}
+
+fn mlflow_error(description: &str) -> Value {
+    json_response(description, reference("MlflowError"))
 }
 
 /// The errors every POST route can answer besides its own.
@@ -96,30 +110,54 @@ fn post_operation(summary: &str, request: Value, ok: Value) -> Value {
 /// The whole document.
 pub fn openapi(schema: &Schema) -> Value {
     let rows = |items: Value| json!({"type": "array", "items": items});
+    let some = |items: Value| json!({"type": "array", "items": items, "minItems": 1});
+    let cell = json!({"nullable": true, "oneOf": [{"type": "number"}, {"type": "string"}, {"type": "boolean"}]});
     let invocation = json!({
         "type": "object",
-        "description": "Exactly one of the keys. `instances` and list-form `inputs` take house objects only.",
-        "minProperties": 1,
-        "maxProperties": 1,
+        "description": "MLflow's scoring request: exactly one of `dataframe_split`, `dataframe_records`, \
+            `instances`, `inputs`. Other keys, `params` among them, are ignored, as MLflow ignores them \
+            for a model without parameters; so are columns the house schema does not have. \
+            `instances` and list-form `inputs` take house objects only. A `dataframe_split` row must hold \
+            one value per column, and the columns of object-form `inputs` must all have the same length \
+            (neither is expressible here); otherwise the answer is 400.",
+        "oneOf": FORMATS_REQUIRED.iter().map(|k| json!({"required": [k]})).collect::<Vec<_>>(),
         "properties": {
             "dataframe_split": {
                 "type": "object",
                 "required": ["columns", "data"],
                 "properties": {
-                    "columns": rows(json!({"type": "string"})),
+                    "columns": {"type": "array", "items": {"type": "string"}, "uniqueItems": true},
                     "index": rows(json!({})),
-                    "data": rows(rows(json!({}))),
+                    "data": some(rows(cell.clone())),
                 },
             },
-            "dataframe_records": rows(reference("House")),
-            "instances": rows(reference("House")),
+            "dataframe_records": some(reference("ScoredRow")),
+            "instances": some(reference("ScoredRow")),
             "inputs": {"oneOf": [
-                rows(reference("House")),
-                {"type": "object", "additionalProperties": rows(json!({}))},
+                some(reference("ScoredRow")),
+                {"type": "object", "minProperties": 1, "additionalProperties": some(cell)},
             ]},
+            "params": {"type": "object", "nullable": true, "description": "Ignored: the model takes no parameters. Anything but an object or null is a 400."},
         },
-        "additionalProperties": false,
     });
+    let invocation_errors = json!({
+        "400": mlflow_error("Not a scoring request (`BAD_REQUEST`: no format key or two, a format of the \
+            wrong structure, no rows, malformed JSON or CSV), or a bad house (`INVALID_PARAMETER_VALUE`; \
+            the message names its row and field)."),
+        "413": mlflow_error("The body is over the size limit."),
+        "415": mlflow_error("The content type is neither `application/json` nor `text/csv` (charset UTF-8)."),
+        "500": mlflow_error("The model failed; the cause is in the server log."),
+    });
+    let mut invocation_responses = invocation_errors;
+    invocation_responses["200"] = json_response(
+        "One estimate per house, in order.",
+        json!({
+            "type": "object",
+            "required": ["predictions"],
+            "properties": {"predictions": rows(json!({"type": "number"}))},
+        }),
+    );
+    let plain = |description: &str| json!({"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}});
     let record = json!({
         "type": "object",
         "properties": {
@@ -147,15 +185,27 @@ pub fn openapi(schema: &Schema) -> Value {
                 rows(reference("House")),
                 json_response("One answer per house, in order.", rows(reference("Answer"))),
             )},
-            "/invocations": {"post": post_operation(
-                "MLflow scoring-server formats: dataframe_split, dataframe_records, instances, inputs.",
-                invocation,
-                json_response("One estimate per house, in order.", json!({
-                    "type": "object",
-                    "required": ["predictions"],
-                    "properties": {"predictions": rows(json!({"type": "number"}))},
-                })),
-            )},
+            "/invocations": {"post": {
+                "summary": "MLflow's scoring protocol: dataframe_split, dataframe_records, instances, inputs, or CSV.",
+                "requestBody": {"required": true, "content": {
+                    "application/json": {"schema": invocation},
+                    "text/csv": {"schema": {"type": "string", "description": "A header row naming the columns, \
+                        then one house per row, as `pandas.DataFrame.to_csv` writes it; an empty cell is a missing value."}},
+                }},
+                "responses": invocation_responses,
+            }},
+            "/ping": {"get": {
+                "summary": "MLflow's liveness check: 200 once a model is loaded.",
+                "responses": {"200": plain("A newline.")},
+            }},
+            "/health": {"get": {
+                "summary": "The same as `/ping`.",
+                "responses": {"200": plain("A newline.")},
+            }},
+            "/version": {"get": {
+                "summary": "The server's version, as MLflow's scoring server answers its own.",
+                "responses": {"200": plain("The version, as plain text.")},
+            }},
             "/predictions": {"get": {
                 "summary": "Recent stream predictions, newest first, or one by id.",
                 "parameters": [
@@ -244,6 +294,7 @@ pub fn openapi(schema: &Schema) -> Value {
         },
         "components": {"schemas": {
             "House": house_schema(schema),
+            "ScoredRow": scored_row_schema(schema),
             "Answer": {
                 "type": "object",
                 "required": ["estimated_price", "model_version", "id"],
@@ -253,6 +304,16 @@ pub fn openapi(schema: &Schema) -> Value {
                         "description": "The lowest and highest quantile estimates, when the model has them."},
                     "model_version": {"type": "integer"},
                     "id": {"type": "integer"},
+                },
+            },
+            "MlflowError": {
+                "type": "object",
+                "required": ["error_code", "message"],
+                "properties": {
+                    "error_code": {"type": "string", "enum": [
+                        "BAD_REQUEST", "INVALID_PARAMETER_VALUE", "RESOURCE_LIMIT_EXCEEDED", "INTERNAL_ERROR",
+                    ]},
+                    "message": {"type": "string"},
                 },
             },
             "Error": {

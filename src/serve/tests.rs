@@ -448,62 +448,157 @@ async fn invocations_accept_every_mlflow_format_and_match_the_batch() {
         let (status, json) = post_json(&router, "/invocations", body.to_string()).await;
         assert_eq!((status, &json), (StatusCode::OK, &expected), "{name}");
     }
-    // No houses, no predictions.
+    // No houses is a bad request, as MLflow answers it.
     for body in [r#"{"instances": []}"#, r#"{"inputs": {}}"#, r#"{"dataframe_split": {"columns": [], "data": []}}"#] {
-        assert_eq!(
-            post_json(&router, "/invocations", body).await,
-            (StatusCode::OK, json!({"predictions": []})),
-            "{body}"
-        );
+        let (status, json) = post_json(&router, "/invocations", body).await;
+        assert_eq!((status, &json["error_code"]), (StatusCode::BAD_REQUEST, &json!("BAD_REQUEST")), "{body}: {json}");
     }
 }
 
-/// (name, body, status, index named, field named, kind).
-type InvocationCase = (&'static str, String, u16, Option<usize>, Option<&'static str>, &'static str);
+#[tokio::test]
+async fn invocations_ignore_params_other_keys_and_extra_columns_as_mlflow_does() {
+    let router = app(state(None), LIMIT);
+    let houses = three_houses();
+    let (_, batch) = post_json(&router, "/predict/batch", serde_json::to_string(&houses).unwrap()).await;
+    let expected = json!({"predictions": estimates(&batch)});
+    let with_extra: Vec<serde_json::Map<String, Value>> = houses
+        .iter()
+        .map(|h| {
+            let mut h = h.clone();
+            h.insert("listing_agent".into(), json!("someone"));
+            h.insert("Unnamed: 0".into(), json!(3));
+            h
+        })
+        .collect();
+    for (name, body) in [
+        ("params", json!({"dataframe_records": houses, "params": {"temperature": 0.5}})),
+        ("null params", json!({"instances": houses, "params": null})),
+        ("another key", json!({"inputs": houses, "request_id": "abc"})),
+        ("extra columns", json!({"dataframe_records": with_extra})),
+        (
+            "split with extra keys",
+            json!({"dataframe_split": {
+                "columns": ["Avg_Area_Income", "Avg_Area_House_Age", "Avg_Area_Number_of_Rooms",
+                            "Avg_Area_Number_of_Bedrooms", "Area_Population", "Address", "extra"],
+                "data": houses.iter().map(|h| json!([h["Avg_Area_Income"], h["Avg_Area_House_Age"],
+                    h["Avg_Area_Number_of_Rooms"], h["Avg_Area_Number_of_Bedrooms"], h["Area_Population"],
+                    h.get("Address").cloned().unwrap_or(Value::Null), "x"])).collect::<Vec<_>>(),
+                "index": [0, 1, 2],
+                "dtypes": {},
+            }}),
+        ),
+    ] {
+        let (status, json) = post_json(&router, "/invocations", body.to_string()).await;
+        assert_eq!((status, &json), (StatusCode::OK, &expected), "{name}");
+    }
+}
 
 #[tokio::test]
-async fn invocation_errors_name_the_format_or_the_item_and_field() {
+async fn invocations_read_csv_as_pandas_writes_it() {
+    let router = app(state(None), LIMIT);
+    let houses = three_houses();
+    let (_, batch) = post_json(&router, "/predict/batch", serde_json::to_string(&houses).unwrap()).await;
+    let expected = json!({"predictions": estimates(&batch)});
+    // `DataFrame.to_csv()`: an unnamed index column first, a missing value as an empty cell.
+    let columns = [
+        "Avg_Area_Income",
+        "Avg_Area_House_Age",
+        "Avg_Area_Number_of_Rooms",
+        "Avg_Area_Number_of_Bedrooms",
+        "Area_Population",
+        "Address",
+    ];
+    let mut csv = format!(",{}\n", columns.join(","));
+    for (i, h) in houses.iter().enumerate() {
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|c| match h.get(*c) {
+                Some(Value::String(s)) => format!("\"{s}\""),
+                Some(v) => v.to_string(),
+                None => String::new(),
+            })
+            .collect();
+        csv.push_str(&format!("{i},{}\n", cells.join(",")));
+    }
+    for content_type in ["text/csv", "text/csv; charset=utf-8", "TEXT/CSV;charset=UTF-8"] {
+        let (status, json) = send(&router, Method::POST, "/invocations", Some(content_type), csv.clone()).await;
+        assert_eq!((status, &json), (StatusCode::OK, &expected), "{content_type}:\n{csv}");
+    }
+    // A bad cell names its row and column; a header alone holds no rows; a ragged row is malformed.
+    let bad = csv.replacen(",7.5,", ",old,", 1);
+    assert_ne!(bad, csv);
+    let (status, json) = send(&router, Method::POST, "/invocations", Some("text/csv"), bad).await;
+    assert_eq!((status, &json["error_code"]), (StatusCode::BAD_REQUEST, &json!("INVALID_PARAMETER_VALUE")), "{json}");
+    assert!(json["message"].as_str().unwrap().contains("Avg_Area_House_Age"), "{json}");
+    for (body, code) in [(format!(",{}\n", columns.join(",")), "BAD_REQUEST"), ("a,b\n1,2,3\n".into(), "BAD_REQUEST")] {
+        let (status, json) = send(&router, Method::POST, "/invocations", Some("text/csv"), body.clone()).await;
+        assert_eq!((status, &json["error_code"]), (StatusCode::BAD_REQUEST, &json!(code)), "{body}: {json}");
+    }
+    // Only UTF-8, and no other content-type parameters.
+    for content_type in
+        ["text/csv; charset=latin-1", "application/json; format=pandas-split", "text/plain", "application/xml"]
+    {
+        let (status, json) = send(&router, Method::POST, "/invocations", Some(content_type), csv.clone()).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{content_type}: {json}");
+        assert!(json["message"].is_string(), "{json}");
+    }
+}
+
+#[tokio::test]
+async fn ping_health_and_version_answer_as_mlflow_s_server_does() {
+    let router = app(state(None), LIMIT);
+    for path in ["/ping", "/health"] {
+        let (status, _, body) = send_raw(&router, Method::GET, path, "").await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "\n"), "{path}");
+    }
+    let (status, content_type, body) = send_raw(&router, Method::GET, "/version", "").await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, env!("CARGO_PKG_VERSION")));
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
+}
+
+/// (name, body, MLflow error code, index named, field named).
+type InvocationCase = (&'static str, String, &'static str, Option<usize>, Option<&'static str>);
+
+#[tokio::test]
+async fn invocation_errors_have_mlflow_s_shape_and_name_the_row_and_field() {
     let router = app(state(None), LIMIT);
     let bad = seed_with("Avg_Area_House_Age", Some("\"old\""));
     let huge = seed_with("Area_Population", Some("1e400"));
     let columns = r#"["Avg_Area_Income", "Avg_Area_House_Age", "Avg_Area_Number_of_Rooms", "Avg_Area_Number_of_Bedrooms", "Area_Population"]"#;
+    let (request_error, bad_value) = ("BAD_REQUEST", "INVALID_PARAMETER_VALUE");
     #[rustfmt::skip]
     let cases: Vec<InvocationCase> = vec![
-        ("no format key", "{}".into(), 400, None, None, "unknown_format"),
-        ("unknown format key", format!(r#"{{"dataframe": [{SEED}]}}"#), 400, None, None, "unknown_format"),
-        ("a house instead of a format", SEED.into(), 400, None, None, "unknown_format"),
-        ("two format keys", format!(r#"{{"instances": [{SEED}], "inputs": [{SEED}]}}"#), 400, None, None, "unknown_format"),
-        ("not an object", format!("[{SEED}]"), 400, None, None, "wrong_type"),
-        ("malformed", r#"{"instances": ["#.into(), 400, None, None, "malformed"),
-        ("instances not a list", format!(r#"{{"instances": {SEED}}}"#), 400, None, None, "bad_format"),
-        ("records not a list", r#"{"dataframe_records": 3}"#.into(), 400, None, None, "bad_format"),
-        ("split without data", format!(r#"{{"dataframe_split": {{"columns": {columns}}}}}"#), 400, None, None, "bad_format"),
-        ("split with an unknown key", format!(r#"{{"dataframe_split": {{"columns": {columns}, "data": [], "rows": []}}}}"#), 400, None, None, "bad_format"),
-        ("split with a duplicate column", r#"{"dataframe_split": {"columns": ["Address", "Address"], "data": []}}"#.into(), 400, None, Some("Address"), "bad_format"),
-        ("inputs of unequal columns", r#"{"inputs": {"Avg_Area_Income": [1, 2], "Avg_Area_House_Age": [1]}}"#.into(), 400, None, Some("Avg_Area_Income"), "bad_format"),
-        ("inputs column not a list", r#"{"inputs": {"Avg_Area_Income": 1}}"#.into(), 400, None, Some("Avg_Area_Income"), "bad_format"),
-        ("records with a bad item", format!(r#"{{"dataframe_records": [{SEED}, {bad}]}}"#), 422, Some(1), Some("Avg_Area_House_Age"), "wrong_type"),
-        ("instances with a list row", format!(r#"{{"instances": [{SEED}, {SEED}, [1, 2, 3, 4, 5]]}}"#), 422, Some(2), None, "wrong_type"),
-        ("inputs list with 1e400", format!(r#"{{"inputs": [{huge}]}}"#), 422, Some(0), Some("Area_Population"), "not_finite"),
-        ("records with 1e400", format!(r#"{{"dataframe_records": [{SEED}, {huge}]}}"#), 422, Some(1), Some("Area_Population"), "not_finite"),
-        ("split row too short", format!(r#"{{"dataframe_split": {{"columns": {columns}, "data": [[1, 2, 3, 4, 5], [1, 2]]}}}}"#), 422, Some(1), None, "wrong_length"),
-        ("split row not a list", format!(r#"{{"dataframe_split": {{"columns": {columns}, "data": [7]}}}}"#), 422, Some(0), None, "wrong_type"),
-        ("split out of range", format!(r#"{{"dataframe_split": {{"columns": {columns}, "data": [[1, 2, 3, 4, 5], [1, 2, 3, 4, 5], [1, 2, 3000, 4, 5]]}}}}"#), 422, Some(2), Some("Avg_Area_Number_of_Rooms"), "out_of_range"),
-        ("split missing a required column", r#"{"dataframe_split": {"columns": ["Avg_Area_Income"], "data": [[1]]}}"#.into(), 422, Some(0), Some("Avg_Area_House_Age"), "missing"),
-        ("split unknown column", format!(r#"{{"dataframe_split": {{"columns": {}, "data": [[1, 2, 3, 4, 5, 6]]}}}}"#, columns.replace(']', r#", "Avg_Area_Incom"]"#)), 422, Some(0), Some("Avg_Area_Incom"), "unknown_field"),
-        ("inputs columns with a bad value", r#"{"inputs": {"Avg_Area_Income": [1, 1], "Avg_Area_House_Age": [1, "old"], "Avg_Area_Number_of_Rooms": [1, 1], "Avg_Area_Number_of_Bedrooms": [1, 1], "Area_Population": [1, 1]}}"#.into(), 422, Some(1), Some("Avg_Area_House_Age"), "wrong_type"),
+        ("no format key", "{}".into(), request_error, None, None),
+        ("only an unknown key", format!(r#"{{"dataframe": [{SEED}]}}"#), request_error, None, None),
+        ("a house instead of a format", SEED.into(), request_error, None, None),
+        ("two format keys", format!(r#"{{"instances": [{SEED}], "inputs": [{SEED}]}}"#), request_error, None, None),
+        ("not an object", format!("[{SEED}]"), request_error, None, None),
+        ("malformed", r#"{"instances": ["#.into(), request_error, None, None),
+        ("instances not a list", format!(r#"{{"instances": {SEED}}}"#), request_error, None, None),
+        ("records not a list", r#"{"dataframe_records": 3}"#.into(), request_error, None, None),
+        ("params not an object", format!(r#"{{"dataframe_records": [{SEED}], "params": [null]}}"#), request_error, None, None),
+        ("split without data", format!(r#"{{"dataframe_split": {{"columns": {columns}}}}}"#), request_error, None, None),
+        ("split with a duplicate column", r#"{"dataframe_split": {"columns": ["Address", "Address"], "data": [["a", "b"]]}}"#.into(), request_error, None, Some("Address")),
+        ("inputs of unequal columns", r#"{"inputs": {"Avg_Area_Income": [1, 2], "Avg_Area_House_Age": [1]}}"#.into(), request_error, None, Some("Avg_Area_Income")),
+        ("inputs column not a list", r#"{"inputs": {"Avg_Area_Income": 1}}"#.into(), request_error, None, Some("Avg_Area_Income")),
+        ("records with a bad item", format!(r#"{{"dataframe_records": [{SEED}, {bad}]}}"#), bad_value, Some(1), Some("Avg_Area_House_Age")),
+        ("instances with a list row", format!(r#"{{"instances": [{SEED}, {SEED}, [1, 2, 3, 4, 5]]}}"#), bad_value, Some(2), None),
+        ("inputs list with 1e400", format!(r#"{{"inputs": [{huge}]}}"#), bad_value, Some(0), Some("Area_Population")),
+        ("records with 1e400", format!(r#"{{"dataframe_records": [{SEED}, {huge}]}}"#), bad_value, Some(1), Some("Area_Population")),
+        ("split row too short", format!(r#"{{"dataframe_split": {{"columns": {columns}, "data": [[1, 2, 3, 4, 5], [1, 2]]}}}}"#), bad_value, Some(1), None),
+        ("split row not a list", format!(r#"{{"dataframe_split": {{"columns": {columns}, "data": [7]}}}}"#), bad_value, Some(0), None),
+        ("split out of range", format!(r#"{{"dataframe_split": {{"columns": {columns}, "data": [[1, 2, 3, 4, 5], [1, 2, 3, 4, 5], [1, 2, 3000, 4, 5]]}}}}"#), bad_value, Some(2), Some("Avg_Area_Number_of_Rooms")),
+        ("split missing a required column", r#"{"dataframe_split": {"columns": ["Avg_Area_Income"], "data": [[1]]}}"#.into(), bad_value, Some(0), Some("Avg_Area_House_Age")),
+        ("inputs columns with a bad value", r#"{"inputs": {"Avg_Area_Income": [1, 1], "Avg_Area_House_Age": [1, "old"], "Avg_Area_Number_of_Rooms": [1, 1], "Avg_Area_Number_of_Bedrooms": [1, 1], "Area_Population": [1, 1]}}"#.into(), bad_value, Some(1), Some("Avg_Area_House_Age")),
     ];
-    for (name, body, status, index, field, kind) in cases {
-        let (got, json) = post_json(&router, "/invocations", body).await;
-        assert_eq!(got.as_u16(), status, "{name}: {json}");
-        assert_eq!(
-            (json["index"].as_u64().map(|i| i as usize), json["field"].as_str()),
-            (index, field),
-            "{name}: {json}"
-        );
-        assert_eq!(json["kind"], json!(kind), "{name}: {json}");
-        let message = json["error"].as_str().unwrap();
-        if kind == "unknown_format" {
+    for (name, body, code, index, field) in cases {
+        let (status, json) = post_json(&router, "/invocations", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}: {json}");
+        let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["error_code", "message"], "{name}: {json}");
+        assert_eq!(json["error_code"], json!(code), "{name}: {json}");
+        let message = json["message"].as_str().unwrap();
+        if name.contains("format") || name.contains("unknown key") {
             for format in ["dataframe_split", "dataframe_records", "instances", "inputs"] {
                 assert!(message.contains(format), "{name}: the message should name `{format}`: {message}");
             }
@@ -515,8 +610,12 @@ async fn invocation_errors_name_the_format_or_the_item_and_field() {
             assert!(message.contains(field), "{name}: the message should name `{field}`: {message}");
         }
     }
-    let (status, _, _) = send_raw(&router, Method::POST, "/invocations", "").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, body) = send_raw(&router, Method::POST, "/invocations", "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("\"error_code\":\"BAD_REQUEST\""), "{body}");
+    // Our own routes keep their error shape.
+    let (status, json) = post_json(&router, "/predict", bad).await;
+    assert_eq!((status, &json["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("Avg_Area_House_Age")));
 }
 
 #[tokio::test]
