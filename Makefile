@@ -19,7 +19,8 @@ export PATH := $(PY_SCRIPTS):$(HOME)/.local/bin:$(PATH)
 
 all: build
 
-## deps: cmake >= 3.28 (LightGBM 4.7 refuses older), clang and libclang (bindgen), promtool.
+## deps: cmake >= 3.28 (LightGBM 4.7 refuses older), clang and libclang (bindgen), promtool, the tansu
+## Kafka broker (cargo install, ~15 min once) and the tests' Python virtualenv (tests/python/requirements.txt).
 ## Installs each one that is missing or too old, then checks them all; stops naming any still missing.
 deps:
 	@.ci/deps install

@@ -12,6 +12,7 @@ pub mod diagnostics;
 pub mod drift;
 pub mod engine;
 pub mod features;
+pub mod kafka;
 pub mod model;
 pub mod plan;
 pub mod program;

@@ -31,6 +31,8 @@ enum Command {
     Train(cli::train::TrainArgs),
     /// Inspect the model registry and move its pointers: list, show, promote, rollback.
     Models(cli::models::ModelsArgs),
+    /// Stream the file's generated or CSV events into a Kafka topic as JSON.
+    Produce(cli::produce::ProduceArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,7 +40,7 @@ fn main() -> ExitCode {
     cli::init(&cli.global);
     // Commands that print and end die quietly when their reader goes away (`| head`); the
     // long-running ones keep Rust's default so a closed socket is an error, not a signal.
-    if !matches!(cli.command, Command::Run(_) | Command::Bench(_)) {
+    if !matches!(cli.command, Command::Run(_) | Command::Bench(_) | Command::Produce(_)) {
         cli::die_on_broken_pipe();
     }
     let result = match &cli.command {
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => cli::bench::run(args),
         Command::Train(args) => cli::train::run(args),
         Command::Models(args) => cli::models::run(args),
+        Command::Produce(args) => cli::produce::run(args),
     };
     cli::exit_code(result)
 }

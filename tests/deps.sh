@@ -62,12 +62,13 @@ export LIBCLANG_PATH="$libdir"
 # 1. Nothing installed: every tool is named, the check fails.
 d="$tmp/none"; base_path "$d"
 run_deps "$d" check
-expect "no tools" 1 "cmake: not found" "clang: not found" "promtool: not found" "cargo: not found" "python-env: "
+expect "no tools" 1 "cmake: not found" "clang: not found" "promtool: not found" "cargo: not found" "python-env: " \
+  "tansu: not found"
 
 # 2. cmake present but old.
 d="$tmp/old"; base_path "$d"
 fake cmake "cmake version 3.25.1" "$d"; fake clang "clang version 14" "$d"
-fake promtool "promtool 2.42" "$d"; fake cargo "cargo 1.95" "$d"
+fake promtool "promtool 2.42" "$d"; fake tansu "tansu 0.6.0" "$d"; fake cargo "cargo 1.95" "$d"
 run_deps "$d" check
 expect "old cmake" 1 "cmake: version 3.25.1 is older than 3.28"
 grep -q "clang: not found" <<<"$out" && fail "old cmake: clang reported missing though present"
@@ -75,21 +76,21 @@ grep -q "clang: not found" <<<"$out" && fail "old cmake: clang reported missing 
 # 3. A cmake that fails (a broken install) is not a good version.
 d="$tmp/broken"; base_path "$d"
 printf '#!/bin/sh\nexit 127\n' >"$d/cmake"; chmod +x "$d/cmake"
-fake clang "clang version 14" "$d"; fake promtool "promtool 2.42" "$d"; fake cargo "cargo 1.95" "$d"
+fake clang "clang version 14" "$d"; fake promtool "promtool 2.42" "$d"; fake tansu "tansu 0.6.0" "$d"; fake cargo "cargo 1.95" "$d"
 run_deps "$d" check
 expect "failing cmake" 1 "cmake: not found"
 
 # 4. Everything new enough: the check passes.
 d="$tmp/good"; base_path "$d"; fake_pyenv
 fake cmake "cmake version 3.31.6" "$d"; fake clang "clang version 14" "$d"
-fake promtool "promtool 2.42" "$d"; fake cargo "cargo 1.95" "$d"
+fake promtool "promtool 2.42" "$d"; fake tansu "tansu 0.6.0" "$d"; fake cargo "cargo 1.95" "$d"
 run_deps "$d" check
 expect "all present" 0 "deps: cmake 3.31.6"
 
 # 5. `install` with no cmake at all installs it through pip and then passes (the bug: with
 #    no cmake, nothing was installed and the failure was hidden).
 d="$tmp/install"; base_path "$d"; fake_pyenv
-fake clang "clang version 14" "$d"; fake promtool "promtool 2.42" "$d"; fake cargo "cargo 1.95" "$d"
+fake clang "clang version 14" "$d"; fake promtool "promtool 2.42" "$d"; fake tansu "tansu 0.6.0" "$d"; fake cargo "cargo 1.95" "$d"
 mkdir -p "$tmp/pyscripts"
 cat >"$d/python3" <<PY
 #!/bin/sh
@@ -106,7 +107,7 @@ grep -q "cmake>=3.28" "$tmp/pip.log" 2>/dev/null || fail "install missing cmake:
 
 # 6. `install` whose pip does nothing: the final check fails and names cmake.
 d="$tmp/install_fails"; base_path "$d"
-fake clang "clang version 14" "$d"; fake promtool "promtool 2.42" "$d"; fake cargo "cargo 1.95" "$d"
+fake clang "clang version 14" "$d"; fake promtool "promtool 2.42" "$d"; fake tansu "tansu 0.6.0" "$d"; fake cargo "cargo 1.95" "$d"
 printf '#!/bin/sh\nexit 0\n' >"$d/python3"; chmod +x "$d/python3"
 run_deps "$d" install
 expect "install that does not help" 1 "cmake: not found"
@@ -115,7 +116,7 @@ expect "install that does not help" 1 "cmake: not found"
 #    the clients is broken. Both are named.
 d="$tmp/stale_env"; base_path "$d"
 fake cmake "cmake version 3.31.6" "$d"; fake clang "clang version 14" "$d"
-fake promtool "promtool 2.42" "$d"; fake cargo "cargo 1.95" "$d"
+fake promtool "promtool 2.42" "$d"; fake tansu "tansu 0.6.0" "$d"; fake cargo "cargo 1.95" "$d"
 echo "schemathesis==0.1" >"$tmp/old-requirements.txt"; fake_pyenv "$tmp/old-requirements.txt"
 run_deps "$d" check
 expect "stale python env" 1 "python-env: $venv is missing or not made from"
@@ -127,7 +128,7 @@ expect "python env that cannot import" 1 "python-env: "
 #    requirements into it with its own pip.
 d="$tmp/install_env"; base_path "$d"; rm -rf "$venv"
 fake cmake "cmake version 3.31.6" "$d"; fake clang "clang version 14" "$d"
-fake promtool "promtool 2.42" "$d"; fake cargo "cargo 1.95" "$d"
+fake promtool "promtool 2.42" "$d"; fake tansu "tansu 0.6.0" "$d"; fake cargo "cargo 1.95" "$d"
 cat >"$d/python3" <<PY
 #!/bin/sh
 case "\$*" in
@@ -142,8 +143,31 @@ expect "install python env" 0 "creating $venv" "python env $venv"
 grep -q -- "-m pip install -q -r $requirements" "$tmp/venv-pip.log" 2>/dev/null ||
   fail "install python env: the venv's pip was not asked for the requirements: $(cat "$tmp/venv-pip.log" 2>&1)"
 
+# 9. A tansu of another version is named; `install` builds the pinned one with cargo, in its
+#    own build folder (not a shared CARGO_TARGET_DIR).
+d="$tmp/tansu"; base_path "$d"; fake_pyenv
+fake cmake "cmake version 3.31.6" "$d"; fake clang "clang version 14" "$d"; fake promtool "promtool 2.42" "$d"
+fake tansu "tansu 0.5.1" "$d"
+cat >"$d/cargo" <<CARGO
+#!/bin/sh
+case "\$1" in
+  install) echo "cargo \$* target=\${CARGO_TARGET_DIR:-unset}" >>"$tmp/cargo.log"
+     mkdir -p "$tmp/.cargo/bin"; rm -f "$d/tansu"
+     printf '#!/bin/sh\\necho "tansu 0.6.0"\\n' >"$tmp/.cargo/bin/tansu"; chmod +x "$tmp/.cargo/bin/tansu" ;;
+  *) echo "cargo 1.95" ;;
+esac
+CARGO
+chmod +x "$d/cargo"
+run_deps "$d" check
+expect "old tansu" 1 "tansu: version 0.5.1 is not 0.6.0"
+rc=0; out=$(env -i PATH="$d" HOME="$tmp" CARGO_TARGET_DIR=/somewhere LIBCLANG_PATH="$LIBCLANG_PATH" bash "$deps" install 2>&1) || rc=$?
+expect "install tansu" 0 "building tansu 0.6.0" "tansu 0.6.0, python env"
+grep -q -- "install tansu --version 0.6.0 --locked --no-default-features --features dynostore,libsql" "$tmp/cargo.log" 2>/dev/null ||
+  fail "install tansu: cargo was not asked for the pinned tansu: $(cat "$tmp/cargo.log" 2>&1)"
+grep -q "target=unset" "$tmp/cargo.log" 2>/dev/null || fail "install tansu: built inside CARGO_TARGET_DIR: $(cat "$tmp/cargo.log" 2>&1)"
+
 if [ "$failures" -gt 0 ]; then
   echo "tests/deps.sh: $failures failure(s)" >&2
   exit 1
 fi
-echo "tests/deps.sh: 8 cases passed"
+echo "tests/deps.sh: 9 cases passed"

@@ -9,7 +9,10 @@
 //! - a code block with the info string `hf NAME` is written to the folder as `NAME` first;
 //! - `<!-- while: COMMAND -->` before a block runs COMMAND in the background until the block
 //!   is done (after it prints `serving http://`);
-//! - a command ending in `&` runs in the background and must exit 0 by the end of its block.
+//! - a command ending in `&` runs in the background and must exit 0 by the end of its block;
+//! - `<!-- kafka -->` before a block starts a tansu broker on a free port for the block and
+//!   sets `KAFKA_BROKERS` to its address in the block's commands (which the README has the
+//!   reader export for their own broker).
 
 mod common;
 
@@ -25,6 +28,8 @@ struct Example {
     line: usize,
     /// Runs in the background while the block runs.
     while_running: Option<String>,
+    /// A Kafka broker for the block, its address in `KAFKA_BROKERS`.
+    kafka: bool,
     commands: Vec<(String, Vec<String>)>,
 }
 
@@ -39,8 +44,14 @@ fn items(text: &str) -> Vec<Item> {
     let mut out = Vec::new();
     let mut i = 0;
     let mut pending_while = None;
+    let mut pending_kafka = false;
     while i < lines.len() {
         let line = lines[i];
+        if line == "<!-- kafka -->" {
+            pending_kafka = true;
+            i += 1;
+            continue;
+        }
         if let Some(cmd) = line.strip_prefix("<!-- while: ").and_then(|l| l.strip_suffix(" -->")) {
             pending_while = Some(cmd.to_string());
             i += 1;
@@ -76,7 +87,12 @@ fn items(text: &str) -> Vec<Item> {
                 }
                 joined.push((cmd, output));
             }
-            out.push(Item::Example(Example { line: start, while_running: pending_while.take(), commands: joined }));
+            out.push(Item::Example(Example {
+                line: start,
+                while_running: pending_while.take(),
+                kafka: std::mem::take(&mut pending_kafka),
+                commands: joined,
+            }));
         }
         pending_while = None;
         i = end + 1;
@@ -130,9 +146,11 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn path_with_binary() -> String {
+/// PATH with the binary first (and, for Kafka blocks, tansu's folder after it).
+fn path_with_binary(kafka: bool) -> String {
     let dir = Path::new(bin()).parent().unwrap().display().to_string();
-    format!("{dir}:{}", std::env::var("PATH").unwrap_or_default())
+    let tansu = if kafka { format!(":{}", common::kafka::tansu().parent().unwrap().display()) } else { String::new() };
+    format!("{dir}{tansu}:{}", std::env::var("PATH").unwrap_or_default())
 }
 
 fn run_example(dir: &Path, ex: &Example) -> Vec<String> {
@@ -143,10 +161,14 @@ fn run_example(dir: &Path, ex: &Example) -> Vec<String> {
         r.http_addr();
         r
     });
+    let broker = ex.kafka.then(|| common::kafka::Broker::start(dir));
     let mut jobs = Vec::new();
     for (cmd, expected) in &ex.commands {
         let mut command = Command::new("bash");
-        command.current_dir(dir).env("PATH", path_with_binary()).env("NO_COLOR", "1");
+        command.current_dir(dir).env("PATH", path_with_binary(ex.kafka)).env("NO_COLOR", "1");
+        if let Some(b) = &broker {
+            command.env("KAFKA_BROKERS", &b.addr);
+        }
         if let Some(bg) = cmd.strip_suffix('&') {
             jobs.push((cmd.clone(), command.args(["-c", bg.trim()]).spawn().unwrap()));
             continue;

@@ -5,7 +5,9 @@ use super::values::{as_call, as_name, describe_expr, Dim};
 use super::{Checker, Kind};
 use crate::ast::{Action as AstAction, Expr, ExprKind, GuardrailDecl, Ident, ServeDecl, SinkDecl, SourceDecl};
 use crate::diagnostics::{did_you_mean, suggest_or_list, Code, Diagnostic};
-use crate::program::{Action, Guardrail, Rotation, Serve, Setting, Sink, SinkTarget, Source, SourceKind, Stream};
+use crate::program::{
+    Action, Guardrail, KafkaStart, Rotation, Serve, Setting, Sink, SinkTarget, Source, SourceKind, Stream,
+};
 
 const SOURCE_KINDS: &[&str] = &["generate", "csv", "kafka"];
 const SINK_KINDS: &[&str] = &["memory", "kafka", "file", "stdout"];
@@ -92,8 +94,7 @@ impl Checker<'_> {
                 Some((SourceKind::Csv { path, columns: columns?, delimiter: delimiter?, rate }, schema))
             }
             "kafka" if !training => {
-                self.not_available(callee.span, "a `kafka(...)` source", "Kafka sources are not built yet");
-                let a = self.args(&callee, args, &["topic"], &["brokers", "format", "schema", "group"]);
+                let a = self.args(&callee, args, &["topic"], &["brokers", "format", "schema", "group", "start"]);
                 let topic = a.require(self, "topic").and_then(|e| self.string(e, "the topic"));
                 let brokers = match a.get("brokers") {
                     None => Some(Setting::Env { var: "KAFKA_BROKERS".into(), default: Some("127.0.0.1:9092".into()) }),
@@ -104,13 +105,29 @@ impl Checker<'_> {
                     Some(e) => self.choice(e, "format", &["json"]),
                 };
                 let group = a.get("group").map(|e| self.string(e, "`group`"));
+                let start = match a.get("start") {
+                    None => Some(KafkaStart::Earliest),
+                    Some(e) => self.choice(e, "start", &["earliest", "latest"]).map(|s| {
+                        if s == "latest" {
+                            KafkaStart::Latest
+                        } else {
+                            KafkaStart::Earliest
+                        }
+                    }),
+                };
                 let schema = self.inferred_schema(&callee, a.get("schema"));
                 let group = match group {
                     Some(g) => Some(g?),
                     None => None,
                 };
                 Some((
-                    SourceKind::Kafka { topic: topic?, brokers: brokers?, format: format?.to_string(), group },
+                    SourceKind::Kafka {
+                        topic: topic?,
+                        brokers: brokers?,
+                        format: format?.to_string(),
+                        group,
+                        start: start?,
+                    },
                     schema?,
                 ))
             }
@@ -333,7 +350,6 @@ impl Checker<'_> {
                 Some(SinkTarget::Memory { keep })
             }
             "kafka" => {
-                self.not_available(callee.span, "a `kafka(...)` sink", "Kafka sinks are not built yet");
                 let a = self.args(&callee, args, &["topic"], &["brokers"]);
                 let topic = a.require(self, "topic").and_then(|t| self.string(t, "the topic"));
                 let brokers = match a.get("brokers") {

@@ -46,6 +46,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         let prepared = prepare(&plan, false).map_err(anyhow::Error::msg)?;
         reset_peak_rss();
         let opts = RunOptions {
+            drain: false,
             workers: w.max(1),
             events: Some(args.events),
             batch: args.batch,

@@ -7,6 +7,7 @@ pub mod explain;
 pub mod http;
 pub mod logging;
 pub mod models;
+pub mod produce;
 pub mod run;
 pub mod train;
 

@@ -51,6 +51,10 @@ pub struct RunArgs {
     /// `FIELD*FACTOR@EVENT` or `FIELD+DELTA@EVENT`, e.g. `Avg_Area_Income*1.2@50000`.
     #[arg(long)]
     pub shift: Option<String>,
+    /// A Kafka source stops once it has read every message its partitions held when the run
+    /// started (from the committed offsets), instead of waiting for more.
+    #[arg(long)]
+    pub drain: bool,
 }
 
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
@@ -82,6 +86,17 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             );
         }
     }
+    if args.drain {
+        let kafka = plan.dataflows.iter().flat_map(|d| &d.operators).any(|o| {
+            matches!(&o.kind, OperatorKind::Source { source, .. } if matches!(source.kind, SourceKind::Kafka { .. }))
+        });
+        if !kafka {
+            anyhow::bail!(
+                "--drain reads a Kafka source to its end, and `{}` reads none; nothing was started",
+                args.file.display()
+            );
+        }
+    }
     if !(0.0..=1.0).contains(&args.inject_bad) {
         anyhow::bail!("--inject-bad is a fraction between 0 and 1, not {}", args.inject_bad);
     }
@@ -98,6 +113,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         }
     };
     let opts = RunOptions {
+        drain: args.drain,
         shift,
         workers: args.workers.max(1),
         events: args.events,

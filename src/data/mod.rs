@@ -1,6 +1,7 @@
 //! Events: one housing record, its fields in schema order.
 
 pub mod csv_source;
+pub mod dead_letter;
 pub mod generator;
 pub mod invalid;
 pub mod load;

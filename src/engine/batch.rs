@@ -1,8 +1,9 @@
 //! What flows through a worker's dataflow: batches of events, carried from stage to stage.
 
-use super::dead_letter::DeadLetter;
 use super::record::PredictionRecord;
+use crate::data::dead_letter::DeadLetter;
 use crate::data::Event;
+use crate::kafka::Acks;
 use crate::model::serving::ServingModel;
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,6 +23,9 @@ pub struct Batch {
     /// Feature rows, row-major, one per event.
     pub rows: Vec<f64>,
     pub predictions: Vec<PredictionRecord>,
+    /// The broker answers due for the Kafka records this batch produces, when its source
+    /// commits offsets only after them (a Kafka source).
+    pub acks: Option<Arc<Acks>>,
 }
 
 impl Batch {
@@ -33,6 +37,7 @@ impl Batch {
             model: None,
             rows: Vec::new(),
             predictions: Vec::new(),
+            acks: None,
         }
     }
 }

@@ -2,7 +2,6 @@
 //! featurize, predict and write every event, accounting for each one.
 
 pub mod batch;
-pub mod dead_letter;
 pub mod drift;
 pub mod jsonl;
 pub mod record;

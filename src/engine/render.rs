@@ -3,11 +3,11 @@
 //! own share of the events from source to sink.
 
 use super::batch::Batch;
-use super::dead_letter::DeadLetter;
 use super::drift::{feed_batch, Feeds, Monitor, Rules};
 use super::record::PredictionRecord;
 use super::runtime::{Runtime, SinkRuntime};
 use super::stats::new_histogram;
+use crate::data::dead_letter::DeadLetter;
 use crate::data::validate::validate;
 use crate::drift::{window_collection, window_statistics, Alert, Feed, WindowStats};
 use crate::plan::{BatchPolicy, Dataflow, Exchange, Operator, OperatorKind};
@@ -216,9 +216,9 @@ fn render_predict<'s>(stream: Batches<'s>, rt: Arc<Runtime>, max: usize) -> Batc
 fn render_sink<'s>(stream: Batches<'s>, sink: Arc<SinkRuntime>) -> Batches<'s> {
     stage(stream, "Sink", move |b| match sink.stream {
         crate::program::Stream::Predictions => {
-            sink.write_predictions(&b.predictions);
+            sink.write_predictions(&b.predictions, b.acks.as_ref());
         }
-        crate::program::Stream::DeadLetters => sink.write_dead_letters(&b.rejected),
+        crate::program::Stream::DeadLetters => sink.write_dead_letters(&b.rejected, b.acks.as_ref()),
         crate::program::Stream::Alerts => unreachable!("alerts sinks are rendered by `render_drift`"),
     })
 }

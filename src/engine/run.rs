@@ -2,13 +2,15 @@
 //! rendered dataflow, until the source ends, `--events`, `--duration` or a signal.
 
 use super::batch::Batch;
-use super::dead_letter::DeadLetter;
 use super::render::{render, render_drift};
 use super::runtime::Runtime;
 use crate::data::csv_source::{CsvReader, Row};
+use crate::data::dead_letter::DeadLetter;
 use crate::data::generator::Generator;
 use crate::data::shift::Shift;
 use crate::data::{Event, Value};
+use crate::kafka::health::{self, Health};
+use crate::kafka::{Brokers, PartitionedConsumer};
 use crate::plan::{Dataflow, OperatorKind};
 use crate::program::{Schema, Source, SourceKind};
 use std::path::Path;
@@ -35,6 +37,8 @@ pub struct RunOptions {
     pub cluster: Option<Cluster>,
     /// A distribution shift applied to the source from one event on (`--shift`).
     pub shift: Option<Shift>,
+    /// A Kafka source ends once it has read what its partitions held at start (`--drain`).
+    pub drain: bool,
 }
 
 /// This process's place in a cluster of processes (timely's TCP cluster mode).
@@ -50,6 +54,9 @@ pub struct Cluster {
 /// Batches a worker may have in flight before it waits for them to finish.
 const IN_FLIGHT: u64 = 4;
 
+/// How long a Kafka source waits at the end for the broker to acknowledge what was written.
+const KAFKA_FINISH: Duration = Duration::from_secs(30);
+
 /// Runs `df` with `opts.workers` threads until its source is exhausted or `rt.stop` is set.
 pub fn run_dataflow(df: &Dataflow, rt: Arc<Runtime>, opts: &RunOptions) -> Result<(), String> {
     let source = match df.operators.first().map(|o| &o.kind) {
@@ -57,10 +64,26 @@ pub fn run_dataflow(df: &Dataflow, rt: Arc<Runtime>, opts: &RunOptions) -> Resul
         _ => return Err("the dataflow has no source".into()),
     };
     // Open the source once up front, so a missing file is an error before any thread starts.
-    Feeder::open(&source, &rt.schema, 0, 1, opts)?;
+    // A Kafka source is checked by `kafka::preflight` and gets a watcher of its broker instead.
+    let health = match &source.kind {
+        SourceKind::Kafka { topic, brokers, .. } => {
+            let brokers = Brokers::resolve(brokers).map_err(|e| format!("source `{}`: {e}", source.name))?;
+            let client = crate::kafka::config::metadata_client(&brokers)?;
+            let known =
+                crate::kafka::config::partitions(&client, &brokers, topic, crate::kafka::config::CONNECT_TIMEOUT)
+                    .map_err(|e| format!("source `{}`: {e}", source.name))?;
+            let stats = rt.stats.clone();
+            let report = move |down: Option<String>| stats.set_source_down(down);
+            Some(health::watch(&source.name, brokers, topic.clone(), known, report, rt.stop.clone())?)
+        }
+        _ => {
+            Feeder::open(&source, &rt.schema, 0, 1, opts, None)?;
+            None
+        }
+    };
     let Some(cluster) = opts.cluster.clone() else {
         let config = timely::Config::process(opts.workers.max(1));
-        return execute_timely(config, df.clone(), source, rt, opts.clone(), Arc::new(AtomicBool::new(false)));
+        return execute_timely(config, df.clone(), source, rt, opts.clone(), Arc::new(AtomicBool::new(false)), health);
     };
     // Timely connects to the other processes before any worker starts, blocking without a
     // deadline; wait beside it so Ctrl-C, SIGTERM and a timeout still end this process.
@@ -82,7 +105,7 @@ pub fn run_dataflow(df: &Dataflow, rt: Arc<Runtime>, opts: &RunOptions) -> Resul
         std::thread::Builder::new()
             .name("cluster".into())
             .spawn(move || {
-                let _ = tx.send(execute_timely(config, df, source, rt, opts, connected));
+                let _ = tx.send(execute_timely(config, df, source, rt, opts, connected, health));
             })
             .map_err(|e| e.to_string())?;
     }
@@ -127,6 +150,7 @@ fn execute_timely(
     rt: Arc<Runtime>,
     opts: RunOptions,
     connected: Arc<AtomicBool>,
+    health: Option<Arc<Health>>,
 ) -> Result<(), String> {
     let guards = timely::execute(config, move |worker| {
         connected.store(true, Ordering::Relaxed);
@@ -139,7 +163,7 @@ fn execute_timely(
             let stream = scope.input_from(&mut input);
             render(&df, stream, &rt, &feeds).probe_with(&probe);
         });
-        let mut feeder = match Feeder::open(&source, &rt.schema, index, peers, &opts) {
+        let mut feeder = match Feeder::open(&source, &rt.schema, index, peers, &opts, health.clone()) {
             Ok(f) => f,
             Err(e) => {
                 tracing::error!(worker = index, "{e}");
@@ -148,21 +172,34 @@ fn execute_timely(
             }
         };
         let mut epoch = 0u64;
+        let flush_files = || rt.sinks.iter().for_each(|s| s.flush_files());
         while !rt.stop.load(Ordering::Relaxed) {
             let Some(batch) = feeder.next_batch(opts.batch, &rt.stats) else { break };
             input.send(batch);
+            if let Feeder::Kafka(consumer) = &mut feeder {
+                consumer.sent(epoch);
+            }
             epoch += 1;
             input.advance_to(epoch);
             while probe.less_than(&epoch.saturating_sub(IN_FLIGHT)) {
                 worker.step();
             }
             worker.step();
+            if let Feeder::Kafka(consumer) = &mut feeder {
+                consumer.settle(|e| !probe.less_equal(&e), false, flush_files);
+            }
         }
         input.close();
         // Every batch through the main dataflow first, so the feeds have all their values; then
         // the feeds close and the last windows are evaluated.
         while !probe.done() {
             worker.step();
+        }
+        if let Feeder::Kafka(consumer) = &mut feeder {
+            if let Err(e) = consumer.finish(KAFKA_FINISH, flush_files) {
+                tracing::error!("{e}");
+                rt.stats.record_source_error(e);
+            }
         }
         for f in &feeds {
             f.borrow_mut().close();
@@ -193,6 +230,7 @@ enum Feeder {
         pace: Option<Pace>,
         shift: Option<Shift>,
     },
+    Kafka(Box<PartitionedConsumer>),
 }
 
 /// Holds a worker to its share of a declared rate.
@@ -221,7 +259,14 @@ impl Pace {
 }
 
 impl Feeder {
-    fn open(source: &Source, schema: &Schema, index: usize, peers: usize, opts: &RunOptions) -> Result<Feeder, String> {
+    fn open(
+        source: &Source,
+        schema: &Schema,
+        index: usize,
+        peers: usize,
+        opts: &RunOptions,
+        health: Option<Arc<Health>>,
+    ) -> Result<Feeder, String> {
         let limit = opts.events;
         match &source.kind {
             SourceKind::Generate { seed, rate, rows } => {
@@ -254,8 +299,23 @@ impl Feeder {
                     shift: opts.shift.clone(),
                 })
             }
-            SourceKind::Kafka { topic, .. } => {
-                Err(format!("source `{}`: reading Kafka (topic `{topic}`) is not supported yet", source.name))
+            SourceKind::Kafka { topic, brokers, group, start, .. } => {
+                let brokers = Brokers::resolve(brokers).map_err(|e| format!("source `{}`: {e}", source.name))?;
+                let group = group.clone().unwrap_or_else(|| format!("housing-flow.{}", source.name));
+                let left = limit.map_or(u64::MAX, |l| l / peers as u64 + u64::from((index as u64) < l % peers as u64));
+                let consumer = PartitionedConsumer::open(
+                    &source.name,
+                    topic,
+                    &brokers,
+                    &group,
+                    *start,
+                    schema,
+                    (index, peers),
+                    left,
+                    opts.drain,
+                    health,
+                )?;
+                Ok(Feeder::Kafka(Box::new(consumer)))
             }
         }
     }
@@ -319,6 +379,12 @@ impl Feeder {
                     Some(batch)
                 }
             }
+            Feeder::Kafka(consumer) => consumer.next_batch(size).map(|polled| {
+                let mut batch = Batch::new(polled.events);
+                batch.rejected = polled.rejected;
+                batch.acks = Some(polled.acks);
+                batch
+            }),
         }
     }
 }

@@ -109,6 +109,8 @@ pub fn prepare(plan: &Plan, file_sinks: bool) -> Result<Prepared, String> {
             }
         }
     }
+    // Unreachable brokers are reported now, before any training.
+    crate::kafka::preflight(&dataflow)?;
     let registry = Registry::open(&model.model.registry);
     if registry.production(&model.model.name).ok().flatten().is_none() {
         let spec = model.model.train.clone().ok_or_else(|| {

@@ -26,6 +26,8 @@ pub struct Stats {
     http_latency: Mutex<Option<Histogram<u64>>>,
     /// The first error that ended a worker's share of the source early.
     source_error: Mutex<Option<String>>,
+    /// Why the source cannot be read right now (a Kafka broker that does not answer), while so.
+    source_down: Mutex<Option<String>>,
 }
 
 impl Stats {
@@ -35,6 +37,16 @@ impl Stats {
             http_latency: Mutex::new(Some(new_histogram())),
             ..Default::default()
         }
+    }
+
+    /// Marks the source down, saying why, or up again (`None`).
+    pub fn set_source_down(&self, why: Option<String>) {
+        *self.source_down.lock().unwrap_or_else(|p| p.into_inner()) = why;
+    }
+
+    /// Why the source cannot be read now, while it cannot.
+    pub fn source_down(&self) -> Option<String> {
+        self.source_down.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Counts dead letters by reason.

@@ -132,8 +132,16 @@ fn source_text(k: &SourceKind) -> String {
             format!("generator seed {seed}, {rate}{rows}")
         }
         SourceKind::Csv { path, columns, .. } => format!("csv \"{path}\" ({} mapped columns)", columns.len()),
-        SourceKind::Kafka { topic, brokers, format, .. } => {
-            format!("kafka topic \"{topic}\" at {} ({format})", setting(brokers))
+        SourceKind::Kafka { topic, brokers, format, group, start } => {
+            let group = group.clone().unwrap_or_else(|| "housing-flow.<source>".into());
+            let start = match start {
+                crate::program::KafkaStart::Earliest => "earliest",
+                crate::program::KafkaStart::Latest => "latest",
+            };
+            format!(
+                "kafka topic \"{topic}\" at {} ({format}), group \"{group}\", from committed offsets else {start}",
+                setting(brokers)
+            )
         }
     }
 }
@@ -147,7 +155,9 @@ fn describe(k: &OperatorKind, workers: usize) -> String {
                 ),
                 SourceKind::Csv { .. } => format!("rows are dealt to {workers} worker(s) by row number"),
                 SourceKind::Kafka { .. } => {
-                    format!("worker w reads partitions p with p % {workers} == w (manual assignment)")
+                    format!(
+                        "worker w reads partitions p with p % {workers} == w (manual assignment); offsets committed once outputs are acknowledged"
+                    )
                 }
             };
             format!("`{}`: {} — {share}", source.name, source_text(&source.kind))

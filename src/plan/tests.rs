@@ -36,7 +36,7 @@ fn an_entry_file_with_its_own_source_replaces_the_used_ones() {
     assert_eq!(sources, ["events"]);
     // The used file's sinks still apply, with the entry's own.
     let sinks = plan.dataflows[0].operators.iter().filter(|o| o.kind.name() == "sink").count();
-    assert_eq!(sinks, 3);
+    assert_eq!(sinks, 4);
 }
 
 #[test]

@@ -116,8 +116,17 @@ pub enum SourceKind {
     Generate { seed: u64, rate: Option<f64>, rows: Option<u64> },
     /// A CSV file; `columns` maps CSV header → schema field.
     Csv { path: String, columns: Vec<(String, String)>, delimiter: char, rate: Option<f64> },
-    /// A Kafka topic of JSON events.
-    Kafka { topic: String, brokers: Setting, format: String, group: Option<String> },
+    /// A Kafka topic of JSON events. `group` holds the committed offsets (by default
+    /// `housing-flow.<source name>`); `start` says where a group without them begins.
+    Kafka { topic: String, brokers: Setting, format: String, group: Option<String>, start: KafkaStart },
+}
+
+/// Where a Kafka source begins when its group has no committed offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KafkaStart {
+    Earliest,
+    Latest,
 }
 
 /// A value that may come from the environment: `env("VAR", "default")`.

@@ -292,6 +292,11 @@ pub fn render(state: &AppState) -> String {
         let _ = writeln!(out, "{name}_count{{route=\"{route}\"}} {}", l.count);
     }
 
+    if let Some(stats) = &state.stats {
+        let name = "housing_flow_source_up";
+        family(&mut out, name, "gauge", "1 while the stream's source can be read, 0 while its broker does not answer.");
+        let _ = writeln!(out, "{name} {}", u8::from(stats.source_down().is_none()));
+    }
     let name = "housing_flow_http_connections_open";
     family(&mut out, name, "gauge", "HTTP connections open now.");
     let _ = writeln!(out, "{name} {}", state.http.connections.open.load(Ordering::Relaxed));

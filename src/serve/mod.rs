@@ -348,10 +348,15 @@ async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-async fn readyz(State(state): State<Arc<AppState>>) -> Json<Value> {
-    // A handle always holds a loaded model, so a running server is ready.
+/// Ready when a model is loaded (a handle always holds one) and the stream's source can be
+/// read; a Kafka source whose broker does not answer makes it 503, naming the source.
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let model = state.handle.current();
-    Json(json!({"status": "ready", "model": state.model_name, "model_version": model.version()}))
+    if let Some(why) = state.stats.as_ref().and_then(|s| s.source_down()) {
+        let body = json!({"status": "unavailable", "reason": why, "model": state.model_name, "model_version": model.version()});
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
+    Json(json!({"status": "ready", "model": state.model_name, "model_version": model.version()})).into_response()
 }
 
 /// `GET /drift`: every monitor's latest window, rule state and recent windows, and recent alerts.

@@ -270,15 +270,26 @@ pub fn openapi(schema: &Schema) -> Value {
                 }))},
             }},
             "/readyz": {"get": {
-                "summary": "Readiness: a model is loaded.",
-                "responses": {"200": json_response("Ready.", json!({
-                    "type": "object",
-                    "properties": {
-                        "status": {"type": "string", "enum": ["ready"]},
-                        "model": {"type": "string"},
-                        "model_version": {"type": "integer"},
-                    },
-                }))},
+                "summary": "Readiness: a model is loaded and the stream's source can be read.",
+                "responses": {
+                    "200": json_response("Ready.", json!({
+                        "type": "object",
+                        "properties": {
+                            "status": {"type": "string", "enum": ["ready"]},
+                            "model": {"type": "string"},
+                            "model_version": {"type": "integer"},
+                        },
+                    })),
+                    "503": json_response("The source cannot be read now (a Kafka broker that does not answer).", json!({
+                        "type": "object",
+                        "properties": {
+                            "status": {"type": "string", "enum": ["unavailable"]},
+                            "reason": {"type": "string"},
+                            "model": {"type": "string"},
+                            "model_version": {"type": "integer"},
+                        },
+                    })),
+                },
             }},
             "/openapi.json": {"get": {
                 "summary": "This document.",

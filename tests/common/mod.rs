@@ -194,3 +194,4 @@ pub fn eventually<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Optio
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+pub mod kafka;

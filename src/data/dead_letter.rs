@@ -24,6 +24,10 @@ pub struct DeadLetter {
     pub message: String,
     /// The event as received, as far as it could be read.
     pub raw: Json,
+    /// The bytes received, when the event came as bytes that could not be decoded (a Kafka
+    /// message): the dead-letter topic gets them back unchanged.
+    #[serde(skip)]
+    pub bytes: Option<Vec<u8>>,
 }
 
 impl DeadLetter {
@@ -42,7 +46,15 @@ impl DeadLetter {
             field: invalid.field.clone(),
             message: invalid.to_string(),
             raw,
+            bytes: None,
         }
+    }
+
+    /// The dead letter of bytes that did not decode into an event: `raw` is their text (lossy
+    /// UTF-8), and the bytes themselves are kept.
+    pub fn from_bytes(id: u64, ts_ms: i64, invalid: &Invalid, bytes: &[u8]) -> Self {
+        let raw = Json::String(String::from_utf8_lossy(bytes).into_owned());
+        DeadLetter { bytes: Some(bytes.to_vec()), ..Self::from_json(id, ts_ms, invalid, raw) }
     }
 
     /// The dead letter of an event the model could not predict.
@@ -61,6 +73,7 @@ impl DeadLetter {
             field: rejected.invalid.field.clone(),
             message: rejected.to_string(),
             raw: Json::String(rejected.raw.clone()),
+            bytes: None,
         }
     }
 
