@@ -204,7 +204,7 @@ impl<R: Read> CsvReader<R> {
 
     fn parse(&self, row: u64) -> Row {
         match self.layout.values(&self.record) {
-            Ok(values) => Row::Event(Event { id: row, ts_ms: ts_ms(row), values }),
+            Ok(values) => Row::Event(Event { id: row, seq: row, ts_ms: ts_ms(row), values }),
             Err(invalid) => Row::Rejected(Rejected {
                 row,
                 line: self.record.position().map_or(0, |p| p.line()),

@@ -28,12 +28,15 @@ pub struct DeadLetter {
     /// message): the dead-letter topic gets them back unchanged.
     #[serde(skip)]
     pub bytes: Option<Vec<u8>>,
+    /// The event's number in the stream ([`Event::seq`]), for the windows' progress.
+    #[serde(skip)]
+    pub seq: u64,
 }
 
 impl DeadLetter {
     /// The dead letter of `event`, rejected for `invalid`; `raw` is [`event_json`].
     pub fn new(schema: &Schema, event: &Event, invalid: &Invalid) -> Self {
-        Self::from_json(event.id, event.ts_ms, invalid, event_json(schema, event))
+        DeadLetter { seq: event.seq, ..Self::from_json(event.id, event.ts_ms, invalid, event_json(schema, event)) }
     }
 
     /// The dead letter of input that never became an event (a JSON object that failed
@@ -47,6 +50,7 @@ impl DeadLetter {
             message: invalid.to_string(),
             raw,
             bytes: None,
+            seq: id,
         }
     }
 
@@ -74,6 +78,7 @@ impl DeadLetter {
             message: rejected.to_string(),
             raw: Json::String(rejected.raw.clone()),
             bytes: None,
+            seq: rejected.row,
         }
     }
 
@@ -158,7 +163,8 @@ mod tests {
         for key in ["id", "ts_ms", "reason", "field", "message", "raw"] {
             assert!(back.get(key).is_some(), "{key} in {line}");
         }
-        assert_eq!(serde_json::from_str::<DeadLetter>(&line).unwrap(), letter);
+        // `seq` is not written: it only orders the windows of a running pipeline.
+        assert_eq!(serde_json::from_str::<DeadLetter>(&line).unwrap(), DeadLetter { seq: 0, ..letter });
     }
 
     #[test]

@@ -143,7 +143,7 @@ impl Generator {
                 Fill::Generic(field) => generic_value(field, &mut generic),
             })
             .collect();
-        Event { id: index, ts_ms: ts_ms(index), values }
+        Event { id: index, seq: index, ts_ms: ts_ms(index), values }
     }
 
     /// Events `range.start .. range.end`, in order.

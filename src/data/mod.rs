@@ -41,10 +41,15 @@ impl Value {
     }
 }
 
-/// One event: an id, an event time, and the schema's fields in order.
+/// One event: an id, its number in the stream, an event time, and the schema's fields in order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub id: u64,
+    /// The event's number in the stream, the position windows counted in events use: arrival
+    /// order interleaved across workers (event `k` of worker `w` of `W` is `k·W + w`). Equal to
+    /// the id for generated events and CSV rows; a Kafka message's id says where it is stored.
+    #[serde(default)]
+    pub seq: u64,
     /// Event time, milliseconds since the Unix epoch.
     pub ts_ms: i64,
     pub values: Vec<Value>,

@@ -85,7 +85,7 @@ pub fn event_from_json(schema: &Schema, id: u64, ts_ms: i64, json: &Json) -> Res
         };
         values.push(value);
     }
-    Ok(Event { id, ts_ms, values })
+    Ok(Event { id, seq: id, ts_ms, values })
 }
 
 /// The keys of a JSON object that name no schema field, in the object's order; empty
@@ -213,7 +213,7 @@ pub(crate) mod tests {
     }
 
     fn event(values: Vec<Value>) -> Event {
-        Event { id: 1, ts_ms: 2, values }
+        Event { id: 1, seq: 1, ts_ms: 2, values }
     }
 
     fn good() -> Vec<Value> {

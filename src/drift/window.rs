@@ -71,9 +71,9 @@ impl WindowSpec {
     }
 
     /// The position of an event: its sequence number, or its event time (negative times clamp to 0).
-    pub fn position(&self, id: u64, ts_ms: i64) -> u64 {
+    pub fn position(&self, seq: u64, ts_ms: i64) -> u64 {
         match self.measure {
-            Measure::Events => id,
+            Measure::Events => seq,
             Measure::EventTime => ts_ms.max(0) as u64,
         }
     }

@@ -129,7 +129,7 @@ pub fn feed_batch(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel,
         (Extract::Prediction, Binning::Numeric(bins)) => {
             for p in &b.predictions {
                 if let Some(c) = bins.cell(p.estimated_price) {
-                    feed.offer(spec.position(p.id, p.ts_ms), u64::from(c));
+                    feed.offer(spec.position(p.seq, p.ts_ms), u64::from(c));
                 }
             }
         }
@@ -142,7 +142,7 @@ pub fn feed_batch(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel,
                     _ => None,
                 };
                 if let Some(c) = cell {
-                    feed.offer(spec.position(e.id, e.ts_ms), c);
+                    feed.offer(spec.position(e.seq, e.ts_ms), c);
                 }
             }
         }
@@ -150,14 +150,14 @@ pub fn feed_batch(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel,
             let width = model.features.len();
             for (e, row) in b.events.iter().zip(b.rows.chunks_exact(width.max(1))) {
                 if let Some(c) = bins.cell(row[*index]) {
-                    feed.offer(spec.position(e.id, e.ts_ms), u64::from(c));
+                    feed.offer(spec.position(e.seq, e.ts_ms), u64::from(c));
                 }
             }
         }
         (Extract::Feature { index, .. }, Binning::Categorical(cats)) => {
             for e in &b.events {
                 if let Cell::Text(t) = model.features.cell(*index, &e.values) {
-                    feed.offer(spec.position(e.id, e.ts_ms), cats.cell(&t));
+                    feed.offer(spec.position(e.seq, e.ts_ms), cats.cell(&t));
                 }
             }
         }
@@ -166,7 +166,7 @@ pub fn feed_batch(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel,
     // How far this worker has come: the next event number, or the newest event time.
     let progress = match spec.measure {
         crate::program::Measure::Events => {
-            b.events.iter().map(|e| e.id).chain(b.rejected.iter().map(|d| d.id)).max().map(|m| m + 1)
+            b.events.iter().map(|e| e.seq).chain(b.rejected.iter().map(|d| d.seq)).max().map(|m| m + 1)
         }
         crate::program::Measure::EventTime => b.events.iter().map(|e| e.ts_ms.max(0) as u64).max(),
     };

@@ -191,6 +191,7 @@ mod tests {
             interval: Some([100_000.0, 150_000.0]),
             model_version: 2,
             ingest_ns: 0,
+            seq: id,
         }
     }
 
@@ -231,7 +232,7 @@ mod tests {
         let mut lines = 0;
         for line in text.lines() {
             let r: PredictionRecord = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
-            assert_eq!(r, record(r.id));
+            assert_eq!(r, PredictionRecord { seq: 0, ..record(r.id) });
             ids.insert(r.id);
             lines += 1;
         }

@@ -22,6 +22,9 @@ pub struct PredictionRecord {
     /// it stays out of the output, where it would mean nothing to a reader.
     #[serde(skip)]
     pub ingest_ns: u64,
+    /// The event's number in the stream ([`crate::data::Event::seq`]), for windows; not output.
+    #[serde(skip)]
+    pub seq: u64,
 }
 
 impl PredictionRecord {
@@ -34,6 +37,7 @@ impl PredictionRecord {
             interval: prediction.interval,
             model_version: prediction.version,
             ingest_ns,
+            seq: id,
         }
     }
 }
@@ -66,7 +70,7 @@ mod tests {
     fn reads_back_what_it_writes() {
         let r = record(Some([1.0, 2.0]));
         let back: PredictionRecord = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
-        assert_eq!(back, PredictionRecord { ingest_ns: 0, ..r });
+        assert_eq!(back, PredictionRecord { ingest_ns: 0, seq: 0, ..r });
     }
 
     #[test]

@@ -200,6 +200,7 @@ fn render_predict<'s>(stream: Batches<'s>, rt: Arc<Runtime>, max: usize) -> Batc
                         interval: p.interval,
                         model_version: p.version,
                         ingest_ns,
+                        seq: e.seq,
                     })
                     .collect();
                 rt.stats.model_version.store(model.version(), Ordering::Relaxed);

@@ -152,6 +152,7 @@ mod tests {
             interval: None,
             model_version: 1,
             ingest_ns: 0,
+            seq: id,
         }
     }
 

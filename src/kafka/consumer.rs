@@ -72,6 +72,8 @@ pub struct PartitionedConsumer {
     position: BTreeMap<i32, i64>,
     /// When the last message was read.
     last_message: Instant,
+    /// Messages this worker has read.
+    received: u64,
 }
 
 impl PartitionedConsumer {
@@ -120,6 +122,7 @@ impl PartitionedConsumer {
             until: None,
             position: BTreeMap::new(),
             last_message: Instant::now(),
+            received: 0,
         };
         me.assign_up_to(count)?;
         if drain {
@@ -229,9 +232,12 @@ impl PartitionedConsumer {
             next.insert(at.partition, at.offset + 1);
             self.position.insert(at.partition, at.offset + 1);
             self.last_message = Instant::now();
+            // Arrival order, interleaved across workers: what windows counted in events use.
+            let seq = self.received * self.peers as u64 + self.index as u64;
+            self.received += 1;
             match decode(&self.schema, message.payload(), at, now) {
-                Ok(e) => batch.events.push(e),
-                Err(d) => batch.rejected.push(*d),
+                Ok(e) => batch.events.push(Event { seq, ..e }),
+                Err(d) => batch.rejected.push(DeadLetter { seq, ..*d }),
             }
         }
         self.left -= (batch.events.len() + batch.rejected.len()) as u64;
