@@ -10,6 +10,7 @@
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use std::path::{Path, PathBuf};
@@ -118,8 +119,15 @@ fn main() {
     }
     producer.flush(Duration::from_secs(120)).unwrap();
     let produce_alone = events as f64 / started.elapsed().as_secs_f64();
-    let consumer: BaseConsumer =
-        ClientConfig::new().set("bootstrap.servers", &addr).set("group.id", "bench").create().unwrap();
+    // The settings of the pipeline's own consumer (src/kafka/consumer.rs).
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &addr)
+        .set("group.id", "bench")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .set("fetch.wait.max.ms", "50")
+        .create()
+        .unwrap();
     let mut tpl = TopicPartitionList::new();
     for p in 0..PARTITIONS as i32 {
         tpl.add_partition_offset("broker_alone", p, Offset::Beginning).unwrap();
@@ -128,8 +136,9 @@ fn main() {
     let started = Instant::now();
     let mut read = 0u64;
     while read < events && started.elapsed() < Duration::from_secs(300) {
-        if let Some(Ok(_)) = consumer.poll(Duration::from_millis(100)) {
-            read += 1;
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
+            // Touch the payload as a consumer would.
+            read += u64::from(m.payload().is_some_and(|p| !p.is_empty()));
         }
     }
     let consume_alone = read as f64 / started.elapsed().as_secs_f64();
@@ -155,7 +164,7 @@ fn main() {
     let generator = generator_out
         .lines()
         .find(|l| l.trim_start().starts_with('2'))
-        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|l| l.split_whitespace().nth(3))
         .and_then(|v| v.replace(',', "").parse::<f64>().ok())
         .unwrap_or(f64::NAN);
 
