@@ -43,7 +43,7 @@ fn a_log_rule_that_fires_writes_a_warning() {
     let dir = temp_dir("logs-rule");
     pipeline(&dir, |t| {
         t.replace("psi(bins: 10) > 0.2 => alert", "psi(bins: 10) > 0.2 => log")
-            .replace("ks(p: 0.01)         => alert\n", "")
+            .replace("ks(p: 1e-7)         => alert\n", "")
     });
     let args = ["run", "main.hf", "--events", "30000", "--port", "0", "--shift", "Avg_Area_Income*1.3@10000"];
     let (code, _, stderr) = run_to_end(&dir, &args, LONG);
@@ -197,7 +197,7 @@ fn a_wasserstein_rule_fires_on_a_shift_and_the_summary_shows_every_statistic() {
     let dir = temp_dir("logs-w1");
     // Incomes average about 68k: a ×1.3 shift moves the distribution by about 20k dollars.
     pipeline(&dir, |t| {
-        t.replace("ks(p: 0.01)         => alert", "wasserstein() > 5_000 => alert").replace(
+        t.replace("ks(p: 1e-7)         => alert", "wasserstein() > 5_000 => alert").replace(
             "guardrail rollback when psi(income_drift) > 0.25 for 3 windows",
             "guardrail alert when wasserstein(income_drift) > 10_000",
         )

@@ -174,7 +174,15 @@ fn execute_timely(
         let mut epoch = 0u64;
         let flush_files = || rt.sinks.iter().for_each(|s| s.flush_files());
         while !rt.stop.load(Ordering::Relaxed) {
-            let Some(batch) = feeder.next_batch(opts.batch, &rt.stats) else { break };
+            let batch = match feeder.next_batch(opts.batch, &rt.stats) {
+                Next::Batch(b) => b,
+                Next::Wait(wait) => {
+                    // Park until the next events are due, waking early only for dataflow work.
+                    worker.step_or_park(Some(wait));
+                    continue;
+                }
+                Next::End => break,
+            };
             input.send(batch);
             if let Feeder::Kafka(consumer) = &mut feeder {
                 consumer.sent(epoch);
@@ -233,29 +241,54 @@ enum Feeder {
     Kafka(Box<PartitionedConsumer>),
 }
 
-/// Holds a worker to its share of a declared rate.
+/// Holds a worker to its share of a declared rate. Events go out in small batches at most
+/// every [`PACE_TICK`]; in between the worker parks (steps only if the dataflow has work),
+/// instead of spinning through empty steps.
 struct Pace {
     started: Instant,
     per_second: f64,
     sent: u64,
+    /// When events were last let out.
+    released: Option<Instant>,
 }
+
+/// How often a paced source lets out the events that have come due: the latency a paced
+/// event may wait at the source, against the cost of a dataflow step per batch.
+pub const PACE_TICK: Duration = Duration::from_millis(5);
 
 impl Pace {
     fn new(rate: Option<f64>, peers: usize) -> Option<Pace> {
-        rate.map(|r| Pace { started: Instant::now(), per_second: r / peers as f64, sent: 0 })
+        rate.map(|r| Pace { started: Instant::now(), per_second: r / peers as f64, sent: 0, released: None })
     }
 
-    /// How many events may go now (at most `want`), sleeping briefly when ahead.
-    fn allow(&mut self, want: usize) -> usize {
-        let due = (self.started.elapsed().as_secs_f64() * self.per_second) as u64;
+    /// How many events may go now (at most `want`), or how long to wait until some may. Events
+    /// are let out once per [`PACE_TICK`], all those due together, or at once when a full
+    /// batch is due.
+    fn allow(&mut self, want: usize) -> Result<usize, Duration> {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let due = (elapsed * self.per_second) as u64;
+        // A full batch goes at once (high rates); smaller ones wait for the tick.
+        let full = due.saturating_sub(self.sent) >= want as u64;
+        if let Some(since) = self.released.map(|r| r.elapsed()).filter(|e| *e < PACE_TICK && !full) {
+            return Err(PACE_TICK - since);
+        }
         if due <= self.sent {
-            std::thread::sleep(Duration::from_micros(200));
-            return 0;
+            let next = (self.sent + 1) as f64 / self.per_second - elapsed;
+            return Err(Duration::from_secs_f64(next.clamp(0.0, PACE_TICK.as_secs_f64())));
         }
         let n = ((due - self.sent) as usize).min(want);
         self.sent += n as u64;
-        n
+        self.released = Some(Instant::now());
+        Ok(n)
     }
+}
+
+/// What a worker's source has next.
+enum Next {
+    Batch(Batch),
+    /// Nothing is due before this long (a paced source).
+    Wait(Duration),
+    End,
 }
 
 impl Feeder {
@@ -320,15 +353,19 @@ impl Feeder {
         }
     }
 
-    /// The next batch of up to `size` events of this worker's share; `None` at its end. A read error ends the share
+    /// The next batch of up to `size` events of this worker's share, a wait when a paced share
+    /// has nothing due, or its end. A read error ends the share
     /// and is recorded in `stats` (the events before it are kept and go on through the run).
-    fn next_batch(&mut self, size: usize, stats: &super::stats::Stats) -> Option<Batch> {
+    fn next_batch(&mut self, size: usize, stats: &super::stats::Stats) -> Next {
         match self {
             Feeder::Generate { generator, next, step, end, pace, bad, shift } => {
                 if *next >= *end {
-                    return None;
+                    return Next::End;
                 }
-                let allowed = pace.as_mut().map_or(size, |p| p.allow(size));
+                let allowed = match pace.as_mut().map_or(Ok(size), |p| p.allow(size)) {
+                    Ok(n) => n,
+                    Err(wait) => return Next::Wait(wait),
+                };
                 let mut events = Vec::with_capacity(allowed);
                 while events.len() < allowed && *next < *end {
                     let mut e = generator.event(*next);
@@ -341,13 +378,16 @@ impl Feeder {
                     events.push(e);
                     *next += *step;
                 }
-                Some(Batch::new(events))
+                Next::Batch(Batch::new(events))
             }
             Feeder::Csv { reader, left, pace, shift } => {
                 if *left == 0 {
-                    return None;
+                    return Next::End;
                 }
-                let allowed = pace.as_mut().map_or(size, |p| p.allow(size)).min(*left as usize);
+                let allowed = match pace.as_mut().map_or(Ok(size), |p| p.allow(size)) {
+                    Ok(n) => n.min(*left as usize),
+                    Err(wait) => return Next::Wait(wait),
+                };
                 let mut batch = Batch::new(Vec::with_capacity(allowed));
                 let mut taken = 0;
                 while taken < allowed {
@@ -374,17 +414,20 @@ impl Feeder {
                 }
                 *left = left.saturating_sub(taken as u64);
                 if batch.events.is_empty() && batch.rejected.is_empty() && *left == 0 {
-                    None
+                    Next::End
                 } else {
-                    Some(batch)
+                    Next::Batch(batch)
                 }
             }
-            Feeder::Kafka(consumer) => consumer.next_batch(size).map(|polled| {
-                let mut batch = Batch::new(polled.events);
-                batch.rejected = polled.rejected;
-                batch.acks = Some(polled.acks);
-                batch
-            }),
+            Feeder::Kafka(consumer) => match consumer.next_batch(size) {
+                Some(polled) => {
+                    let mut batch = Batch::new(polled.events);
+                    batch.rejected = polled.rejected;
+                    batch.acks = Some(polled.acks);
+                    Next::Batch(batch)
+                }
+                None => Next::End,
+            },
         }
     }
 }
