@@ -209,3 +209,27 @@ fn the_run_command_stops_after_n_events_and_prints_a_summary() {
     assert!(stdout.contains(&format!("predictions {preds}")), "{stdout}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `bench --paced` keeps the declared rate (so its CPU column is what a paced stream costs),
+/// and every row reports CPU seconds per million events.
+#[test]
+fn bench_paced_holds_the_declared_rate_and_reports_cpu_per_million_events() {
+    let dir = common::temp_dir("bench-paced");
+    let text = common::quick_main().replace("rate: 20k/s", "rate: 10k/s");
+    std::fs::write(dir.join("main.hf"), text).unwrap();
+    let args = ["bench", "main.hf", "--workers", "1", "--events", "20000", "--paced"];
+    let (code, out, err) = common::run_to_end(&dir, &args, std::time::Duration::from_secs(120));
+    assert_eq!(code, 0, "{out}{err}");
+    let header: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header.last(), Some(&"s/M"), "{out}");
+    let row: Vec<f64> = out
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .filter_map(|c| c.trim_end_matches(['M', '×']).parse().ok())
+        .collect();
+    let (seconds, cpu) = (row[2], *row.last().unwrap());
+    assert!(seconds >= 1.9, "20,000 events at 10k/s took {seconds} s: the rate was not kept\n{out}");
+    assert!(cpu > 0.0 && cpu.is_finite(), "{out}");
+}
