@@ -233,3 +233,32 @@ fn bench_paced_holds_the_declared_rate_and_reports_cpu_per_million_events() {
     assert!(seconds >= 1.9, "20,000 events at 10k/s took {seconds} s: the rate was not kept\n{out}");
     assert!(cpu > 0.0 && cpu.is_finite(), "{out}");
 }
+
+/// `explain --analyze` runs the pipeline and accounts for every event and the workers' time,
+/// operator by operator.
+#[test]
+fn explain_analyze_shows_events_and_time_per_operator() {
+    let dir = common::temp_dir("analyze");
+    std::fs::write(dir.join("main.hf"), common::quick_main()).unwrap();
+    let args = ["explain", "main.hf", "--analyze", "--events", "20000", "--workers", "2"];
+    let (code, out, err) = common::run_to_end(&dir, &args, std::time::Duration::from_secs(120));
+    assert_eq!(code, 0, "{out}{err}");
+    let table = out.split("analyze: ").nth(1).unwrap_or_else(|| panic!("no analysis:\n{out}"));
+    assert!(table.starts_with("20000 events with 2 worker(s)"), "{table}");
+    let rows: HashMap<&str, Vec<&str>> = table
+        .lines()
+        .filter(|l| l.starts_with('#') && l.contains('%'))
+        .map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            (cols[1], cols)
+        })
+        .collect();
+    for op in ["source", "validate", "features", "predict", "sink", "latency"] {
+        assert!(rows.contains_key(op), "no row for {op}:\n{table}");
+    }
+    assert_eq!(rows["source"][4], "20000", "the source put out every event:\n{table}");
+    assert_eq!(rows["validate"][3], "20000", "validation saw every event:\n{table}");
+    let share = |l: &str| l.split_whitespace().last().unwrap().trim_end_matches('%').parse::<f64>().unwrap();
+    let total: f64 = table.lines().filter(|l| l.ends_with('%')).map(share).sum();
+    assert!((total - 100.0).abs() < 1.0, "shares add up to {total}%:\n{table}");
+}

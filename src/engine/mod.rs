@@ -4,6 +4,7 @@
 pub mod batch;
 pub mod drift;
 pub mod jsonl;
+pub mod profile;
 pub mod record;
 pub mod render;
 pub mod run;

@@ -4,6 +4,7 @@
 
 use super::batch::Batch;
 use super::drift::{feed_batch, Feeds, Monitor, Rules};
+use super::profile::OpTimer;
 use super::record::PredictionRecord;
 use super::runtime::{Runtime, SinkRuntime};
 use super::stats::new_histogram;
@@ -103,21 +104,25 @@ fn render_rules<'s>(windows: Stream<'s, u64, Vec<WindowStats>>, mut rules: Rules
 }
 
 fn render_operator<'s>(op: &Operator, stream: Batches<'s>, rt: &Arc<Runtime>, feeds: &Feeds) -> Batches<'s> {
+    // Each stage counts its batches, events and time for `explain --analyze`.
+    let timer = Some(OpTimer::new(op.id, rt.stats.clone()));
     match &op.kind {
         // The source is the input the driver feeds; nothing to add.
         OperatorKind::Source { .. } => stream,
-        OperatorKind::Validate { schema } => render_validate(stream, schema.clone(), rt.clone()),
-        OperatorKind::Features { .. } => render_features(stream, rt.clone()),
-        OperatorKind::Predict { batch: BatchPolicy::Adaptive { max }, .. } => render_predict(stream, rt.clone(), *max),
+        OperatorKind::Validate { schema } => render_validate(stream, schema.clone(), rt.clone(), timer),
+        OperatorKind::Features { .. } => render_features(stream, rt.clone(), timer),
+        OperatorKind::Predict { batch: BatchPolicy::Adaptive { max }, .. } => {
+            render_predict(stream, rt.clone(), *max, timer)
+        }
         OperatorKind::Sink { sink, .. } => match rt.sinks.iter().find(|s| &s.name == sink) {
-            Some(s) => render_sink(stream, s.clone()),
+            Some(s) => render_sink(stream, s.clone(), timer),
             None => stream,
         },
-        OperatorKind::Latency => render_latency(stream, rt.clone()),
+        OperatorKind::Latency => render_latency(stream, rt.clone(), timer),
         OperatorKind::DriftCells { drift, .. } => {
             let monitor = rt.drift.as_ref().and_then(|d| d.monitors.iter().find(|m| &m.drift.name == drift));
             match monitor {
-                Some(m) => render_drift_cells(stream, m.clone(), feeds[m.index].clone(), rt.clone()),
+                Some(m) => render_drift_cells(stream, m.clone(), feeds[m.index].clone(), rt.clone(), timer),
                 None => stream,
             }
         }
@@ -127,21 +132,39 @@ fn render_operator<'s>(op: &Operator, stream: Batches<'s>, rt: &Arc<Runtime>, fe
     }
 }
 
-fn render_drift_cells<'s>(stream: Batches<'s>, m: Monitor, feed: Rc<RefCell<Feed>>, rt: Arc<Runtime>) -> Batches<'s> {
-    stage(stream, "DriftCells", move |b| {
+fn render_drift_cells<'s>(
+    stream: Batches<'s>,
+    m: Monitor,
+    feed: Rc<RefCell<Feed>>,
+    rt: Arc<Runtime>,
+    timer: Option<OpTimer>,
+) -> Batches<'s> {
+    stage(stream, "DriftCells", timer, move |b| {
         let Some(drift) = rt.drift.as_ref() else { return };
         let model = rt.model.current();
         feed_batch(&m, &mut feed.borrow_mut(), b, &model, &drift.board);
     })
 }
 
-/// A stage that rewrites each batch in place.
-fn stage<'s>(stream: Batches<'s>, name: &str, mut f: impl FnMut(&mut Batch) + 'static) -> Batches<'s> {
+/// A stage that rewrites each batch in place, timed by `timer` when it is a plan operator.
+fn stage<'s>(
+    stream: Batches<'s>,
+    name: &str,
+    mut timer: Option<OpTimer>,
+    mut f: impl FnMut(&mut Batch) + 'static,
+) -> Batches<'s> {
     stream.unary::<CapacityContainerBuilder<Vec<Batch>>, _, _, _>(Pipeline, name, move |_, _| {
         move |input, output| {
             input.for_each(|cap, data| {
                 for batch in data.iter_mut() {
-                    f(batch);
+                    match timer.as_mut() {
+                        Some(t) => {
+                            let events = batch.events.len();
+                            t.time(events, || f(batch));
+                            t.emitted(batch.events.len());
+                        }
+                        None => f(batch),
+                    }
                 }
                 output.session(&cap).give_container(data);
             });
@@ -149,8 +172,8 @@ fn stage<'s>(stream: Batches<'s>, name: &str, mut f: impl FnMut(&mut Batch) + 's
     })
 }
 
-fn render_validate<'s>(stream: Batches<'s>, schema: Schema, rt: Arc<Runtime>) -> Batches<'s> {
-    stage(stream, "Validate", move |b| {
+fn render_validate<'s>(stream: Batches<'s>, schema: Schema, rt: Arc<Runtime>, timer: Option<OpTimer>) -> Batches<'s> {
+    stage(stream, "Validate", timer, move |b| {
         // Rows the source already rejected (bad CSV rows) count as events in, too.
         rt.stats.events_in.fetch_add((b.events.len() + b.rejected.len()) as u64, Ordering::Relaxed);
         let events = std::mem::take(&mut b.events);
@@ -163,8 +186,8 @@ fn render_validate<'s>(stream: Batches<'s>, schema: Schema, rt: Arc<Runtime>) ->
     })
 }
 
-fn render_features<'s>(stream: Batches<'s>, rt: Arc<Runtime>) -> Batches<'s> {
-    stage(stream, "Features", move |b| {
+fn render_features<'s>(stream: Batches<'s>, rt: Arc<Runtime>, timer: Option<OpTimer>) -> Batches<'s> {
+    stage(stream, "Features", timer, move |b| {
         // One snapshot per batch: its features and predictions come from one version.
         let model = rt.model.current();
         b.rows = model.rows(b.events.iter().map(|e| e.values.as_slice()));
@@ -173,8 +196,8 @@ fn render_features<'s>(stream: Batches<'s>, rt: Arc<Runtime>) -> Batches<'s> {
 }
 
 /// Predicts each batch in calls of at most `max` rows (the plan's batch policy).
-fn render_predict<'s>(stream: Batches<'s>, rt: Arc<Runtime>, max: usize) -> Batches<'s> {
-    stage(stream, "Predict", move |b| {
+fn render_predict<'s>(stream: Batches<'s>, rt: Arc<Runtime>, max: usize, timer: Option<OpTimer>) -> Batches<'s> {
+    stage(stream, "Predict", timer, move |b| {
         let Some(model) = b.model.take() else { return };
         let ingest_ns = b.ingest.duration_since(rt.started).as_nanos() as u64;
         let width = if b.events.is_empty() { 1 } else { (b.rows.len() / b.events.len()).max(1) };
@@ -214,8 +237,8 @@ fn render_predict<'s>(stream: Batches<'s>, rt: Arc<Runtime>, max: usize) -> Batc
     })
 }
 
-fn render_sink<'s>(stream: Batches<'s>, sink: Arc<SinkRuntime>) -> Batches<'s> {
-    stage(stream, "Sink", move |b| match sink.stream {
+fn render_sink<'s>(stream: Batches<'s>, sink: Arc<SinkRuntime>, timer: Option<OpTimer>) -> Batches<'s> {
+    stage(stream, "Sink", timer, move |b| match sink.stream {
         crate::program::Stream::Predictions => {
             sink.write_predictions(&b.predictions, b.acks.as_ref());
         }
@@ -225,9 +248,9 @@ fn render_sink<'s>(stream: Batches<'s>, sink: Arc<SinkRuntime>) -> Batches<'s> {
 }
 
 /// Records each prediction's ingest-to-sink latency (the plan puts it after the prediction sinks).
-fn render_latency<'s>(stream: Batches<'s>, rt: Arc<Runtime>) -> Batches<'s> {
+fn render_latency<'s>(stream: Batches<'s>, rt: Arc<Runtime>, timer: Option<OpTimer>) -> Batches<'s> {
     let mut recorder = LatencyRecorder { local: new_histogram(), batches: 0, rt };
-    stage(stream, "Latency", move |b| recorder.record(b))
+    stage(stream, "Latency", timer, move |b| recorder.record(b))
 }
 
 /// A worker's latency histogram, published to the shared one now and then and when dropped.
@@ -260,7 +283,7 @@ impl Drop for LatencyRecorder {
 
 /// The last stage of every chain: counts what left the pipeline and how.
 fn render_accounting<'s>(stream: Batches<'s>, rt: Arc<Runtime>) -> Batches<'s> {
-    stage(stream, "Accounting", move |b| {
+    stage(stream, "Accounting", None, move |b| {
         rt.stats.predictions_out.fetch_add(b.predictions.len() as u64, Ordering::Relaxed);
         if let Some(first) = b.predictions.first() {
             rt.stats.add_predictions(first.model_version, b.predictions.len() as u64);

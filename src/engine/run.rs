@@ -2,6 +2,7 @@
 //! rendered dataflow, until the source ends, `--events`, `--duration` or a signal.
 
 use super::batch::Batch;
+use super::profile::OpTimer;
 use super::render::{render, render_drift};
 use super::runtime::Runtime;
 use crate::data::csv_source::{CsvReader, Row};
@@ -173,8 +174,18 @@ fn execute_timely(
         };
         let mut epoch = 0u64;
         let flush_files = || rt.sinks.iter().for_each(|s| s.flush_files());
+        let started = Instant::now();
+        let mut source_timer = df.operators.first().map(|o| OpTimer::new(o.id, rt.stats.clone()));
         while !rt.stop.load(Ordering::Relaxed) {
-            let batch = match feeder.next_batch(opts.batch, &rt.stats) {
+            let next = match source_timer.as_mut() {
+                Some(t) => {
+                    let next = t.time(0, || feeder.next_batch(opts.batch, &rt.stats));
+                    t.emitted(next.events());
+                    next
+                }
+                None => feeder.next_batch(opts.batch, &rt.stats),
+            };
+            let batch = match next {
                 Next::Batch(b) => b,
                 Next::Wait(wait) => {
                     // Park until the next events are due, waking early only for dataflow work.
@@ -213,6 +224,8 @@ fn execute_timely(
             f.borrow_mut().close();
         }
         while worker.step() {}
+        drop(source_timer);
+        rt.stats.profile.add_worker_nanos(started.elapsed().as_nanos() as u64);
     })?;
     let results = guards.join();
     for r in results {
@@ -289,6 +302,16 @@ enum Next {
     /// Nothing is due before this long (a paced source).
     Wait(Duration),
     End,
+}
+
+impl Next {
+    /// Events (and source rejections) it carries.
+    fn events(&self) -> usize {
+        match self {
+            Next::Batch(b) => b.events.len() + b.rejected.len(),
+            _ => 0,
+        }
+    }
 }
 
 impl Feeder {

@@ -28,6 +28,8 @@ pub struct Stats {
     source_error: Mutex<Option<String>>,
     /// Why the source cannot be read right now (a Kafka broker that does not answer), while so.
     source_down: Mutex<Option<String>>,
+    /// Per plan operator: events and time (`explain --analyze`).
+    pub profile: super::profile::Profile,
 }
 
 impl Stats {
