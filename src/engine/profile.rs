@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// One operator's counts (summed over workers).
@@ -58,12 +58,12 @@ impl Profile {
 pub struct OpTimer {
     id: usize,
     local: OpProfile,
-    profile: std::sync::Arc<crate::engine::stats::Stats>,
+    profile: Arc<Profile>,
 }
 
 impl OpTimer {
-    pub fn new(id: usize, stats: std::sync::Arc<crate::engine::stats::Stats>) -> Self {
-        OpTimer { id, local: OpProfile::default(), profile: stats }
+    pub fn new(id: usize, profile: Arc<Profile>) -> Self {
+        OpTimer { id, local: OpProfile::default(), profile }
     }
 
     /// Runs `f`, counting one batch of `events_in` events and its time.
@@ -85,7 +85,7 @@ impl OpTimer {
 impl Drop for OpTimer {
     fn drop(&mut self) {
         if self.local.batches > 0 {
-            self.profile.profile.add(self.id, &self.local);
+            self.profile.add(self.id, &self.local);
         }
     }
 }
@@ -93,21 +93,21 @@ impl Drop for OpTimer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     #[test]
     fn timers_publish_their_counts_when_dropped_and_sum_over_workers() {
-        let stats = Arc::new(crate::engine::stats::Stats::new());
-        for _ in 0..2 {
-            let mut t = OpTimer::new(3, stats.clone());
+        let profile = Arc::new(Profile::default());
+        let mut workers: Vec<OpTimer> = (0..2).map(|_| OpTimer::new(3, profile.clone())).collect();
+        for t in &mut workers {
             let kept = t.time(10, || 7usize);
             assert_eq!(kept, 7);
             t.emitted(kept);
             t.time(5, || ());
             t.emitted(5);
-            assert!(stats.profile.ops().is_empty(), "nothing is published before the drop");
         }
-        let p = stats.profile.ops()[&3];
+        assert!(profile.ops().is_empty(), "nothing is published before the drop");
+        drop(workers);
+        let p = profile.ops()[&3];
         assert_eq!((p.batches, p.events_in, p.events_out), (4, 30, 24));
     }
 }

@@ -105,7 +105,7 @@ fn render_rules<'s>(windows: Stream<'s, u64, Vec<WindowStats>>, mut rules: Rules
 
 fn render_operator<'s>(op: &Operator, stream: Batches<'s>, rt: &Arc<Runtime>, feeds: &Feeds) -> Batches<'s> {
     // Each stage counts its batches, events and time for `explain --analyze`.
-    let timer = Some(OpTimer::new(op.id, rt.stats.clone()));
+    let timer = Some(OpTimer::new(op.id, rt.stats.profile.clone()));
     match &op.kind {
         // The source is the input the driver feeds; nothing to add.
         OperatorKind::Source { .. } => stream,

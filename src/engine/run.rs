@@ -175,7 +175,7 @@ fn execute_timely(
         let mut epoch = 0u64;
         let flush_files = || rt.sinks.iter().for_each(|s| s.flush_files());
         let started = Instant::now();
-        let mut source_timer = df.operators.first().map(|o| OpTimer::new(o.id, rt.stats.clone()));
+        let mut source_timer = df.operators.first().map(|o| OpTimer::new(o.id, rt.stats.profile.clone()));
         while !rt.stop.load(Ordering::Relaxed) {
             let next = match source_timer.as_mut() {
                 Some(t) => {

@@ -29,7 +29,7 @@ pub struct Stats {
     /// Why the source cannot be read right now (a Kafka broker that does not answer), while so.
     source_down: Mutex<Option<String>>,
     /// Per plan operator: events and time (`explain --analyze`).
-    pub profile: super::profile::Profile,
+    pub profile: std::sync::Arc<super::profile::Profile>,
 }
 
 impl Stats {

@@ -149,15 +149,20 @@ fn compile(e: &FeatureExpr, earlier: &[Eval]) -> Result<Eval, String> {
         FeatureExpr::Extract { input, pattern } => {
             let input = compile(input, earlier)?;
             let re = Regex::new(pattern).map_err(|e| e.to_string())?;
+            // Only a pattern with a group needs the capture engine; the match of one without is
+            // found by the faster search. A match in a field's own text is borrowed, not copied.
+            let grouped = re.captures_len() > 1;
             Arc::new(move |v: &[Value]| {
-                let cell = input(v);
-                let Cell::Text(text) = cell else { return Cell::Missing };
-                match re.captures(&text) {
-                    Some(c) => {
-                        let m = c.get(1).or_else(|| c.get(0)).map(|m| m.as_str().to_string());
-                        m.map_or(Cell::Missing, |s| Cell::Text(Cow::Owned(s)))
-                    }
-                    None => Cell::Missing,
+                let Cell::Text(text) = input(v) else { return Cell::Missing };
+                let span = if grouped {
+                    re.captures(&text).and_then(|c| c.get(1).or_else(|| c.get(0))).map(|m| m.range())
+                } else {
+                    re.find(&text).map(|m| m.range())
+                };
+                match (span, text) {
+                    (None, _) => Cell::Missing,
+                    (Some(r), Cow::Borrowed(s)) => Cell::Text(Cow::Borrowed(&s[r])),
+                    (Some(r), Cow::Owned(s)) => Cell::Text(Cow::Owned(s[r].to_string())),
                 }
             })
         }
