@@ -48,10 +48,11 @@ pub fn start(
     std::thread::Builder::new()
         .name("http".into())
         .spawn(move || {
-            // One thread beside the stream's workers: handlers are short CPU work, and on a
-            // small machine a second runtime thread only contends with the workers (measured:
-            // 52k requests/s with one thread, 42k–48k with two, on 2 cores).
-            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            // Two runtime threads: with paced sources parked between ticks, the stream's workers
+            // leave the cores to HTTP. Measured with `compare http` while streaming 20k events/s
+            // (2026-11-30, three runs each): 62–75k requests/s = 0.58–0.63 of the axum ceiling
+            // with two threads, 63–66k = 0.52–0.58 with one; p99 1.4–1.7 ms against 0.8–1.0 ms.
+            let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
                 Ok(r) => r,
                 Err(e) => return tracing::error!("cannot start the HTTP runtime: {e}"),
             };
