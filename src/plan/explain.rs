@@ -133,7 +133,7 @@ fn source_text(k: &SourceKind) -> String {
         }
         SourceKind::Csv { path, columns, .. } => format!("csv \"{path}\" ({} mapped columns)", columns.len()),
         SourceKind::Kafka { topic, brokers, format, group, start } => {
-            let group = group.clone().unwrap_or_else(|| "housing-flow.<source>".into());
+            let group = group.clone().unwrap_or_else(|| "housing-flow.SOURCE".into());
             let start = match start {
                 crate::program::KafkaStart::Earliest => "earliest",
                 crate::program::KafkaStart::Latest => "latest",
@@ -160,7 +160,10 @@ fn describe(k: &OperatorKind, workers: usize) -> String {
                     )
                 }
             };
-            format!("`{}`: {} — {share}", source.name, source_text(&source.kind))
+            // A Kafka source's default group is named after the source.
+            let text =
+                source_text(&source.kind).replace("housing-flow.SOURCE", &format!("housing-flow.{}", source.name));
+            format!("`{}`: {} — {share}", source.name, text)
         }
         OperatorKind::Validate { schema } => {
             let ranges = schema.fields.iter().filter(|f| f.range.is_some()).count();

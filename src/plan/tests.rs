@@ -81,3 +81,11 @@ fn each_process_of_a_cluster_gets_its_own_files_and_port() {
     assert!(f1.iter().all(|f| f.contains(".p1.")), "{f1:?}");
     assert!(f0.iter().all(|f| !f1.contains(f)));
 }
+
+#[test]
+fn explain_says_how_a_kafka_source_is_shared_and_committed() {
+    let text = explain(&plan_of("pipelines/kafka.hf", 2));
+    assert!(text.contains("kafka topic \"raw_housing\""), "{text}");
+    assert!(text.contains("group \"housing-flow.events\", from committed offsets else earliest"), "{text}");
+    assert!(text.contains("worker w reads partitions p with p % 2 == w"), "{text}");
+}
