@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::kafka::{read_topic, Broker};
+use common::kafka::{free_port, read_topic, Broker};
 use common::{quick_main, request, root, run_to_end, temp_dir, Running};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -198,8 +198,7 @@ fn two_cluster_processes_split_the_partitions_and_together_predict_every_id() {
     // Train once, so neither process waits on the other for a model.
     let (code, out, err) = run_to_end(&dir, &["train", "main.hf"], Duration::from_secs(120));
     assert_eq!(code, 0, "{out}\n{err}");
-    let ports: Vec<u16> =
-        (0..2).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()).collect();
+    let ports: Vec<u16> = (0..2).map(|_| free_port()).collect();
     std::fs::write(dir.join("hosts"), format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1])).unwrap();
     let mut runs: Vec<Running> = (0..2)
         .map(|i| {
@@ -235,8 +234,7 @@ fn two_cluster_processes_split_the_partitions_and_together_predict_every_id() {
 fn an_unreachable_broker_is_reported_before_any_training_naming_the_address() {
     let dir = temp_dir("kafka-unreachable");
     std::fs::write(dir.join("main.hf"), quick_main()).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let addr = format!("127.0.0.1:{port}");
+    let addr = format!("127.0.0.1:{}", free_port());
     let kafka = std::fs::read_to_string(root().join("pipelines/kafka.hf"))
         .unwrap()
         .replace(r#"env("KAFKA_BROKERS", "127.0.0.1:9092")"#, &format!("\"{addr}\""));

@@ -97,7 +97,7 @@ impl Checker<'_> {
                 let a = self.args(&callee, args, &["topic"], &["brokers", "format", "schema", "group", "start"]);
                 let topic = a.require(self, "topic").and_then(|e| self.string(e, "the topic"));
                 let brokers = match a.get("brokers") {
-                    None => Some(Setting::Env { var: "KAFKA_BROKERS".into(), default: Some("127.0.0.1:9092".into()) }),
+                    None => Some(Setting::default_kafka_brokers()),
                     Some(e) => self.setting(e, "`brokers`"),
                 };
                 let format = match a.get("format") {
@@ -353,7 +353,7 @@ impl Checker<'_> {
                 let a = self.args(&callee, args, &["topic"], &["brokers"]);
                 let topic = a.require(self, "topic").and_then(|t| self.string(t, "the topic"));
                 let brokers = match a.get("brokers") {
-                    None => Some(Setting::Env { var: "KAFKA_BROKERS".into(), default: Some("127.0.0.1:9092".into()) }),
+                    None => Some(Setting::default_kafka_brokers()),
                     Some(b) => self.setting(b, "`brokers`"),
                 };
                 Some(SinkTarget::Kafka { topic: topic?, brokers: brokers? })

@@ -163,7 +163,7 @@ fn brokers(program: &Program, topic: &str, flag: Option<&str>) -> anyhow::Result
         .find(|(t, _)| *t == topic)
         .or(named.first())
         .map(|(_, s)| (*s).clone())
-        .unwrap_or(Setting::Env { var: "KAFKA_BROKERS".into(), default: Some("127.0.0.1:9092".into()) });
+        .unwrap_or_else(Setting::default_kafka_brokers);
     Brokers::resolve(&setting).map_err(anyhow::Error::msg)
 }
 

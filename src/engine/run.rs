@@ -355,9 +355,9 @@ impl Feeder {
                     shift: opts.shift.clone(),
                 })
             }
-            SourceKind::Kafka { topic, brokers, group, start, .. } => {
+            SourceKind::Kafka { topic, brokers, start, .. } => {
                 let brokers = Brokers::resolve(brokers).map_err(|e| format!("source `{}`: {e}", source.name))?;
-                let group = group.clone().unwrap_or_else(|| format!("housing-flow.{}", source.name));
+                let group = source.kafka_group().unwrap_or_default();
                 let left = limit.map_or(u64::MAX, |l| l / peers as u64 + u64::from((index as u64) < l % peers as u64));
                 let consumer = PartitionedConsumer::open(
                     &source.name,

@@ -132,16 +132,8 @@ fn source_text(k: &SourceKind) -> String {
             format!("generator seed {seed}, {rate}{rows}")
         }
         SourceKind::Csv { path, columns, .. } => format!("csv \"{path}\" ({} mapped columns)", columns.len()),
-        SourceKind::Kafka { topic, brokers, format, group, start } => {
-            let group = group.clone().unwrap_or_else(|| "housing-flow.SOURCE".into());
-            let start = match start {
-                crate::program::KafkaStart::Earliest => "earliest",
-                crate::program::KafkaStart::Latest => "latest",
-            };
-            format!(
-                "kafka topic \"{topic}\" at {} ({format}), group \"{group}\", from committed offsets else {start}",
-                setting(brokers)
-            )
+        SourceKind::Kafka { topic, brokers, format, .. } => {
+            format!("kafka topic \"{topic}\" at {} ({format})", setting(brokers))
         }
     }
 }
@@ -154,16 +146,18 @@ fn describe(k: &OperatorKind, workers: usize) -> String {
                     "each of {workers} worker(s) generates a disjoint, seeded share (event i on worker i % {workers})"
                 ),
                 SourceKind::Csv { .. } => format!("rows are dealt to {workers} worker(s) by row number"),
-                SourceKind::Kafka { .. } => {
+                SourceKind::Kafka { start, .. } => {
+                    let start = match start {
+                        crate::program::KafkaStart::Earliest => "earliest",
+                        crate::program::KafkaStart::Latest => "latest",
+                    };
                     format!(
-                        "worker w reads partitions p with p % {workers} == w (manual assignment); offsets committed once outputs are acknowledged"
+                        "group \"{}\", from committed offsets else {start}; worker w reads partitions p with p % {workers} == w (manual assignment); offsets committed once outputs are acknowledged",
+                        source.kafka_group().unwrap_or_default()
                     )
                 }
             };
-            // A Kafka source's default group is named after the source.
-            let text =
-                source_text(&source.kind).replace("housing-flow.SOURCE", &format!("housing-flow.{}", source.name));
-            format!("`{}`: {} — {share}", source.name, text)
+            format!("`{}`: {} — {share}", source.name, source_text(&source.kind))
         }
         OperatorKind::Validate { schema } => {
             let ranges = schema.fields.iter().filter(|f| f.range.is_some()).count();

@@ -109,6 +109,18 @@ pub struct Source {
     pub file: String,
 }
 
+impl Source {
+    /// A Kafka source's consumer group: its `group:`, else `housing-flow.NAME`.
+    pub fn kafka_group(&self) -> Option<String> {
+        match &self.kind {
+            SourceKind::Kafka { group, .. } => {
+                Some(group.clone().unwrap_or_else(|| format!("housing-flow.{}", self.name)))
+            }
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum SourceKind {
@@ -135,6 +147,14 @@ pub enum KafkaStart {
 pub enum Setting {
     Value(String),
     Env { var: String, default: Option<String> },
+}
+
+impl Setting {
+    /// Where Kafka sources and sinks look when they name no brokers: `$KAFKA_BROKERS`, else
+    /// `127.0.0.1:9092`.
+    pub fn default_kafka_brokers() -> Setting {
+        Setting::Env { var: "KAFKA_BROKERS".into(), default: Some("127.0.0.1:9092".into()) }
+    }
 }
 
 /// A `features` block, typed.

@@ -151,7 +151,7 @@ fn bad_format(message: impl Into<String>) -> ApiError {
 fn only_schema_fields(state: &AppState, item: Value) -> Value {
     match item {
         Value::Object(mut house) => {
-            house.retain(|key, _| state.schema.fields.iter().any(|f| f.name == *key));
+            house.retain(|key, _| state.schema.field(key).is_some());
             Value::Object(house)
         }
         other => other,

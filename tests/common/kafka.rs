@@ -43,7 +43,8 @@ pub fn tansu() -> PathBuf {
     on_path.or(cargo_bin.filter(|t| t.exists())).expect("no `tansu` broker on PATH or in ~/.cargo/bin; run `make deps`")
 }
 
-fn free_port() -> u16 {
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
