@@ -4,7 +4,7 @@ use super::values::{as_call, as_name, describe_expr};
 use super::{Checker, Kind};
 use crate::ast::{ExprKind, ModelDecl, UnaryOp, Unit};
 use crate::diagnostics::{did_you_mean, Code, Diagnostic};
-use crate::program::{Model, ParamValue, PredictorKind};
+use crate::program::{Model, ParamValue, PredictorKind, RegistrySpec};
 use std::collections::BTreeMap;
 
 const KEYS: &[&str] = &["registry", "train", "params", "quantiles", "holdout", "predictor"];
@@ -46,7 +46,7 @@ impl Checker<'_> {
             _ => None,
         };
 
-        let mut registry = "models".to_string();
+        let mut registry = None;
         let mut train = None;
         let mut params = BTreeMap::new();
         let mut quantiles = Vec::new();
@@ -65,7 +65,7 @@ impl Checker<'_> {
                 continue;
             }
             let done = match p.key.node.as_str() {
-                "registry" => self.string(&p.value, "`registry`").map(|r| registry = r),
+                "registry" => self.registry(&p.value).map(|r| registry = Some(r)),
                 "train" => self.source_kind(&p.value, true).map(|(kind, schema)| {
                     if let Some(set) = &set {
                         if set.schema != schema {
@@ -122,7 +122,13 @@ impl Checker<'_> {
             ok &= done.is_some();
         }
         if let (true, Some(features), Some(label)) = (ok, features, label) {
-            let registry = self.file_relative(m.span.file, &registry);
+            let registry = match registry {
+                Some(RegistrySpec::Directory { path }) => {
+                    RegistrySpec::Directory { path: self.file_relative(m.span.file, &path) }
+                }
+                Some(spec) => spec,
+                None => RegistrySpec::Directory { path: self.file_relative(m.span.file, "models") },
+            };
             self.program.models.push(Model {
                 name: m.name.node.clone(),
                 algorithm: "lightgbm".into(),
@@ -139,6 +145,47 @@ impl Checker<'_> {
     }
 
     /// The label: a numeric field of the features' schema that no feature reads.
+    /// `registry: "DIR"` or `registry: mlflow("URL", name: "...", experiment: "...")`.
+    fn registry(&mut self, e: &crate::ast::Expr) -> Option<RegistrySpec> {
+        if let ExprKind::Str(path) = &e.node {
+            return Some(RegistrySpec::Directory { path: path.clone() });
+        }
+        let Some((callee, args)) = as_call(e).filter(|(c, _)| c.node == "mlflow") else {
+            self.error(
+                Diagnostic::new(Code::TypeMismatch, e.span, "expected a registry: a directory or mlflow(...)")
+                    .label(format!("found {}", describe_expr(e)))
+                    .hint("write `registry: \"models\"` or `registry: mlflow(\"http://127.0.0.1:5000\", name: \"housing_price\")`"),
+            );
+            return None;
+        };
+        let a = self.args(&callee, args, &["url"], &["name", "experiment"]);
+        let mut ok = true;
+        let mut text = |this: &mut Self, key: &str, what: &str| -> Option<String> {
+            let e = a.get(key)?;
+            let value = this.string(e, what);
+            let problem = match &value {
+                None => None,
+                Some(v) if v.trim().is_empty() => Some(format!("{what} is empty")),
+                Some(v) if v.chars().any(char::is_control) => Some(format!("{what} holds a control character")),
+                Some(v) if key == "url" && !(v.starts_with("http://") || v.starts_with("https://")) => {
+                    Some("an MLflow tracking URL starts with http:// or https://".to_string())
+                }
+                Some(_) => None,
+            };
+            if let Some(problem) = problem {
+                this.error(Diagnostic::new(Code::OutOfRange, e.span, problem).label(format!("{:?}", value.unwrap_or_default())));
+                ok = false;
+                return None;
+            }
+            ok &= value.is_some();
+            value
+        };
+        let url = text(self, "url", "the tracking URL");
+        let name = text(self, "name", "`name`");
+        let experiment = text(self, "experiment", "`experiment`");
+        ok.then_some(RegistrySpec::Mlflow { url: url.map(|u| u.trim_end_matches('/').to_string()), name, experiment })
+    }
+
     fn label(&mut self, e: &crate::ast::Expr, set: &crate::program::FeatureSet) -> Option<String> {
         let Some(name) = as_name(e) else {
             self.error(

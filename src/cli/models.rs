@@ -5,14 +5,13 @@ use clap::{Args, Subcommand};
 use housing_flow::model::ModelMeta;
 use housing_flow::program::FeatureType;
 use housing_flow::registry::{Registry, RegistryError};
-use std::path::PathBuf;
 
 /// Arguments of `models`.
 #[derive(Args)]
 pub struct ModelsArgs {
-    /// The registry directory.
+    /// The registry: a directory, or an MLflow tracking server's http(s):// URL.
     #[arg(long, global = true, default_value = "models")]
-    registry: PathBuf,
+    registry: String,
     #[command(subcommand)]
     command: ModelsCommand,
 }
@@ -50,19 +49,20 @@ enum ModelsCommand {
 }
 
 pub fn run(args: &ModelsArgs) -> anyhow::Result<()> {
-    let reg = Registry::open(&args.registry);
+    let reg = housing_flow::registry::open_location(&args.registry)?;
+    let reg = reg.as_ref();
     match &args.command {
-        ModelsCommand::List => list(&reg),
-        ModelsCommand::Show { name, version, json } => show(&reg, name, *version, *json),
-        ModelsCommand::Promote { name, version, reason } => promote(&reg, name, *version, reason),
-        ModelsCommand::Rollback { name, reason } => rollback(&reg, name, reason),
+        ModelsCommand::List => list(reg),
+        ModelsCommand::Show { name, version, json } => show(reg, name, *version, *json),
+        ModelsCommand::Promote { name, version, reason } => promote(reg, name, *version, reason),
+        ModelsCommand::Rollback { name, reason } => rollback(reg, name, reason),
     }
 }
 
-fn list(reg: &Registry) -> anyhow::Result<()> {
+fn list(reg: &dyn Registry) -> anyhow::Result<()> {
     let models = reg.list()?;
     if models.is_empty() {
-        println!("no models in {}", reg.root().display());
+        println!("no models in {}", reg.location());
         return Ok(());
     }
     let opt = |v: Option<u32>| v.map_or("-".to_string(), |v| v.to_string());
@@ -92,7 +92,7 @@ fn list(reg: &Registry) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn show(reg: &Registry, name: &str, version: Option<u32>, json: bool) -> anyhow::Result<()> {
+fn show(reg: &dyn Registry, name: &str, version: Option<u32>, json: bool) -> anyhow::Result<()> {
     let production = reg.production(name)?;
     let candidate = reg.candidate(name)?;
     let Some(version) = version.or(production).or(candidate) else {
@@ -196,7 +196,7 @@ fn num(x: f64) -> String {
     }
 }
 
-fn promote(reg: &Registry, name: &str, version: u32, reason: &str) -> anyhow::Result<()> {
+fn promote(reg: &dyn Registry, name: &str, version: u32, reason: &str) -> anyhow::Result<()> {
     let before = reg.production(name)?;
     if let Err(e) = reg.promote(name, version, reason) {
         if matches!(e, RegistryError::Corrupt { .. }) {
@@ -212,7 +212,7 @@ fn promote(reg: &Registry, name: &str, version: u32, reason: &str) -> anyhow::Re
     Ok(())
 }
 
-fn rollback(reg: &Registry, name: &str, reason: &str) -> anyhow::Result<()> {
+fn rollback(reg: &dyn Registry, name: &str, reason: &str) -> anyhow::Result<()> {
     let before = reg.production(name)?;
     let to = reg.rollback(name, reason)?;
     let from = before.map_or("none".to_string(), |v| v.to_string());

@@ -268,8 +268,8 @@ fn wait_for_production(plan: &plan::Plan, timeout: Duration, stop: &AtomicBool) 
     let started = std::time::Instant::now();
     let mut told = false;
     for m in &plan.models {
-        let registry = housing_flow::registry::Registry::open(&m.model.registry);
-        while registry.production(&m.model.name).ok().flatten().is_none() {
+        let registry = housing_flow::registry::open(&m.model.registry)?;
+        while registry.production(m.model.registered_name()).ok().flatten().is_none() {
             if !told {
                 tracing::info!("waiting for process 0 to train `{}` in {}", m.model.name, m.model.registry);
                 told = true;

@@ -6,7 +6,6 @@ use housing_flow::model::train::train_and_register;
 use housing_flow::plan;
 use housing_flow::program::SourceKind;
 use housing_flow::registry::meta::HoldoutMetrics;
-use housing_flow::registry::Registry;
 use std::path::PathBuf;
 
 /// Arguments of `train`.
@@ -19,9 +18,10 @@ pub struct TrainArgs {
     /// Which model, when the file declares several.
     #[arg(long)]
     pub model: Option<String>,
-    /// The registry directory (default: the model's `registry:` setting).
+    /// The registry: a directory, or an MLflow tracking server's http(s):// URL (default: the
+    /// model's `registry:` setting).
     #[arg(long)]
-    pub registry: Option<PathBuf>,
+    pub registry: Option<String>,
     /// Train only when the registry has no production version of the model yet.
     #[arg(long)]
     pub if_missing: bool,
@@ -45,11 +45,16 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             None => bail!("`{}` declares no model `{name}` (models: {})", args.file.display(), names.join(", ")),
         },
     };
-    let root = args.registry.clone().unwrap_or_else(|| PathBuf::from(&model.model.registry));
-    let registry = Registry::open(&root);
+    let registry = match &args.registry {
+        Some(location) => housing_flow::registry::open_location(location)?,
+        None => housing_flow::registry::open(&model.model.registry)?,
+    };
+    let name = model.model.registered_name();
+    // An unreachable MLflow server is reported now, not after training.
+    registry.check_reachable()?;
     if args.if_missing {
-        if let Ok(Some(v)) = registry.production(&model.model.name) {
-            println!("{} v{v} is in production in {}; not training", model.model.name, root.display());
+        if let Ok(Some(v)) = registry.production(name) {
+            println!("{name} v{v} is in production in {}; not training", registry.location());
             return Ok(());
         }
     }
@@ -72,23 +77,22 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             model.model.name
         ),
     };
-    let reg = train_and_register(model, &spec, &registry).map_err(anyhow::Error::msg)?;
+    let reg = train_and_register(model, &spec, registry.as_ref()).map_err(anyhow::Error::msg)?;
     if !reg.rejected.is_empty() {
         tracing::warn!("{} training row(s) were rejected; the first: {}", reg.rejected.len(), reg.rejected[0]);
     }
     let meta = &reg.meta;
     print_metrics(&meta.metrics, &meta.quantiles.iter().map(|q| q.alpha).collect::<Vec<_>>());
-    let production = registry.production(&model.model.name).ok().flatten();
+    let production = registry.production(name).ok().flatten();
     let role = if production == Some(reg.version) {
         "production".to_string()
     } else {
         format!("candidate; production is v{}", production.map_or("none".into(), |p| p.to_string()))
     };
     println!(
-        "registered {} v{} in {} ({role}); {} rows from {}: {} train / {} holdout, {:.2} s",
-        model.model.name,
+        "registered {name} v{} in {} ({role}); {} rows from {}: {} train / {} holdout, {:.2} s",
         reg.version,
-        root.display(),
+        registry.location(),
         meta.training.rows,
         meta.training.source,
         meta.training.train_rows,

@@ -45,7 +45,7 @@ pub struct Monitor {
 pub struct DriftRuntime {
     pub monitors: Vec<Monitor>,
     pub board: Arc<DriftBoard>,
-    pub registry: Registry,
+    pub registry: Arc<dyn Registry>,
     pub model: ModelPlan,
 }
 
@@ -56,7 +56,7 @@ impl DriftRuntime {
         df: &Dataflow,
         model: &ServingModel,
         plan: &ModelPlan,
-        registry: Registry,
+        registry: Arc<dyn Registry>,
     ) -> Result<DriftRuntime, String> {
         let mut monitors = Vec::new();
         for op in &df.operators {
@@ -319,10 +319,10 @@ impl Rules {
             Action::Log => "logged".into(),
             Action::Rollback => {
                 let d = &self.cx.drift;
-                let name = &d.model.model.name;
+                let name = d.model.model.registered_name();
                 let from = self.cx.handle.current().version();
                 match d.registry.rollback(name, &format!("{why} tripped")) {
-                    Ok(to) => match self.cx.handle.refresh(&d.registry, &d.model.features, d.model.model.predictor) {
+                    Ok(to) => match self.cx.handle.refresh(d.registry.as_ref(), &d.model.features, d.model.model.predictor) {
                         Ok(_) => format!("rolled {name} back from v{from} to v{to}"),
                         Err(e) => format!("rolled {name} back to v{to} in the registry, but cannot load it: {e}"),
                     },

@@ -53,7 +53,7 @@ impl Outcome {
 pub struct Prepared {
     pub dataflow: Dataflow,
     pub model: ModelPlan,
-    pub registry: Registry,
+    pub registry: Arc<dyn Registry>,
     pub handle: Arc<ModelHandle>,
     /// The schema events are validated against.
     pub schema: crate::program::Schema,
@@ -111,8 +111,15 @@ pub fn prepare(plan: &Plan, file_sinks: bool) -> Result<Prepared, String> {
     }
     // Unreachable brokers are reported now, before any training.
     crate::kafka::preflight(&dataflow)?;
-    let registry = Registry::open(&model.model.registry);
-    if registry.production(&model.model.name).ok().flatten().is_none() {
+    let registry = crate::registry::open(&model.model.registry).map_err(|e| e.to_string())?;
+    let name = model.model.registered_name().to_string();
+    match registry.production(&name) {
+        Ok(Some(_)) => {}
+        Ok(None) | Err(crate::registry::RegistryError::ModelNotFound { .. }) => {}
+        // An unreachable MLflow server is an error now, before any training.
+        Err(e) => return Err(e.to_string()),
+    }
+    if registry.production(&name).ok().flatten().is_none() {
         let spec = model.model.train.clone().ok_or_else(|| {
             format!("model `{}` has no production version and declares no `train:` data", model.model.name)
         })?;
@@ -121,10 +128,10 @@ pub fn prepare(plan: &Plan, file_sinks: bool) -> Result<Prepared, String> {
             model.model.name,
             model.model.registry
         );
-        let reg = train_and_register(&model, &spec, &registry)?;
+        let reg = train_and_register(&model, &spec, registry.as_ref())?;
         tracing::info!("trained {} v{}: holdout R² {:.4}", model.model.name, reg.version, reg.meta.metrics.r2);
     }
-    let serving = ServingModel::production(&registry, &model.model.name, &model.features, model.model.predictor)
+    let serving = ServingModel::production(registry.as_ref(), &name, &model.features, model.model.predictor)
         .map_err(|e| e.to_string())?;
     tracing::debug!(
         "loaded {} v{} from {} ({:?} predictor)",
@@ -268,7 +275,7 @@ struct Watch {
     duration: Option<Duration>,
     progress: Display,
     handle: Arc<ModelHandle>,
-    registry: Registry,
+    registry: Arc<dyn Registry>,
     model: ModelPlan,
     drift: Option<Arc<crate::drift::DriftBoard>>,
     slos: SloMonitor,
@@ -362,7 +369,7 @@ impl Watch {
     }
 
     fn refresh_model(&self, tty: bool) {
-        match self.handle.refresh(&self.registry, &self.model.features, self.model.model.predictor) {
+        match self.handle.refresh(self.registry.as_ref(), &self.model.features, self.model.model.predictor) {
             Ok(Some(v)) => {
                 if tty {
                     eprintln!();

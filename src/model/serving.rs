@@ -113,7 +113,7 @@ impl ServingModel {
 
     /// Loads the production version of `name` from a registry.
     pub fn production(
-        registry: &Registry,
+        registry: &dyn Registry,
         name: &str,
         set: &FeatureSet,
         kind: PredictorKind,
@@ -189,7 +189,7 @@ impl ModelHandle {
     /// Returns the new version when it swapped.
     pub fn refresh(
         &self,
-        registry: &Registry,
+        registry: &dyn Registry,
         set: &FeatureSet,
         kind: PredictorKind,
     ) -> Result<Option<u32>, LoadError> {

@@ -47,7 +47,7 @@ pub fn explain(plan: &Plan) -> String {
             let model = &m.model;
             let _ = writeln!(
                 w,
-                "  {}: {} on `{}` ({} features) → label `{}`, registry \"{}\", {} predictor",
+                "  {}: {} on `{}` ({} features) → label `{}`, registry {}, {} predictor",
                 model.name,
                 model.algorithm,
                 m.features.name,

@@ -180,7 +180,7 @@ pub struct Model {
     pub algorithm: String,
     pub features: String,
     pub label: String,
-    pub registry: String,
+    pub registry: RegistrySpec,
     /// The training data: a generator or CSV source description.
     pub train: Option<SourceKind>,
     pub params: BTreeMap<String, ParamValue>,
@@ -188,6 +188,52 @@ pub struct Model {
     /// Fraction of rows held out for metrics.
     pub holdout: f64,
     pub predictor: PredictorKind,
+}
+
+impl Model {
+    /// The name the registry keeps the model's versions under: MLflow's registered model name
+    /// when one is given, else the model's own name.
+    pub fn registered_name(&self) -> &str {
+        match &self.registry {
+            RegistrySpec::Mlflow { name: Some(n), .. } => n,
+            _ => &self.name,
+        }
+    }
+}
+
+/// Where a model's versions live: a directory (the default, `models`) or an MLflow tracking server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum RegistrySpec {
+    /// A directory; a relative path is already resolved against the pipeline file's folder.
+    Directory { path: String },
+    /// An MLflow tracking server. Without `url`, `MLFLOW_TRACKING_URI` and then
+    /// `http://127.0.0.1:5000` are used, as MLflow's own client does.
+    Mlflow {
+        url: Option<String>,
+        /// The registered model name (default: the model's name).
+        name: Option<String>,
+        /// The experiment runs are logged to (default: `housing-flow`).
+        experiment: Option<String>,
+    },
+}
+
+impl std::fmt::Display for RegistrySpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RegistrySpec::Directory { path } => write!(f, "{path:?}"),
+            RegistrySpec::Mlflow { url, name, experiment } => {
+                write!(f, "mlflow({:?}", url.as_deref().unwrap_or("$MLFLOW_TRACKING_URI"))?;
+                if let Some(name) = name {
+                    write!(f, ", name: {name:?}")?;
+                }
+                if let Some(experiment) = experiment {
+                    write!(f, ", experiment: {experiment:?}")?;
+                }
+                write!(f, ")")
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -35,6 +35,15 @@ pub enum RegistryError {
     /// Every version number up to `u32::MAX` is taken.
     #[error("model `{name}`: no version numbers left in {}", path.display())]
     VersionsExhausted { name: String, path: PathBuf },
+    /// The MLflow tracking server did not answer.
+    #[error("{reason}; is `mlflow server` running there?")]
+    Unreachable { location: String, reason: String },
+    /// The MLflow tracking server answered a call with an error.
+    #[error("MLflow at {location}: cannot {action}: {reason}")]
+    Server { location: String, action: String, reason: String },
+    /// A model version in MLflow that housing-flow cannot serve (not LightGBM, no feature names...).
+    #[error("model `{name}` version {version} cannot be served: {reason}")]
+    Unservable { name: String, version: u32, reason: String },
     /// A file system operation failed.
     #[error("model `{name}`: cannot {action} {}: {source}", path.display())]
     Io { name: String, action: &'static str, path: PathBuf, source: std::io::Error },

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::time::SystemTime;
 
 /// File name of the history inside a model directory.
 pub const HISTORY_FILE: &str = "history.jsonl";
@@ -82,4 +83,14 @@ pub fn production_stack(entries: &[HistoryEntry]) -> Vec<u32> {
         }
     }
     stack
+}
+
+/// A history entry stamped now.
+pub fn move_entry(from: Option<u32>, to: u32, action: MoveAction, reason: &str) -> HistoryEntry {
+    HistoryEntry { time: now_rfc3339(), from, to, action, reason: reason.to_string() }
+}
+
+/// The current time, RFC 3339 with milliseconds, UTC.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }

@@ -1,4 +1,6 @@
 use super::*;
+use std::fs;
+use std::path::PathBuf;
 use crate::program::FeatureType;
 use crate::registry::meta::{FeatureMeta, QuantileFile, TrainingInfo};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -11,8 +13,8 @@ impl TempRoot {
     fn new(tag: &str) -> TempRoot {
         TempRoot(std::env::temp_dir().join(format!("hf-registry-{tag}-{}", durable::unique_suffix())))
     }
-    fn registry(&self) -> Registry {
-        Registry::open(&self.0)
+    fn registry(&self) -> DirectoryRegistry {
+        DirectoryRegistry::open(&self.0)
     }
 }
 
@@ -319,7 +321,7 @@ const CHILD_TAG: &str = "HF_REGISTRY_TEST_CHILD_TAG";
 #[ignore = "run as a child process by concurrent_registers_from_two_processes"]
 fn child_process_registers() {
     let (Ok(root), Ok(tag)) = (std::env::var(CHILD_ROOT), std::env::var(CHILD_TAG)) else { return };
-    let reg = Registry::open(root);
+    let reg = DirectoryRegistry::open(root);
     let handles: Vec<_> = (0..4)
         .map(|i| {
             let (reg, tag) = (reg.clone(), tag.clone());

@@ -61,7 +61,7 @@ pub struct AppState {
     /// The stream's prediction store, when the pipeline keeps one in memory.
     pub store: Option<Arc<PredictionStore>>,
     /// The model registry, for `GET /models`.
-    pub registry: Registry,
+    pub registry: Arc<dyn Registry>,
     /// The served model's registry name.
     pub model_name: String,
     /// The next id for an HTTP prediction (starts at [`FIRST_HTTP_ID`]).

@@ -3,6 +3,7 @@ use crate::data::generator::Generator;
 use crate::model::serving::{Prediction, ServingModel};
 use crate::model::train::{train, TrainOptions};
 use crate::plan::ModelPlan;
+use crate::registry::DirectoryRegistry;
 use axum::body::Body;
 use axum::http::{Method, Request};
 use proptest::prelude::*;
@@ -40,7 +41,7 @@ fn trained() -> &'static (ModelPlan, Schema, PathBuf) {
         let _ = std::fs::remove_dir_all(&dir);
         let events = Generator::new(&schema, 7).unwrap().rows(2000);
         let t = train(&model, &events, &TrainOptions { source: "test".into(), seed: 7 }).unwrap();
-        Registry::open(&dir).register(&model.model.name, &t.files, t.meta).unwrap();
+        DirectoryRegistry::open(&dir).register(&model.model.name, &t.files, t.meta).unwrap();
         (model, schema, dir)
     })
 }
@@ -51,9 +52,9 @@ fn state(store: Option<Arc<PredictionStore>>) -> Arc<AppState> {
 
 fn state_with(store: Option<Arc<PredictionStore>>, stats: Option<Arc<Stats>>) -> Arc<AppState> {
     let (model, schema, dir) = trained();
-    let registry = Registry::open(dir);
+    let registry: Arc<dyn Registry> = Arc::new(DirectoryRegistry::open(dir));
     let serving =
-        ServingModel::production(&registry, &model.model.name, &model.features, model.model.predictor).unwrap();
+        ServingModel::production(registry.as_ref(), &model.model.name, &model.features, model.model.predictor).unwrap();
     Arc::new(AppState {
         schema: schema.clone(),
         handle: Arc::new(ModelHandle::new(serving)),

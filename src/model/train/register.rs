@@ -16,7 +16,7 @@ pub struct Registered {
 }
 
 /// Loads the data `spec` describes, trains `model` on it and registers the result.
-pub fn train_and_register(model: &ModelPlan, spec: &SourceKind, registry: &Registry) -> Result<Registered, String> {
+pub fn train_and_register(model: &ModelPlan, spec: &SourceKind, registry: &dyn Registry) -> Result<Registered, String> {
     let loaded = training_events(spec, &model.schema)
         .map_err(|e| format!("cannot load training data for `{}`: {e}", model.model.name))?;
     let seed = match spec {
@@ -28,7 +28,7 @@ pub fn train_and_register(model: &ModelPlan, spec: &SourceKind, registry: &Regis
         .map_err(|e| format!("cannot train `{}`: {e}", model.model.name))?;
     let meta = trained.meta.clone();
     let version = registry
-        .register(&model.model.name, &trained.files, trained.meta)
+        .register(model.model.registered_name(), &trained.files, trained.meta)
         .map_err(|e| format!("cannot register `{}`: {e}", model.model.name))?;
     Ok(Registered { version, meta: ModelMeta { version, ..meta }, rejected: loaded.rejected })
 }
