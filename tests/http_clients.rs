@@ -7,24 +7,10 @@
 
 mod common;
 
+use common::mlflow::python_bin;
 use common::{quick_main, request, root, temp_dir, Running};
 use std::path::PathBuf;
 use std::process::Command;
-
-/// The test virtualenv's `bin` folder; fails naming `make deps` when it is missing.
-fn python_bin() -> PathBuf {
-    let env = std::env::var_os("HF_PYTHON_ENV").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/housing-flow/venv")
-    });
-    let bin = env.join("bin");
-    assert!(
-        bin.join("python").exists(),
-        "{} has no Python virtualenv with the test clients; run `make deps` (it installs \
-         tests/python/requirements.txt there)",
-        env.display()
-    );
-    bin
-}
 
 /// `main.hf` (quick to train) running and serving on a free port.
 fn serving(name: &str) -> (Running, String, PathBuf) {

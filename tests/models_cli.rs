@@ -5,7 +5,7 @@ mod common;
 use housing_flow::model::ModelMeta;
 use housing_flow::program::FeatureType;
 use housing_flow::registry::meta::{FeatureMeta, HoldoutMetrics, QuantileFile, TrainingInfo};
-use housing_flow::registry::Registry;
+use housing_flow::registry::{DirectoryRegistry, Registry};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -21,7 +21,7 @@ impl TempRegistry {
     /// `housing` with versions 1 (production) and 2 (candidate).
     fn filled(tag: &str) -> TempRegistry {
         let t = TempRegistry::new(tag);
-        let reg = Registry::open(&t.0);
+        let reg = DirectoryRegistry::open(&t.0);
         for v in 1..=2 {
             assert_eq!(reg.register("housing", &files(v), meta()).unwrap(), v);
         }
@@ -76,6 +76,7 @@ fn meta() -> ModelMeta {
         },
         baselines: BTreeMap::new(),
         checksums: BTreeMap::new(),
+        external: false,
     }
 }
 
@@ -104,7 +105,7 @@ fn list_prints_a_table_of_models_and_pointers() {
     assert!(out.starts_with("no models in "), "{out}");
 
     let t = TempRegistry::filled("list");
-    Registry::open(&t.0).register("zestimate", &files(1), meta()).unwrap();
+    DirectoryRegistry::open(&t.0).register("zestimate", &files(1), meta()).unwrap();
     // --registry is accepted before the subcommand too.
     let (code, out, err) = hf(&["models", "--registry", t.dir(), "list"]);
     assert_eq!(code, 0, "{err}");
@@ -148,7 +149,7 @@ fn show_prints_the_production_summary_or_the_meta_as_json() {
 #[test]
 fn promote_and_rollback_move_production() {
     let t = TempRegistry::filled("promote");
-    let reg = Registry::open(&t.0);
+    let reg = DirectoryRegistry::open(&t.0);
     let (code, out, err) = hf(&["models", "promote", "housing", "2", "--reason", "better r2", "--registry", t.dir()]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.trim(), "housing: production 1 → 2");
@@ -168,7 +169,7 @@ fn promote_and_rollback_move_production() {
 #[test]
 fn a_corrupt_version_is_shown_as_corrupt_and_never_promoted() {
     let t = TempRegistry::filled("corrupt");
-    let reg = Registry::open(&t.0);
+    let reg = DirectoryRegistry::open(&t.0);
     flip_byte(&t.0.join("housing").join("2").join("model.txt"));
 
     let (code, _, err) = hf(&["models", "promote", "housing", "2", "--registry", t.dir()]);

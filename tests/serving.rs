@@ -8,7 +8,7 @@ use housing_flow::model::serving::{LoadError, ModelHandle, ServingModel};
 use housing_flow::model::train::{train, TrainOptions};
 use housing_flow::plan::{lower, ModelPlan};
 use housing_flow::program::PredictorKind;
-use housing_flow::registry::Registry;
+use housing_flow::registry::{DirectoryRegistry, Registry};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -18,13 +18,13 @@ fn main_model() -> ModelPlan {
     lower(&checked.program.unwrap(), 1).models.remove(0)
 }
 
-fn temp_registry(name: &str) -> (PathBuf, Registry) {
+fn temp_registry(name: &str) -> (PathBuf, DirectoryRegistry) {
     let d = std::env::temp_dir().join(format!("hf-serving-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
-    (d.clone(), Registry::open(&d))
+    (d.clone(), DirectoryRegistry::open(&d))
 }
 
-fn register(reg: &Registry, plan: &ModelPlan, events: &[Event], seed: u64) -> u32 {
+fn register(reg: &DirectoryRegistry, plan: &ModelPlan, events: &[Event], seed: u64) -> u32 {
     let t = train(plan, events, &TrainOptions { source: "test".into(), seed }).unwrap();
     reg.register(&plan.model.name, &t.files, t.meta).unwrap()
 }

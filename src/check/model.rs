@@ -173,7 +173,10 @@ impl Checker<'_> {
                 Some(_) => None,
             };
             if let Some(problem) = problem {
-                this.error(Diagnostic::new(Code::OutOfRange, e.span, problem).label(format!("{:?}", value.unwrap_or_default())));
+                this.error(
+                    Diagnostic::new(Code::OutOfRange, e.span, problem)
+                        .label(format!("{:?}", value.unwrap_or_default())),
+                );
                 ok = false;
                 return None;
             }

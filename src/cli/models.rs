@@ -129,6 +129,13 @@ fn summary(meta: &ModelMeta, pointers: &[&str], problem: Option<&RegistryError>)
     }
     out += "\n";
     let mut line = |key: &str, value: String| out += &format!("{:<11} {value}\n", format!("{key}:"));
+    if meta.external {
+        let features: Vec<&str> = meta.features.iter().map(|f| f.name.as_str()).collect();
+        line("features", format!("{}: {}", features.len(), features.join(", ")));
+        line("origin", meta.training.source.clone());
+        line("note", "logged outside housing-flow: no training data, metrics, baselines or checksums are known".into());
+        return out;
+    }
     line("created", meta.created.clone());
     line("label", meta.label.clone());
     let features: Vec<String> = meta.features.iter().map(|f| format!("{} ({})", f.name, kind(f.kind))).collect();

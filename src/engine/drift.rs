@@ -322,10 +322,12 @@ impl Rules {
                 let name = d.model.model.registered_name();
                 let from = self.cx.handle.current().version();
                 match d.registry.rollback(name, &format!("{why} tripped")) {
-                    Ok(to) => match self.cx.handle.refresh(d.registry.as_ref(), &d.model.features, d.model.model.predictor) {
-                        Ok(_) => format!("rolled {name} back from v{from} to v{to}"),
-                        Err(e) => format!("rolled {name} back to v{to} in the registry, but cannot load it: {e}"),
-                    },
+                    Ok(to) => {
+                        match self.cx.handle.refresh(d.registry.as_ref(), &d.model.features, d.model.model.predictor) {
+                            Ok(_) => format!("rolled {name} back from v{from} to v{to}"),
+                            Err(e) => format!("rolled {name} back to v{to} in the registry, but cannot load it: {e}"),
+                        }
+                    }
                     Err(e) => format!("cannot roll {name} back: {e}"),
                 }
             }

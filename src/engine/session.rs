@@ -6,11 +6,11 @@ use super::run::{run_dataflow, RunOptions};
 use super::runtime::{Runtime, SinkRuntime};
 use super::slo::{SloBoard, SloMonitor, SloStatus};
 use super::stats::{peak_rss_bytes, Stats};
-use crate::model::serving::{ModelHandle, ServingModel};
+use crate::model::serving::{LoadError, ModelHandle, ServingModel};
 use crate::model::train::train_and_register;
 use crate::plan::{Dataflow, ModelPlan, OperatorKind, Plan};
 use crate::program::Condition;
-use crate::registry::Registry;
+use crate::registry::{Registry, RegistryError};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -214,6 +214,7 @@ pub fn execute(
         progress,
         handle: p.handle.clone(),
         registry: p.registry.clone(),
+        load_failure: None,
         model: p.model.clone(),
         drift: p.drift.as_ref().map(|d| d.board.clone()),
         slos: SloMonitor::new(&p.slos),
@@ -266,6 +267,10 @@ fn drift_line(board: &crate::drift::DriftBoard) -> String {
     out
 }
 
+/// How often a run asks the registry for its production version: one small read (a pointer
+/// file, or one MLflow REST call), so a promotion serves within about this much.
+const REGISTRY_POLL: Duration = Duration::from_millis(250);
+
 /// What watches a run from beside its workers: shows progress, stops it after `duration`,
 /// swaps in newly promoted versions, and evaluates the SLOs every second.
 struct Watch {
@@ -276,6 +281,8 @@ struct Watch {
     progress: Display,
     handle: Arc<ModelHandle>,
     registry: Arc<dyn Registry>,
+    /// The last failure to load a new production version, so that it is logged once.
+    load_failure: Option<String>,
     model: ModelPlan,
     drift: Option<Arc<crate::drift::DriftBoard>>,
     slos: SloMonitor,
@@ -303,6 +310,7 @@ impl Watch {
         };
         let mut last = (Instant::now(), 0u64);
         let mut last_second = Instant::now();
+        let mut last_poll = Instant::now();
         let mut last_line = Instant::now();
         if !self.slos.is_empty() {
             self.slos.tick(Instant::now(), &self.stats, self.drift.as_deref(), &self.slo_board);
@@ -320,9 +328,12 @@ impl Watch {
                 ));
                 sample = (Instant::now(), events);
             }
+            if last_poll.elapsed() >= REGISTRY_POLL {
+                last_poll = Instant::now();
+                self.refresh_model(tty);
+            }
             if last_second.elapsed() >= Duration::from_secs(1) {
                 last_second = Instant::now();
-                self.refresh_model(tty);
                 self.evaluate_slos(tty);
             }
             if let Some(bar) = &bar {
@@ -368,16 +379,42 @@ impl Watch {
         series
     }
 
-    fn refresh_model(&self, tty: bool) {
-        match self.handle.refresh(self.registry.as_ref(), &self.model.features, self.model.model.predictor) {
+    /// Swaps in a new production version. A registry that does not answer is logged once per
+    /// outage and shown by `/readyz`; the loaded version keeps serving.
+    fn refresh_model(&mut self, tty: bool) {
+        let refreshed = self.handle.refresh(self.registry.as_ref(), &self.model.features, self.model.model.predictor);
+        let unreachable = match &refreshed {
+            Err(LoadError::Registry(RegistryError::Unreachable { reason, .. })) => Some(reason.clone()),
+            _ => None,
+        };
+        let was_down = self.stats.set_registry_down(unreachable.clone());
+        if tty && (refreshed.as_ref().is_ok_and(Option::is_some) || (unreachable.is_some() != was_down.is_some())) {
+            eprintln!();
+        }
+        match (&refreshed, &unreachable, &was_down) {
+            (_, Some(why), None) => tracing::warn!(
+                "the model registry does not answer; still serving {} v{}: {why}",
+                self.model.model.name,
+                self.handle.current().version()
+            ),
+            (_, None, Some(_)) => tracing::info!("the model registry answers again ({})", self.registry.location()),
+            _ => {}
+        }
+        match refreshed {
             Ok(Some(v)) => {
-                if tty {
-                    eprintln!();
-                }
+                self.load_failure = None;
                 tracing::info!("switched to {} v{v}", self.model.model.name)
             }
-            Ok(None) => {}
-            Err(e) => tracing::warn!("cannot load the new production version: {e}"),
+            Ok(None) => self.load_failure = None,
+            Err(_) if unreachable.is_some() => {}
+            // The same failure (a corrupt version, say) is logged once, not every second.
+            Err(e) => {
+                let message = e.to_string();
+                if self.load_failure.as_deref() != Some(message.as_str()) {
+                    tracing::warn!("cannot load the new production version: {message}");
+                    self.load_failure = Some(message);
+                }
+            }
         }
     }
 

@@ -28,6 +28,8 @@ pub struct Stats {
     source_error: Mutex<Option<String>>,
     /// Why the source cannot be read right now (a Kafka broker that does not answer), while so.
     source_down: Mutex<Option<String>>,
+    /// Why the model registry cannot be read right now (an MLflow server that does not answer), while so.
+    registry_down: Mutex<Option<String>>,
     /// Per plan operator: events and time (`explain --analyze`).
     pub profile: std::sync::Arc<super::profile::Profile>,
 }
@@ -49,6 +51,16 @@ impl Stats {
     /// Why the source cannot be read now, while it cannot.
     pub fn source_down(&self) -> Option<String> {
         self.source_down.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Marks the registry unreachable, saying why, or reachable again (`None`); returns the previous state.
+    pub fn set_registry_down(&self, why: Option<String>) -> Option<String> {
+        std::mem::replace(&mut *self.registry_down.lock().unwrap_or_else(|p| p.into_inner()), why)
+    }
+
+    /// Why the registry cannot be read now, while it cannot.
+    pub fn registry_down(&self) -> Option<String> {
+        self.registry_down.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Counts dead letters by reason.

@@ -44,6 +44,9 @@ pub struct ServingModel {
     pub categories: CategoryMaps,
     estimate: Box<dyn Predictor>,
     bounds: Option<(Box<dyn Predictor>, Box<dyn Predictor>)>,
+    /// For a model logged outside housing-flow whose columns are the declared features in
+    /// another order: the declared column each model column reads.
+    permutation: Option<Vec<usize>>,
 }
 
 impl std::fmt::Debug for ServingModel {
@@ -64,14 +67,18 @@ impl ServingModel {
             message,
         })?;
         let trained: Vec<&str> = meta.features.iter().map(|f| f.name.as_str()).collect();
-        if trained != features.names.iter().map(String::as_str).collect::<Vec<_>>() {
-            return Err(LoadError::Incompatible {
-                name,
-                version,
-                trained: trained.join(", "),
-                declared: features.names.join(", "),
-            });
-        }
+        let permutation = match_features(&meta, &trained, &features).map_err(|message| {
+            if message.is_empty() {
+                LoadError::Incompatible {
+                    name: name.clone(),
+                    version,
+                    trained: trained.join(", "),
+                    declared: features.names.join(", "),
+                }
+            } else {
+                LoadError::Invalid { name: name.clone(), version, message }
+            }
+        })?;
         let categories = CategoryMaps::from_values(&features, meta.categories.clone());
         let predictor = |file: &str| -> Result<Box<dyn Predictor>, LoadError> {
             let bytes = loaded.files.get(file).ok_or_else(|| LoadError::Invalid {
@@ -108,7 +115,7 @@ impl ServingModel {
             (Some(lo), Some(hi)) if meta.quantiles.len() >= 2 => Some((predictor(&lo.file)?, predictor(&hi.file)?)),
             _ => None,
         };
-        Ok(ServingModel { meta, features, categories, estimate, bounds })
+        Ok(ServingModel { meta, features, categories, estimate, bounds, permutation })
     }
 
     /// Loads the production version of `name` from a registry.
@@ -134,6 +141,15 @@ impl ServingModel {
     /// Predictions for feature rows.
     pub fn predict_rows(&self, rows: &[f64]) -> Result<Vec<Prediction>, ModelError> {
         let nf = self.features.len();
+        let permuted;
+        let rows = match &self.permutation {
+            None => rows,
+            Some(order) => {
+                permuted =
+                    rows.chunks_exact(nf.max(1)).flat_map(|row| order.iter().map(|&i| row[i])).collect::<Vec<_>>();
+                &permuted
+            }
+        };
         let n = rows.len() / nf.max(1);
         let mut est = vec![0.0; n];
         self.estimate.predict(rows, nf, &mut est)?;
@@ -162,6 +178,48 @@ impl ServingModel {
     ) -> Result<Vec<Prediction>, ModelError> {
         self.predict_rows(&self.rows(events))
     }
+}
+
+/// How the model's columns map onto the declared features: `None` when they are the same in
+/// the same order (every version housing-flow trains). A model logged elsewhere may read the
+/// declared features in another order, but only numeric ones (its category codes are unknown).
+/// An empty error means the sets differ in a way the caller reports as incompatible.
+fn match_features(
+    meta: &ModelMeta,
+    trained: &[&str],
+    features: &CompiledFeatures,
+) -> Result<Option<Vec<usize>>, String> {
+    if trained.iter().copied().eq(features.names.iter().map(String::as_str)) {
+        return Ok(None);
+    }
+    if !meta.external {
+        return Err(String::new());
+    }
+    let missing: Vec<&str> = trained.iter().copied().filter(|t| !features.names.iter().any(|n| n == t)).collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "it reads the features [{}], which the pipeline's features block does not compute (it computes [{}])",
+            missing.join(", "),
+            features.names.join(", ")
+        ));
+    }
+    let unused: Vec<&str> = features.names.iter().map(String::as_str).filter(|n| !trained.contains(n)).collect();
+    if !unused.is_empty() {
+        return Err(format!(
+            "it reads [{}], but the features block also computes [{}]; declare exactly the model's features",
+            trained.join(", "),
+            unused.join(", ")
+        ));
+    }
+    let order: Vec<usize> =
+        trained.iter().map(|t| features.names.iter().position(|n| n == t).unwrap_or_default()).collect();
+    if let Some(&i) = order.iter().find(|&&i| features.types[i] == crate::program::FeatureType::Category) {
+        return Err(format!(
+            "feature `{}` is a category, and a model logged outside housing-flow carries no category codes",
+            features.names[i]
+        ));
+    }
+    Ok(Some(order))
 }
 
 /// The model a running process serves. Readers take a snapshot (`current`) and use it

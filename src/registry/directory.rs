@@ -22,7 +22,7 @@ use std::time::SystemTime;
 /// File whose lock serializes pointer moves of one model across threads and processes.
 const LOCK_FILE: &str = ".lock";
 /// Prefix of the directories a version is written into before it gets its number.
-const STAGING_PREFIX: &str = ".staging-";
+pub(super) const STAGING_PREFIX: &str = ".staging-";
 
 /// A registry rooted at a directory; cheap to create, holds no open files.
 #[derive(Clone, Debug)]
@@ -247,8 +247,6 @@ impl Registry for DirectoryRegistry {
     }
 }
 
-
-
 /// Writes the files and `meta.json` into `staging`, then renames it to the first free version number.
 fn publish(name: &str, dir: &Path, staging: &Path, files: &[(String, Vec<u8>)], meta: &mut ModelMeta) -> Result<u32> {
     for (file, bytes) in files {
@@ -308,5 +306,3 @@ fn lock(name: &str, dir: &Path) -> Result<File> {
     f.lock().map_err(io(name, "lock", &path))?;
     Ok(f)
 }
-
-

@@ -25,6 +25,10 @@ pub struct ModelMeta {
     pub baselines: BTreeMap<String, Baseline>,
     /// File name → SHA-256 of its bytes, to detect corrupt or half-written versions.
     pub checksums: BTreeMap<String, String>,
+    /// Logged by another tool (e.g. `mlflow.lightgbm.log_model`) and described from its files:
+    /// no training data, metrics, baselines or category codes are known.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -146,4 +146,3 @@ pub struct LoadedVersion {
     /// File name → bytes, each matching its checksum.
     pub files: BTreeMap<String, Vec<u8>>,
 }
-

@@ -1,8 +1,11 @@
+use super::directory::STAGING_PREFIX;
+use super::meta::HoldoutMetrics;
 use super::*;
-use std::fs;
-use std::path::PathBuf;
 use crate::program::FeatureType;
 use crate::registry::meta::{FeatureMeta, QuantileFile, TrainingInfo};
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 
@@ -61,6 +64,7 @@ fn meta() -> ModelMeta {
         },
         baselines: BTreeMap::new(),
         checksums: BTreeMap::new(),
+        external: false,
     }
 }
 

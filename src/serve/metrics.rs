@@ -296,6 +296,14 @@ pub fn render(state: &AppState) -> String {
         let name = "housing_flow_source_up";
         family(&mut out, name, "gauge", "1 while the stream's source can be read, 0 while its broker does not answer.");
         let _ = writeln!(out, "{name} {}", u8::from(stats.source_down().is_none()));
+        let name = "housing_flow_registry_up";
+        family(
+            &mut out,
+            name,
+            "gauge",
+            "1 while the model registry answers, 0 while it does not (the last loaded version keeps serving).",
+        );
+        let _ = writeln!(out, "{name} {}", u8::from(stats.registry_down().is_none()));
     }
     let name = "housing_flow_http_connections_open";
     family(&mut out, name, "gauge", "HTTP connections open now.");

@@ -349,12 +349,19 @@ async fn healthz() -> Json<Value> {
 }
 
 /// Ready when a model is loaded (a handle always holds one) and the stream's source can be
-/// read; a Kafka source whose broker does not answer makes it 503, naming the source.
+/// read; a Kafka source whose broker does not answer makes it 503, naming the source. A
+/// registry that does not answer leaves it 200 but `degraded`: the loaded version keeps serving,
+/// and promotions are not seen until the registry answers again.
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let model = state.handle.current();
     if let Some(why) = state.stats.as_ref().and_then(|s| s.source_down()) {
         let body = json!({"status": "unavailable", "reason": why, "model": state.model_name, "model_version": model.version()});
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
+    if let Some(why) = state.stats.as_ref().and_then(|s| s.registry_down()) {
+        let body =
+            json!({"status": "degraded", "reason": why, "model": state.model_name, "model_version": model.version()});
+        return Json(body).into_response();
     }
     Json(json!({"status": "ready", "model": state.model_name, "model_version": model.version()})).into_response()
 }

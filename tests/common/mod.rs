@@ -195,3 +195,4 @@ pub fn eventually<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Optio
     }
 }
 pub mod kafka;
+pub mod mlflow;

@@ -174,6 +174,7 @@ pub fn train(plan: &ModelPlan, events: &[Event], opts: &TrainOptions) -> Result<
         metrics,
         baselines,
         checksums: BTreeMap::new(),
+        external: false,
     };
     let matrix = TrainingMatrix { events: train_idx.to_vec(), rows: train_rows, width: nf };
     Ok(TrainedModel { files, meta, matrix })

@@ -254,7 +254,14 @@ impl MlflowRegistry {
         }
     }
 
-    fn register_logged(&self, name: &str, files: &[(String, Vec<u8>)], mut meta: ModelMeta, run_id: &str, folder: &str) -> Result<u32> {
+    fn register_logged(
+        &self,
+        name: &str,
+        files: &[(String, Vec<u8>)],
+        mut meta: ModelMeta,
+        run_id: &str,
+        folder: &str,
+    ) -> Result<u32> {
         self.ensure_registered_model(name)?;
         let source = format!("mlflow-artifacts:/{folder}");
         let body = json!({
@@ -289,7 +296,10 @@ impl MlflowRegistry {
         }
         if self.alias(name, Pointer::Production)?.is_none() {
             self.set_alias(name, Pointer::Production, version)?;
-            self.append_history(name, history::move_entry(None, version, MoveAction::Initial, "first version of the model"))?;
+            self.append_history(
+                name,
+                history::move_entry(None, version, MoveAction::Initial, "first version of the model"),
+            )?;
         }
         Ok(version)
     }
@@ -305,8 +315,8 @@ impl MlflowRegistry {
         let mlmodel = self.download(name, version, folder, MLMODEL_FILE)?;
         let data = model_dir::lightgbm_data_file(&mlmodel).map_err(unservable)?;
         let model = self.download(name, version, folder, &data)?;
-        let text = std::str::from_utf8(&model)
-            .map_err(|_| unservable(format!("`{data}` is not LightGBM's text format")))?;
+        let text =
+            std::str::from_utf8(&model).map_err(|_| unservable(format!("`{data}` is not LightGBM's text format")))?;
         let features = model_dir::feature_names(text)
             .ok_or_else(|| unservable(format!("`{data}` names no features (no `feature_names=` line)")))?;
         let meta = ModelMeta {
@@ -342,6 +352,7 @@ impl MlflowRegistry {
             },
             baselines: BTreeMap::new(),
             checksums: BTreeMap::from([(MODEL_FILE.to_string(), sha256_hex(&model))]),
+            external: true,
         };
         Ok(LoadedVersion { meta, files: BTreeMap::from([(MODEL_FILE.to_string(), model)]) })
     }
@@ -441,7 +452,9 @@ impl Registry for MlflowRegistry {
         for version in self.version_numbers(name)? {
             let (created, metrics, status) = match self.load(name, version) {
                 Ok(v) => (Some(v.meta.created).filter(|c| !c.is_empty()), Some(v.meta.metrics), VersionStatus::Ok),
-                Err(RegistryError::Corrupt { file, reason, .. }) => (None, None, VersionStatus::Corrupt { file, reason }),
+                Err(RegistryError::Corrupt { file, reason, .. }) => {
+                    (None, None, VersionStatus::Corrupt { file, reason })
+                }
                 Err(RegistryError::Unservable { reason, .. }) => {
                     (None, None, VersionStatus::Corrupt { file: MLMODEL_FILE.into(), reason })
                 }
@@ -479,7 +492,12 @@ impl Registry for MlflowRegistry {
         };
         let meta_bytes = self.download(name, version, &folder, META_FILE)?;
         match tags.get(META_SHA_TAG) {
-            None => return Err(corrupt(META_FILE, format!("the version has no `{META_SHA_TAG}` tag (its upload did not finish)"))),
+            None => {
+                return Err(corrupt(
+                    META_FILE,
+                    format!("the version has no `{META_SHA_TAG}` tag (its upload did not finish)"),
+                ))
+            }
             Some(expected) if *expected != sha256_hex(&meta_bytes) => {
                 return Err(corrupt(META_FILE, format!("its SHA-256 is not the one in the `{META_SHA_TAG}` tag")))
             }
@@ -622,7 +640,9 @@ fn run_metrics(m: &HoldoutMetrics, seconds: f64, timestamp: u128) -> Vec<Value> 
     ];
     values
         .into_iter()
-        .filter_map(|(k, v)| v.filter(|v| v.is_finite()).map(|v| json!({"key": k, "value": v, "timestamp": timestamp as u64, "step": 0})))
+        .filter_map(|(k, v)| {
+            v.filter(|v| v.is_finite()).map(|v| json!({"key": k, "value": v, "timestamp": timestamp as u64, "step": 0}))
+        })
         .collect()
 }
 
