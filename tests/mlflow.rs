@@ -334,3 +334,76 @@ fn an_unreachable_server_fails_train_before_training() {
     assert!(err.contains(&url) && !err.contains("training one first"), "{err}");
     assert!(!Path::new(&dir.join("models")).exists());
 }
+
+/// The `model/` artifact folder of version `version` under the server's artifact root.
+fn artifact_folder(artifacts: &Path, version: u64) -> PathBuf {
+    let mut stack = vec![artifacts.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().is_some_and(|n| n == "meta.json") {
+                let meta: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+                if meta["version"] == version {
+                    return path.parent().unwrap().to_path_buf();
+                }
+            }
+        }
+    }
+    panic!("no meta.json of version {version} under {}", artifacts.display())
+}
+
+#[test]
+fn a_version_whose_artifacts_fail_their_checksums_is_never_served() {
+    if skipped("a_version_whose_artifacts_fail_their_checksums_is_never_served") {
+        return;
+    }
+    let dir = temp_dir("mlflow-corrupt");
+    let server = Mlflow::start(&dir.join("mlflow"));
+    std::fs::write(dir.join("main.hf"), mlflow_main(&server.url, "housing_price")).unwrap();
+    for _ in 0..3 {
+        let (code, _, err) = run_to_end(&dir, &["train", "main.hf"], Duration::from_secs(300));
+        assert_eq!(code, 0, "{err}");
+    }
+    let artifacts = dir.join("mlflow/artifacts");
+    // v2: one byte of a quantile model changed; v3: meta.json rewritten (its tag no longer matches).
+    let q = artifact_folder(&artifacts, 2).join("q0.9.txt");
+    let mut bytes = std::fs::read(&q).unwrap();
+    let last = bytes.len() - 2;
+    bytes[last] ^= 1;
+    std::fs::write(&q, bytes).unwrap();
+    let meta_path = artifact_folder(&artifacts, 3).join("meta.json");
+    let text = std::fs::read_to_string(&meta_path).unwrap().replace("\"label\": \"Price\"", "\"label\": \"price\"");
+    std::fs::write(&meta_path, text).unwrap();
+
+    for (version, file) in [("2", "q0.9.txt"), ("3", "meta.json")] {
+        let (code, out, err) = run_to_end(
+            &dir,
+            &["models", "--registry", &server.url, "promote", "housing_price", version],
+            Duration::from_secs(60),
+        );
+        assert_ne!(code, 0, "a corrupt version was promoted: {out}");
+        assert!(err.contains("refusing to promote") && err.contains(file), "{err}");
+        let (code, out, _) = run_to_end(
+            &dir,
+            &["models", "--registry", &server.url, "show", "housing_price", version],
+            Duration::from_secs(60),
+        );
+        assert_eq!(code, 1);
+        assert!(out.contains(&format!("CORRUPT: {file}")), "{out}");
+    }
+    assert_eq!(describe(&server, "housing_price")["aliases"]["production"], 1);
+
+    // Someone points the alias at a corrupt version anyway: the running pipeline keeps v1.
+    let mut running = Running::start(&dir, &["run", "main.hf", "--port", "0"]);
+    let addr = running.http_addr();
+    server.python(&script(), &["set-alias", "housing_price", "production", "2"]);
+    running.wait_for_line("cannot load the new production version", Duration::from_secs(15));
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(get_json(&addr, "/readyz")["model_version"], 1);
+    assert_eq!(get_json(&addr, "/predictions?limit=1")[0]["model_version"], 1);
+    let stderr = running.stderr();
+    assert_eq!(stderr.matches("cannot load the new production version").count(), 1, "logged once:\n{stderr}");
+    assert!(stderr.contains("q0.9.txt"), "{stderr}");
+}

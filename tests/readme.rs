@@ -13,6 +13,8 @@
 //! - `<!-- kafka -->` before a block starts a tansu broker on a free port for the block and
 //!   sets `KAFKA_BROKERS` to its address in the block's commands (which the README has the
 //!   reader export for their own broker).
+//! - `<!-- mlflow -->` before a block starts an MLflow tracking server on a free port for the
+//!   block and sets `MLFLOW_TRACKING_URI` to it (skipped, saying so, when `HF_NO_MLFLOW=1`).
 
 mod common;
 
@@ -30,6 +32,8 @@ struct Example {
     while_running: Option<String>,
     /// A Kafka broker for the block, its address in `KAFKA_BROKERS`.
     kafka: bool,
+    /// An MLflow tracking server for the block, its URL in `MLFLOW_TRACKING_URI`.
+    mlflow: bool,
     commands: Vec<(String, Vec<String>)>,
 }
 
@@ -45,8 +49,14 @@ fn items(text: &str) -> Vec<Item> {
     let mut i = 0;
     let mut pending_while = None;
     let mut pending_kafka = false;
+    let mut pending_mlflow = false;
     while i < lines.len() {
         let line = lines[i];
+        if line == "<!-- mlflow -->" {
+            pending_mlflow = true;
+            i += 1;
+            continue;
+        }
         if line == "<!-- kafka -->" {
             pending_kafka = true;
             i += 1;
@@ -91,6 +101,7 @@ fn items(text: &str) -> Vec<Item> {
                 line: start,
                 while_running: pending_while.take(),
                 kafka: std::mem::take(&mut pending_kafka),
+                mlflow: std::mem::take(&mut pending_mlflow),
                 commands: joined,
             }));
         }
@@ -161,13 +172,20 @@ fn run_example(dir: &Path, ex: &Example) -> Vec<String> {
         r.http_addr();
         r
     });
+    if ex.mlflow && common::mlflow::skipped(&format!("the MLflow example at README.md:{}", ex.line)) {
+        return failures;
+    }
     let broker = ex.kafka.then(|| common::kafka::Broker::start(dir));
+    let mlflow = ex.mlflow.then(|| common::mlflow::Mlflow::start(&dir.join("mlflow-server")));
     let mut jobs = Vec::new();
     for (cmd, expected) in &ex.commands {
         let mut command = Command::new("bash");
         command.current_dir(dir).env("PATH", path_with_binary(ex.kafka)).env("NO_COLOR", "1");
         if let Some(b) = &broker {
             command.env("KAFKA_BROKERS", &b.addr);
+        }
+        if let Some(m) = &mlflow {
+            command.env("MLFLOW_TRACKING_URI", &m.url);
         }
         if let Some(bg) = cmd.strip_suffix('&') {
             jobs.push((cmd.clone(), command.args(["-c", bg.trim()]).spawn().unwrap()));

@@ -64,6 +64,32 @@ fn type_and_unit_errors_are_found_together() {
 }
 
 #[test]
+fn a_registry_is_a_directory_or_an_mlflow_server() {
+    let model = |registry: &str| {
+        format!("{SCHEMA}features f from housing {{ r = rooms }}\nmodel m = lightgbm(f, label: price) {{ registry: {registry} }}\n")
+    };
+    let p = ok(&model(r#"mlflow("http://h:5000/", name: "housing_price", experiment: "e")"#));
+    assert_eq!(
+        p.models[0].registry,
+        RegistrySpec::Mlflow {
+            url: Some("http://h:5000".into()),
+            name: Some("housing_price".into()),
+            experiment: Some("e".into())
+        }
+    );
+    assert_eq!(p.models[0].registered_name(), "housing_price");
+    let p = ok(&model("mlflow()"));
+    assert_eq!(p.models[0].registry, RegistrySpec::Mlflow { url: None, name: None, experiment: None });
+    assert_eq!(p.models[0].registered_name(), "m");
+    assert_eq!(ok(&model(r#""reg""#)).models[0].registry, RegistrySpec::Directory { path: "reg".into() });
+    assert_eq!(codes(&model(r#"mlflow("ftp://h")"#)), [Code::OutOfRange]);
+    assert_eq!(codes(&model(r#"mlflow(name: "  ")"#)), [Code::OutOfRange]);
+    assert_eq!(codes(&model(r#"mlflow(nme: "x")"#)), [Code::UnknownProperty]);
+    assert_eq!(codes(&model("s3(\"bucket\")")), [Code::TypeMismatch]);
+    assert_eq!(codes(&model("5")), [Code::TypeMismatch]);
+}
+
+#[test]
 fn a_model_may_not_read_its_label() {
     let found =
         codes(&format!("{SCHEMA}features f from housing {{ x = price * 2 }}\nmodel m = lightgbm(f, label: price)\n"));

@@ -470,7 +470,25 @@ impl Registry for MlflowRegistry {
     }
 
     fn meta(&self, name: &str, version: u32) -> Result<ModelMeta> {
-        Ok(self.load(name, version)?.meta)
+        let folder = self.artifact_path(name, version)?;
+        let listed = self
+            .rest
+            .list_artifacts(&folder)
+            .map_err(|e| self.error(format!("list the artifacts of `{name}` version {version}"), e))?;
+        if !listed.iter().any(|(f, _)| f == META_FILE) {
+            return Ok(self.load_foreign(name, version, &folder, &listed)?.meta);
+        }
+        let bytes = self.download(name, version, &folder, META_FILE)?;
+        let mut meta: ModelMeta = serde_json::from_slice(&bytes).map_err(|e| RegistryError::Corrupt {
+            name: name.into(),
+            version,
+            file: META_FILE.into(),
+            reason: format!("cannot parse it: {e}"),
+            path: format!("mlflow-artifacts:/{folder}").into(),
+        })?;
+        meta.name = name.to_string();
+        meta.version = version;
+        Ok(meta)
     }
 
     fn load(&self, name: &str, version: u32) -> Result<LoadedVersion> {
