@@ -54,6 +54,7 @@ exit 0
   cat "${1:-$requirements}" >"$venv/requirements.txt"
 }
 
+CHROMIUM="Chromium 156.0.8078.114 built on Debian GNU/Linux 12 (bookworm)"
 libdir="$tmp/libclang"
 mkdir -p "$libdir"
 touch "$libdir/libclang.so.1"
@@ -63,12 +64,12 @@ export LIBCLANG_PATH="$libdir"
 d="$tmp/none"; base_path "$d"
 run_deps "$d" check
 expect "no tools" 1 "cmake: not found" "clang: not found" "promtool: not found" "cargo: not found" "python-env: " \
-  "tansu: not found"
+  "tansu: not found" "chromium: not found"
 
 # 2. cmake present but old.
 d="$tmp/old"; base_path "$d"
 fake cmake "cmake version 3.25.1" "$d"; fake clang "clang version 14" "$d"
-fake promtool "promtool 2.42" "$d"; fake tansu "tansu 0.6.0" "$d"; fake cargo "cargo 1.95" "$d"
+fake promtool "promtool 2.42" "$d"; fake tansu "tansu 0.6.0" "$d"; fake chromium "$CHROMIUM" "$d"; fake cargo "cargo 1.95" "$d"
 run_deps "$d" check
 expect "old cmake" 1 "cmake: version 3.25.1 is older than 3.28"
 grep -q "clang: not found" <<<"$out" && fail "old cmake: clang reported missing though present"
@@ -76,21 +77,21 @@ grep -q "clang: not found" <<<"$out" && fail "old cmake: clang reported missing 
 # 3. A cmake that fails (a broken install) is not a good version.
 d="$tmp/broken"; base_path "$d"
 printf '#!/bin/sh\nexit 127\n' >"$d/cmake"; chmod +x "$d/cmake"
-fake clang "clang version 14" "$d"; fake promtool "promtool 2.42" "$d"; fake tansu "tansu 0.6.0" "$d"; fake cargo "cargo 1.95" "$d"
+fake clang "clang version 14" "$d"; fake promtool "promtool 2.42" "$d"; fake tansu "tansu 0.6.0" "$d"; fake chromium "$CHROMIUM" "$d"; fake cargo "cargo 1.95" "$d"
 run_deps "$d" check
 expect "failing cmake" 1 "cmake: not found"
 
 # 4. Everything new enough: the check passes.
 d="$tmp/good"; base_path "$d"; fake_pyenv
 fake cmake "cmake version 3.31.6" "$d"; fake clang "clang version 14" "$d"
-fake promtool "promtool 2.42" "$d"; fake tansu "tansu 0.6.0" "$d"; fake cargo "cargo 1.95" "$d"
+fake promtool "promtool 2.42" "$d"; fake tansu "tansu 0.6.0" "$d"; fake chromium "$CHROMIUM" "$d"; fake cargo "cargo 1.95" "$d"
 run_deps "$d" check
 expect "all present" 0 "deps: cmake 3.31.6"
 
 # 5. `install` with no cmake at all installs it through pip and then passes (the bug: with
 #    no cmake, nothing was installed and the failure was hidden).
 d="$tmp/install"; base_path "$d"; fake_pyenv
-fake clang "clang version 14" "$d"; fake promtool "promtool 2.42" "$d"; fake tansu "tansu 0.6.0" "$d"; fake cargo "cargo 1.95" "$d"
+fake clang "clang version 14" "$d"; fake promtool "promtool 2.42" "$d"; fake tansu "tansu 0.6.0" "$d"; fake chromium "$CHROMIUM" "$d"; fake cargo "cargo 1.95" "$d"
 mkdir -p "$tmp/pyscripts"
 cat >"$d/python3" <<PY
 #!/bin/sh
@@ -107,7 +108,7 @@ grep -q "cmake>=3.28" "$tmp/pip.log" 2>/dev/null || fail "install missing cmake:
 
 # 6. `install` whose pip does nothing: the final check fails and names cmake.
 d="$tmp/install_fails"; base_path "$d"
-fake clang "clang version 14" "$d"; fake promtool "promtool 2.42" "$d"; fake tansu "tansu 0.6.0" "$d"; fake cargo "cargo 1.95" "$d"
+fake clang "clang version 14" "$d"; fake promtool "promtool 2.42" "$d"; fake tansu "tansu 0.6.0" "$d"; fake chromium "$CHROMIUM" "$d"; fake cargo "cargo 1.95" "$d"
 printf '#!/bin/sh\nexit 0\n' >"$d/python3"; chmod +x "$d/python3"
 run_deps "$d" install
 expect "install that does not help" 1 "cmake: not found"
@@ -116,7 +117,7 @@ expect "install that does not help" 1 "cmake: not found"
 #    the clients is broken. Both are named.
 d="$tmp/stale_env"; base_path "$d"
 fake cmake "cmake version 3.31.6" "$d"; fake clang "clang version 14" "$d"
-fake promtool "promtool 2.42" "$d"; fake tansu "tansu 0.6.0" "$d"; fake cargo "cargo 1.95" "$d"
+fake promtool "promtool 2.42" "$d"; fake tansu "tansu 0.6.0" "$d"; fake chromium "$CHROMIUM" "$d"; fake cargo "cargo 1.95" "$d"
 echo "schemathesis==0.1" >"$tmp/old-requirements.txt"; fake_pyenv "$tmp/old-requirements.txt"
 run_deps "$d" check
 expect "stale python env" 1 "python-env: $venv is missing or not made from"
@@ -128,7 +129,7 @@ expect "python env that cannot import" 1 "python-env: "
 #    requirements into it with its own pip.
 d="$tmp/install_env"; base_path "$d"; rm -rf "$venv"
 fake cmake "cmake version 3.31.6" "$d"; fake clang "clang version 14" "$d"
-fake promtool "promtool 2.42" "$d"; fake tansu "tansu 0.6.0" "$d"; fake cargo "cargo 1.95" "$d"
+fake promtool "promtool 2.42" "$d"; fake tansu "tansu 0.6.0" "$d"; fake chromium "$CHROMIUM" "$d"; fake cargo "cargo 1.95" "$d"
 cat >"$d/python3" <<PY
 #!/bin/sh
 case "\$*" in
@@ -147,7 +148,7 @@ grep -q -- "-m pip install -q -r $requirements" "$tmp/venv-pip.log" 2>/dev/null 
 #    own build folder (not a shared CARGO_TARGET_DIR).
 d="$tmp/tansu"; base_path "$d"; fake_pyenv
 fake cmake "cmake version 3.31.6" "$d"; fake clang "clang version 14" "$d"; fake promtool "promtool 2.42" "$d"
-fake tansu "tansu 0.5.1" "$d"
+fake tansu "tansu 0.5.1" "$d"; fake chromium "$CHROMIUM" "$d"
 cat >"$d/cargo" <<CARGO
 #!/bin/sh
 case "\$1" in
@@ -166,8 +167,27 @@ grep -q -- "install tansu --version 0.6.0 --locked --no-default-features --featu
   fail "install tansu: cargo was not asked for the pinned tansu: $(cat "$tmp/cargo.log" 2>&1)"
 grep -q "target=unset" "$tmp/cargo.log" 2>/dev/null || fail "install tansu: built inside CARGO_TARGET_DIR: $(cat "$tmp/cargo.log" 2>&1)"
 
+# 10. No Chromium: it is named, and `install` asks apt for the Debian package `chromium`.
+d="$tmp/chromium"; base_path "$d"; fake_pyenv
+fake cmake "cmake version 3.31.6" "$d"; fake clang "clang version 14" "$d"; fake promtool "promtool 2.42" "$d"
+fake tansu "tansu 0.6.0" "$d"; fake cargo "cargo 1.95" "$d"
+run_deps "$d" check
+expect "no chromium" 1 "chromium: not found"
+cat >"$d/apt-get" <<APT
+#!/bin/sh
+echo "\$*" >>"$tmp/apt.log"
+case "\$*" in
+  *install*chromium*) printf '#!/bin/sh\\necho "$CHROMIUM"\\n' >"$d/chromium"; chmod +x "$d/chromium" ;;
+esac
+APT
+chmod +x "$d/apt-get"
+run_deps "$d" install
+expect "install chromium" 0 "installing chromium" "chromium 156.0.8078.114"
+grep -q -- "install -y -qq chromium" "$tmp/apt.log" 2>/dev/null ||
+  fail "install chromium: apt-get was not asked for chromium: $(cat "$tmp/apt.log" 2>&1)"
+
 if [ "$failures" -gt 0 ]; then
   echo "tests/deps.sh: $failures failure(s)" >&2
   exit 1
 fi
-echo "tests/deps.sh: 9 cases passed"
+echo "tests/deps.sh: 10 cases passed"
