@@ -6,6 +6,7 @@
 //! [`program`] (checked, typed) → [`plan`] (serde, what `explain` prints) → dataflow.
 
 pub mod ast;
+pub mod auction;
 pub mod check;
 pub mod data;
 pub mod diagnostics;

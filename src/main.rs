@@ -33,6 +33,9 @@ enum Command {
     Models(cli::models::ModelsArgs),
     /// Stream the file's generated or CSV events into a Kafka topic as JSON.
     Produce(cli::produce::ProduceArgs),
+    /// Run the file's auctions: bidder personas trade its listings on the model's estimates;
+    /// print a summary per bias level and write the reports.
+    Auction(cli::auction::AuctionArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::Train(args) => cli::train::run(args),
         Command::Models(args) => cli::models::run(args),
         Command::Produce(args) => cli::produce::run(args),
+        Command::Auction(args) => cli::auction::run(args),
     };
     cli::exit_code(result)
 }

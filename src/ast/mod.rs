@@ -333,7 +333,8 @@ pub enum AuctionStmt {
     Listings { count: Expr, source: Ident, span: Span },
     Bidders(Vec<Bidder>),
     Rule(Expr),
-    Bias { target: Ident, by: Expr, span: Span },
+    /// `bias model by F`, or a sweep `bias model by FROM .. TO step STEP`.
+    Bias { target: Ident, by: Expr, sweep: Option<(Expr, Expr)>, span: Span },
     Seed(Expr),
     Report(Spanned<String>),
 }

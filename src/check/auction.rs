@@ -6,7 +6,10 @@ use crate::ast::{AuctionDecl, AuctionStmt, BinaryOp, Expr, ExprKind, UnaryOp, Un
 use crate::diagnostics::{did_you_mean, suggest_or_list, Code, Diagnostic};
 use crate::program::{Auction, AuctionRule, BidderGroup, Persona, PriceExpr, PriceVar};
 
-const PERSONAS: &[&str] = &["investor", "flipper", "owner", "opportunist"];
+const PERSONAS: &[&str] = &["investor", "flipper", "owner", "opportunist", "learner"];
+const BIDDER_KEYS: &[&str] = &["max", "noise", "budget", "wins", "shading"];
+/// Most bias levels one sweep may run.
+const MAX_BIAS_LEVELS: usize = 101;
 const RULES: &[&str] = &["english", "first_price", "second_price"];
 const PRICE_VARS: &[&str] = &["estimate", "p10", "p90", "lower", "upper"];
 
@@ -15,7 +18,7 @@ impl Checker<'_> {
         let mut listings = None;
         let mut bidders = Vec::new();
         let mut rule = None;
-        let mut bias = 0.0;
+        let mut biases = vec![0.0];
         let mut seed = 0;
         let mut report = None;
         let mut ok = true;
@@ -57,7 +60,7 @@ impl Checker<'_> {
                     all
                 }
                 AuctionStmt::Rule(e) => self.auction_rule(e).map(|r| rule = Some(r)),
-                AuctionStmt::Bias { target, by, .. } => {
+                AuctionStmt::Bias { target, by, sweep, span } => {
                     if target.node != "model" {
                         self.error(
                             Diagnostic::new(Code::UnknownName, target.span, format!("cannot bias `{}`", target.node))
@@ -66,7 +69,7 @@ impl Checker<'_> {
                         );
                         None
                     } else {
-                        self.quantity(by, super::values::Dim::Percent, "the bias").map(|b| bias = b)
+                        self.biases(by, sweep.as_ref(), *span).map(|b| biases = b)
                     }
                 }
                 AuctionStmt::Seed(e) => self.count(e, "`seed`", 0).map(|s| seed = s),
@@ -104,7 +107,7 @@ impl Checker<'_> {
                 source,
                 bidders,
                 rule,
-                bias,
+                biases,
                 seed,
                 report,
             });
@@ -117,6 +120,7 @@ impl Checker<'_> {
             "flipper" => Some(Persona::Flipper),
             "owner" => Some(Persona::Owner),
             "opportunist" => Some(Persona::Opportunist),
+            "learner" => Some(Persona::Learner),
             other => {
                 self.error(
                     Diagnostic::new(Code::UnknownPersona, b.persona.span, format!("unknown persona `{other}`"))
@@ -129,7 +133,19 @@ impl Checker<'_> {
         let count = self.count(&b.count, "the number of bidders", 1);
         let mut max = None;
         let mut noise = Some(0.0);
+        let mut budget = None;
+        let mut wins = None;
+        let mut shading = None;
+        let mut seen = std::collections::HashSet::new();
         for p in &b.params {
+            if p.key.node != "max" && !seen.insert(p.key.node.clone()) {
+                self.error(
+                    Diagnostic::new(Code::DuplicateProperty, p.key.span, format!("`{}` is set twice", p.key.node))
+                        .label("set again"),
+                );
+                noise = None;
+                continue;
+            }
             match p.key.node.as_str() {
                 "max" if max.is_some() => {
                     self.error(
@@ -139,6 +155,26 @@ impl Checker<'_> {
                 }
                 "max" => max = Some(self.price(&p.value)),
                 "noise" => noise = self.fraction(&p.value, "`noise`"),
+                "budget" => match self.number(&p.value) {
+                    Some((v, super::values::Dim::Plain)) if v > 0.0 => budget = Some(v),
+                    Some(_) => {
+                        self.error(
+                            Diagnostic::new(Code::OutOfRange, p.value.span, "`budget` is an amount of money above 0")
+                                .label("not a positive amount")
+                                .hint("for example `budget: 5M`"),
+                        );
+                        noise = None;
+                    }
+                    None => noise = None,
+                },
+                "wins" => match self.count(&p.value, "`wins`", 1) {
+                    Some(w) => wins = Some(w.min(u32::MAX as u64) as u32),
+                    None => noise = None,
+                },
+                "shading" => match self.shading(&p.value, persona == Some(Persona::Learner)) {
+                    Some(s) => shading = Some(s),
+                    None => noise = None,
+                },
                 other => {
                     self.error(
                         Diagnostic::new(
@@ -147,7 +183,7 @@ impl Checker<'_> {
                             format!("a bidder has no setting `{other}`"),
                         )
                         .label("unknown setting")
-                        .hint(suggest_or_list(other, ["max", "noise"], "bidder settings")),
+                        .hint(suggest_or_list(other, BIDDER_KEYS.iter().copied(), "bidder settings")),
                     );
                     noise = None;
                 }
@@ -164,7 +200,71 @@ impl Checker<'_> {
                 None
             }
         };
-        Some(BidderGroup { persona: persona?, count: count? as u32, max: max?, noise: noise? })
+        let persona = persona?;
+        Some(BidderGroup {
+            persona,
+            count: count? as u32,
+            max: max?,
+            noise: noise?,
+            budget,
+            wins: wins.or(persona.default_wins()),
+            shading: shading.unwrap_or_else(|| persona.default_shading()),
+        })
+    }
+
+    /// `shading: 10%`, or for a learner the levels it tries: `shading: [0%, 5%, 10%]`.
+    fn shading(&mut self, e: &Expr, learner: bool) -> Option<Vec<f64>> {
+        let levels: Vec<&Expr> = match &e.node {
+            ExprKind::List(items) if learner && !items.is_empty() => items.iter().collect(),
+            ExprKind::List(_) if !learner => {
+                self.error(
+                    Diagnostic::new(Code::TypeMismatch, e.span, "only a `learner` chooses among shading levels")
+                        .label("a list")
+                        .hint("give one level, e.g. `shading: 10%`"),
+                );
+                return None;
+            }
+            _ => vec![e],
+        };
+        let mut out = Vec::new();
+        for level in levels {
+            let v = self.fraction(level, "`shading`")?;
+            if !(0.0..0.95).contains(&v) {
+                self.error(
+                    Diagnostic::new(Code::OutOfRange, level.span, "a shading level lies in 0% .. 95%")
+                        .label("outside 0% .. 95%"),
+                );
+                return None;
+            }
+            out.push(v);
+        }
+        Some(out)
+    }
+
+    /// `bias model by F`, or the sweep `FROM .. TO step STEP` (inclusive, ascending).
+    fn biases(&mut self, by: &Expr, sweep: Option<&(Expr, Expr)>, span: crate::ast::Span) -> Option<Vec<f64>> {
+        let from = self.quantity(by, super::values::Dim::Percent, "the bias")?;
+        let Some((to, step)) = sweep else { return Some(vec![from]) };
+        let to_v = self.quantity(to, super::values::Dim::Percent, "the bias")?;
+        let step_v = self.quantity(step, super::values::Dim::Percent, "the step")?;
+        if to_v < from {
+            self.error(
+                Diagnostic::new(Code::OutOfRange, to.span, "a bias sweep goes up: the end is below the start")
+                    .label("below the start"),
+            );
+            return None;
+        }
+        let levels = ((to_v - from) / step_v.max(f64::MIN_POSITIVE) + 1e-9).floor() as usize + 1;
+        if step_v <= 0.0 || levels > MAX_BIAS_LEVELS {
+            self.error(
+                Diagnostic::new(Code::OutOfRange, step.span, format!("a step above 0 that gives at most {MAX_BIAS_LEVELS} levels"))
+                    .label(if step_v <= 0.0 { "not above 0".to_string() } else { format!("{levels} levels") })
+                    .also(span, "in this sweep"),
+            );
+            return None;
+        }
+        // Levels as from + k·step, rounded to 1e-12 so that 5% steps land on 0 exactly.
+        Some((0..levels).map(|k| ((from + k as f64 * step_v) * 1e12).round() / 1e12).collect())
     }
 
     fn auction_rule(&mut self, e: &Expr) -> Option<AuctionRule> {

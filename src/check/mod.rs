@@ -249,11 +249,6 @@ impl<'a> Checker<'a> {
         }
         for a in decls.of(|d| if let Decl::Auction(a) = d { Some(a) } else { None }) {
             self.auction(a);
-            self.not_available(
-                a.name.span,
-                &format!("auction `{}`", a.name.node),
-                "the `auction` command is not built yet",
-            );
         }
     }
 

@@ -155,7 +155,8 @@ fn scenarios_and_auctions_are_typed() {
         Expectation::Detected { drift: "d".into(), within_ms: Some(10_000), of_ms: Some(20_000) }
     );
     let a = &p.auctions[0];
-    assert!((a.bias + 0.05).abs() < 1e-12);
+    assert_eq!(a.biases.len(), 1);
+    assert!((a.biases[0] + 0.05).abs() < 1e-12);
     assert_eq!(a.bidders[0].persona, Persona::Owner);
     assert!((a.bidders[0].noise - 0.02).abs() < 1e-12);
 }

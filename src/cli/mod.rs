@@ -1,6 +1,7 @@
 //! One module per subcommand, each with its `#[derive(Args)]` struct; here the flags every
 //! command takes, the log subscriber, colours, and the one way a command fails.
 
+pub mod auction;
 pub mod bench;
 pub mod check;
 pub mod explain;
@@ -105,6 +106,15 @@ pub fn exit_code(result: anyhow::Result<()>) -> ExitCode {
 /// a file that declares something the engine cannot run yet, naming each such declaration.
 pub fn runnable(path: &Path, command: &str) -> anyhow::Result<Checked> {
     let checked = checked(path)?;
+    if let Some(a) = checked.program.as_ref().and_then(|p| p.auctions.first()) {
+        tracing::error!(
+            "`{}` declares auction `{}`: run it with `housing-flow auction {}`; `{command}` runs pipelines, and nothing was started",
+            path.display(),
+            a.name,
+            path.display()
+        );
+        return Err(Exit(EXIT_FAILURE).into());
+    }
     if !checked.unavailable.is_empty() {
         eprint!("{}", render_all(&checked.map, &checked.unavailable, color()));
         tracing::error!("`{command}` cannot run `{}` yet; nothing was started", path.display());

@@ -104,13 +104,13 @@ pub fn explain(plan: &Plan) -> String {
         let bidders: u32 = a.bidders.iter().map(|b| b.count).sum();
         let _ = writeln!(
             w,
-            "\nauction `{}`: {} listings from `{}`, {} bidders in {} group(s), bias {:+}%",
+            "\nauction `{}`: {} listings from `{}`, {} bidders in {} group(s), bias {}",
             a.name,
             a.listings,
             a.source,
             bidders,
             a.bidders.len(),
-            a.bias * 100.0
+            a.biases.iter().map(|b| format!("{:+}%", b * 100.0)).collect::<Vec<_>>().join(", ")
         );
     }
     out

@@ -567,8 +567,9 @@ pub struct Auction {
     pub source: String,
     pub bidders: Vec<BidderGroup>,
     pub rule: AuctionRule,
-    /// Model error injected into estimates: +0.05 = estimates 5% high.
-    pub bias: f64,
+    /// Model error injected into estimates and intervals, one market per level, ascending:
+    /// +0.05 = estimates 5% high. One level unless the file sweeps (`-10% .. +10% step 5%`).
+    pub biases: Vec<f64>,
     pub seed: u64,
     pub report: Option<String>,
 }
@@ -580,6 +581,13 @@ pub struct BidderGroup {
     pub max: PriceExpr,
     /// Relative noise on each bidder's valuation.
     pub noise: f64,
+    /// Capital each bidder of the group has across all auctions; `None` is unlimited.
+    pub budget: Option<f64>,
+    /// Most houses each bidder buys (owner-occupiers: 1); `None` is unlimited.
+    pub wins: Option<u32>,
+    /// How far below its valuation a bidder bids in a first-price auction (0.1 = 10% below).
+    /// One level, or for a learner the levels it chooses among.
+    pub shading: Vec<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -589,6 +597,40 @@ pub enum Persona {
     Flipper,
     Owner,
     Opportunist,
+    /// Learns its first-price bid shading across auctions from its realised surplus.
+    Learner,
+}
+
+impl Persona {
+    /// The name used in files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Persona::Investor => "investor",
+            Persona::Flipper => "flipper",
+            Persona::Owner => "owner",
+            Persona::Opportunist => "opportunist",
+            Persona::Learner => "learner",
+        }
+    }
+
+    /// First-price bid shading when the file sets none.
+    pub fn default_shading(self) -> Vec<f64> {
+        match self {
+            Persona::Investor => vec![0.10],
+            Persona::Flipper => vec![0.05],
+            Persona::Owner => vec![0.02],
+            Persona::Opportunist => vec![0.0],
+            Persona::Learner => vec![0.0, 0.05, 0.10, 0.15, 0.20, 0.25, 0.30],
+        }
+    }
+
+    /// Houses a bidder buys when the file sets no `wins:`.
+    pub fn default_wins(self) -> Option<u32> {
+        match self {
+            Persona::Owner => Some(1),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -66,6 +66,7 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_rule
             | Rule::kw_bias
             | Rule::kw_by
+            | Rule::kw_step
             | Rule::kw_category
     )
 }
@@ -320,7 +321,11 @@ fn auction_stmt(cx: &mut Ctx<'_>, p: Pair<'_, Rule>) -> AuctionStmt {
         Rule::bias_stmt => {
             let target = cx.ident(&take("a bias target"));
             let by = expr(cx, take("a bias"));
-            AuctionStmt::Bias { target, by, span }
+            let sweep = match (words.next(), words.next()) {
+                (Some(to), Some(step)) => Some((expr(cx, to), expr(cx, step))),
+                _ => None,
+            };
+            AuctionStmt::Bias { target, by, sweep, span }
         }
         Rule::seed_stmt => AuctionStmt::Seed(expr(cx, take("a seed"))),
         Rule::report_stmt => AuctionStmt::Report(cx.string(take("a path"))),
