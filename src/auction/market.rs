@@ -27,8 +27,11 @@ use timely::dataflow::operators::vec::Broadcast as _;
 use timely::dataflow::operators::{Input as _, Probe as _};
 use timely::dataflow::{InputHandle, ProbeHandle};
 
-/// Listings per round: learners learn and states are shared between rounds.
-pub const ROUND: usize = 32;
+/// Listings per round when a learner bids: it learns between rounds, so rounds are short.
+pub const LEARNING_ROUND: usize = 32;
+/// Listings per round otherwise: rounds only share budgets and houses bought, and fewer
+/// rounds mean fewer waits for the slowest worker.
+pub const ROUND: usize = 1024;
 /// Tie-break draws use this purpose, apart from the valuation noise.
 const TIE_BREAK: u64 = 3;
 
@@ -135,11 +138,7 @@ impl Market {
         let mut moved = vec![false; states.len()];
         let mut out = Vec::with_capacity(round.len());
         for record in round {
-            let record = if record.bids.iter().any(|b| moved[b.bidder]) {
-                self.auction(record.position, states)
-            } else {
-                record
-            };
+            let record = if record.bids.iter().any(|b| moved[b.bidder]) { self.refresh(record, states) } else { record };
             if let Some(w) = record.winner {
                 let st = &mut states[w];
                 st.budget_left -= record.price;
@@ -158,6 +157,42 @@ impl Market {
             }
         }
         out
+    }
+}
+
+impl Market {
+    /// An auction some of whose bidders bought earlier in the same round: their bids are
+    /// brought up to date (a bidder with no houses or money left drops out, a smaller budget
+    /// lowers a limit). Only when one of them held one of the two best bids, which decide the
+    /// outcome under every rule, is the auction run again.
+    fn refresh(&self, mut record: AuctionRecord, states: &[BidderState]) -> AuctionRecord {
+        let mut ranked: Vec<(f64, u64, usize)> = record
+            .bids
+            .iter()
+            .map(|b| (b.amount, draws::draw(self.seed, record.listing, b.bidder as u64, TIE_BREAK), b.bidder))
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+        let deciding: Vec<usize> = ranked.iter().take(2).map(|r| r.2).collect();
+        let mut rerun = false;
+        record.bids.retain_mut(|bid| {
+            let st = &states[bid.bidder];
+            if !st.active() {
+                rerun |= deciding.contains(&bid.bidder);
+                return false;
+            }
+            let limit = bid.valuation.min(st.budget_left);
+            let amount = limit * (1.0 - bid.shading);
+            if amount != bid.amount {
+                rerun |= deciding.contains(&bid.bidder);
+                bid.amount = amount;
+            }
+            true
+        });
+        if rerun {
+            self.auction(record.position, states)
+        } else {
+            record
+        }
     }
 }
 
@@ -199,10 +234,11 @@ pub fn run(market: Arc<Market>, workers: usize) -> Result<MarketRun, String> {
                 .probe_with(&probe);
         });
         let n = market.listings.len();
-        for (round, start) in (0..n).step_by(ROUND).enumerate() {
+        let size = if market.bidders.iter().any(|b| b.persona == Persona::Learner) { LEARNING_ROUND } else { ROUND };
+        for (round, start) in (0..n).step_by(size).enumerate() {
             {
                 let snapshot = states.borrow();
-                for position in (start..(start + ROUND).min(n)).filter(|p| p % peers == index) {
+                for position in (start..(start + size).min(n)).filter(|p| p % peers == index) {
                     input.send(market.auction(position, &snapshot));
                 }
             }

@@ -29,7 +29,7 @@ pub use listing::Listing;
 pub use load::load_listings;
 pub use market::{AuctionRecord, BidRecord, Market};
 pub use report::{outcomes_json, write_reports};
-pub use summary::{GroupSummary, LevelSummary};
+pub use summary::{GroupSummary, LearnerComparison, LevelSummary};
 
 use crate::program::Auction;
 use std::sync::Arc;
@@ -69,8 +69,42 @@ pub fn run(auction: &Auction, listings: Vec<Listing>, workers: usize) -> Result<
         let started = Instant::now();
         let run = market::run(market, workers)?;
         let seconds = started.elapsed().as_secs_f64();
-        let summary = summary::summarize(bias, &run.records, &bidders, &auction.bidders);
+        let mut summary = summary::summarize(bias, &run.records, &bidders, &auction.bidders);
+        summary.learners = learner_comparison(auction, &listings, bias, workers, &summary)?;
         levels.push(LevelRun { bias, records: run.records, states: run.states, summary, seconds });
     }
     Ok(AuctionRun { auction: auction.clone(), bidders, listings: listings.len(), workers, levels })
+}
+
+/// For each learner group: the same market once per shading level, with the group keeping
+/// that level throughout, and the surplus it made there.
+fn learner_comparison(
+    auction: &Auction,
+    listings: &Arc<Vec<Listing>>,
+    bias: f64,
+    workers: usize,
+    learned: &LevelSummary,
+) -> Result<Vec<LearnerComparison>, String> {
+    let mut out = Vec::new();
+    for (g, group) in auction.bidders.iter().enumerate() {
+        if group.persona != crate::program::Persona::Learner || group.shading.len() < 2 {
+            continue;
+        }
+        let mut fixed = Vec::new();
+        for &level in &group.shading {
+            let mut groups = auction.bidders.clone();
+            groups[g].shading = vec![level];
+            let market = Arc::new(Market {
+                listings: listings.to_vec(),
+                bidders: bidders(&groups),
+                rule: auction.rule.clone(),
+                bias,
+                seed: auction.seed,
+            });
+            let run = market::run(market, workers)?;
+            fixed.push((level, summary::summarize(bias, &run.records, &bidders(&groups), &groups).groups[g].surplus));
+        }
+        out.push(LearnerComparison { label: learned.groups[g].label.clone(), learned_surplus: learned.groups[g].surplus, fixed });
+    }
+    Ok(out)
 }

@@ -46,7 +46,7 @@ pub fn markdown(run: &AuctionRun) -> String {
         let s = &l.summary;
         out += &format!(
             "\n## Bias {:+.1}%\n\nsold {} of {} ({:.1}% unsold); price / true price {:.3}; mean |price − true| {:.1}%; \
-             overpaid {:.1}% of sales\n\n| group | bidders | wins | win share | surplus | overpaid |\n|---|---:|---:|---:|---:|---:|\n",
+             overpaid {:.1}% of sales\n",
             s.bias * 100.0,
             s.sold,
             s.listings,
@@ -55,6 +55,16 @@ pub fn markdown(run: &AuctionRun) -> String {
             s.mean_abs_price_error * 100.0,
             s.overpayment_rate * 100.0
         );
+        for c in &s.learners {
+            let fixed: Vec<String> = c.fixed.iter().map(|(l, s)| format!("{:.0}% → {s:.0}", l * 100.0)).collect();
+            out += &format!(
+                "\n{}: surplus {:.0} learning its shading; the same market with a fixed shading: {}\n",
+                c.label,
+                c.learned_surplus,
+                fixed.join(", ")
+            );
+        }
+        out += "\n| group | bidders | wins | win share | surplus | overpaid |\n|---|---:|---:|---:|---:|---:|\n";
         for g in &s.groups {
             out += &format!(
                 "| {} | {} | {} | {:.1}% | {:.0} | {} |\n",

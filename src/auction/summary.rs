@@ -37,6 +37,18 @@ pub struct LevelSummary {
     /// Share of sold listings whose price exceeded the true price (winner's curse).
     pub overpayment_rate: f64,
     pub groups: Vec<GroupSummary>,
+    /// Each learner group against the same market in which it keeps each of its levels fixed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub learners: Vec<LearnerComparison>,
+}
+
+/// A learner group's surplus against the same market with its shading fixed at each of its levels.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LearnerComparison {
+    pub label: String,
+    pub learned_surplus: f64,
+    /// (fixed shading, the group's surplus with it), one per level.
+    pub fixed: Vec<(f64, f64)>,
 }
 
 /// Labels for the groups: the persona, numbered when it appears more than once.
@@ -101,5 +113,6 @@ pub fn summarize(bias: f64, records: &[AuctionRecord], bidders: &[Bidder], group
         mean_abs_price_error: per_sold(error),
         overpayment_rate: per_sold(over as f64),
         groups: out,
+        learners: Vec::new(),
     }
 }
