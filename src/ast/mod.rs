@@ -330,11 +330,20 @@ pub struct AuctionDecl {
 #[derive(Clone, Debug)]
 pub enum AuctionStmt {
     Use(UseDecl),
-    Listings { count: Expr, source: Ident, span: Span },
+    Listings {
+        count: Expr,
+        source: Ident,
+        span: Span,
+    },
     Bidders(Vec<Bidder>),
     Rule(Expr),
     /// `bias model by F`, or a sweep `bias model by FROM .. TO step STEP`.
-    Bias { target: Ident, by: Expr, sweep: Option<(Expr, Expr)>, span: Span },
+    Bias {
+        target: Ident,
+        by: Expr,
+        sweep: Option<(Expr, Expr)>,
+        span: Span,
+    },
     Seed(Expr),
     Report(Spanned<String>),
 }

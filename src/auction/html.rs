@@ -24,7 +24,8 @@ struct Axes {
 impl Axes {
     fn new(xs: impl Iterator<Item = f64> + Clone, ys: impl Iterator<Item = f64> + Clone) -> Axes {
         let range = |v: &mut dyn Iterator<Item = f64>| {
-            let (lo, hi) = v.filter(|x| x.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
+            let (lo, hi) =
+                v.filter(|x| x.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
             if !lo.is_finite() {
                 (0.0, 1.0)
             } else if hi - lo < 1e-12 {
@@ -106,7 +107,8 @@ fn line(out: &mut String, a: &Axes, points: &[(f64, f64)], color: &str, class: &
     for (i, (x, y)) in points.iter().filter(|(x, y)| x.is_finite() && y.is_finite()).enumerate() {
         let _ = write!(d, "{}{:.1},{:.1} ", if i == 0 { "M" } else { "L" }, a.px(*x), a.py(*y));
     }
-    let _ = writeln!(out, r#"<path class="{class}" d="{}" fill="none" stroke="{color}" stroke-width="2"/>"#, d.trim_end());
+    let _ =
+        writeln!(out, r#"<path class="{class}" d="{}" fill="none" stroke="{color}" stroke-width="2"/>"#, d.trim_end());
 }
 
 /// Markers at the points, as one path of small squares (cheap for thousands of points).
@@ -153,9 +155,21 @@ pub fn page(run: &AuctionRun) -> String {
     let level = &run.levels[f];
 
     // 1. Clearing price against true price.
-    let sold: Vec<(f64, f64)> = level.records.iter().filter(|r| r.winner.is_some()).map(|r| (r.true_price, r.price)).collect();
-    let a = Axes::new(sold.iter().map(|p| p.0).chain(sold.iter().map(|p| p.1)), sold.iter().map(|p| p.1).chain(sold.iter().map(|p| p.0)));
-    frame(&mut body, "clearing-vs-true", &format!("Clearing price vs true price (bias {})", pct(level.bias)), &a, "true price", "clearing price", &label);
+    let sold: Vec<(f64, f64)> =
+        level.records.iter().filter(|r| r.winner.is_some()).map(|r| (r.true_price, r.price)).collect();
+    let a = Axes::new(
+        sold.iter().map(|p| p.0).chain(sold.iter().map(|p| p.1)),
+        sold.iter().map(|p| p.1).chain(sold.iter().map(|p| p.0)),
+    );
+    frame(
+        &mut body,
+        "clearing-vs-true",
+        &format!("Clearing price vs true price (bias {})", pct(level.bias)),
+        &a,
+        "true price",
+        "clearing price",
+        &label,
+    );
     let lo = a.x.0.max(a.y.0);
     let hi = a.x.1.min(a.y.1);
     line(&mut body, &a, &[(lo, lo), (hi, hi)], "#999", "diagonal");
@@ -165,11 +179,18 @@ pub fn page(run: &AuctionRun) -> String {
     // 2. Surplus by group per bias level.
     let biases: Vec<f64> = run.levels.iter().map(|l| l.bias).collect();
     let groups = &run.levels[0].summary.groups;
-    let series: Vec<Vec<(f64, f64)>> = (0..groups.len())
-        .map(|g| run.levels.iter().map(|l| (l.bias, l.summary.groups[g].surplus)).collect())
-        .collect();
+    let series: Vec<Vec<(f64, f64)>> =
+        (0..groups.len()).map(|g| run.levels.iter().map(|l| (l.bias, l.summary.groups[g].surplus)).collect()).collect();
     let a = Axes::new(biases.iter().copied(), series.iter().flatten().map(|p| p.1).chain([0.0]));
-    frame(&mut body, "surplus-by-group", "Surplus by bidder group per model bias", &a, "model bias", "surplus (true − paid)", &pct);
+    frame(
+        &mut body,
+        "surplus-by-group",
+        "Surplus by bidder group per model bias",
+        &a,
+        "model bias",
+        "surplus (true − paid)",
+        &pct,
+    );
     for (g, s) in series.iter().enumerate() {
         let color = COLORS[g % COLORS.len()];
         line(&mut body, &a, s, color, "series");
@@ -183,7 +204,15 @@ pub fn page(run: &AuctionRun) -> String {
     let over: Vec<(f64, f64)> = run.levels.iter().map(|l| (l.bias, l.summary.overpayment_rate)).collect();
     let unsold: Vec<(f64, f64)> = run.levels.iter().map(|l| (l.bias, l.summary.unsold_share)).collect();
     let a = Axes::new(biases.iter().copied(), ratio.iter().chain(&over).chain(&unsold).map(|p| p.1));
-    frame(&mut body, "prices-by-bias", "Price / true price, overpayment and unsold share per model bias", &a, "model bias", "share", &pct);
+    frame(
+        &mut body,
+        "prices-by-bias",
+        "Price / true price, overpayment and unsold share per model bias",
+        &a,
+        "model bias",
+        "share",
+        &pct,
+    );
     for (i, s) in [&ratio, &over, &unsold].into_iter().enumerate() {
         line(&mut body, &a, s, COLORS[i], "series");
         markers(&mut body, &a, s, COLORS[i], 7.0);
@@ -197,11 +226,23 @@ pub fn page(run: &AuctionRun) -> String {
         let series: Vec<Vec<(f64, f64)>> = learners
             .iter()
             .map(|&l| {
-                level.records.iter().filter_map(|r| r.bids.iter().find(|b| b.bidder == l).map(|b| (r.position as f64, b.shading))).collect()
+                level
+                    .records
+                    .iter()
+                    .filter_map(|r| r.bids.iter().find(|b| b.bidder == l).map(|b| (r.position as f64, b.shading)))
+                    .collect()
             })
             .collect();
         let a = Axes::new(series.iter().flatten().map(|p| p.0), series.iter().flatten().map(|p| p.1).chain([0.0]));
-        frame(&mut body, "learner-shading", &format!("Learner bid shading over the auctions (bias {})", pct(level.bias)), &a, "auction", "shading", &label);
+        frame(
+            &mut body,
+            "learner-shading",
+            &format!("Learner bid shading over the auctions (bias {})", pct(level.bias)),
+            &a,
+            "auction",
+            "shading",
+            &label,
+        );
         for (i, s) in series.iter().enumerate() {
             line(&mut body, &a, s, COLORS[i % COLORS.len()], "series");
         }

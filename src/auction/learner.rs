@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Exploration weight: rewards are surpluses of a few percent of the price, so the bonus is
 /// scaled to them rather than to [0, 1].
-const EXPLORATION: f64 = 0.05;
+const EXPLORATION: f64 = 0.01;
 
 /// Plays and summed rewards per shading level.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -23,7 +23,9 @@ pub fn load_listings(program: &Program, plan: &Plan, auction: &Auction) -> Resul
         format!("auction `{}`: no model reads the schema `{}` of source `{}`", auction.name, source.schema, source.name)
     })?;
     let spec = match &source.kind {
-        SourceKind::Generate { seed, .. } => SourceKind::Generate { seed: *seed, rate: None, rows: Some(auction.listings) },
+        SourceKind::Generate { seed, .. } => {
+            SourceKind::Generate { seed: *seed, rate: None, rows: Some(auction.listings) }
+        }
         csv @ SourceKind::Csv { .. } => csv.clone(),
         _ => {
             return Err(format!(
@@ -71,7 +73,12 @@ pub fn load_listings(program: &Program, plan: &Plan, auction: &Auction) -> Resul
         ));
     }
     if listings.len() < events.len() {
-        tracing::warn!("{} of {} listings had no `{}` and were left out", events.len() - listings.len(), events.len(), model.model.label);
+        tracing::warn!(
+            "{} of {} listings had no `{}` and were left out",
+            events.len() - listings.len(),
+            events.len(),
+            model.model.label
+        );
     }
     Ok((listings, serving.version()))
 }

@@ -28,7 +28,7 @@ use timely::dataflow::operators::{Input as _, Probe as _};
 use timely::dataflow::{InputHandle, ProbeHandle};
 
 /// Listings per round when a learner bids: it learns between rounds, so rounds are short.
-pub const LEARNING_ROUND: usize = 32;
+pub const LEARNING_ROUND: usize = 16;
 /// Listings per round otherwise: rounds only share budgets and houses bought, and fewer
 /// rounds mean fewer waits for the slowest worker.
 pub const ROUND: usize = 1024;
@@ -109,11 +109,17 @@ impl Market {
             } else {
                 (limit, 0.0, None)
             };
-            bids.push(Bid { bidder: b.index, amount, tie_break: draws::draw(self.seed, seen.id, b.index as u64, TIE_BREAK) });
+            bids.push(Bid {
+                bidder: b.index,
+                amount,
+                tie_break: draws::draw(self.seed, seen.id, b.index as u64, TIE_BREAK),
+            });
             records.push(BidRecord { bidder: b.index, valuation, amount, shading, arm });
         }
         let cleared = match &self.rule {
-            AuctionRule::English { increment, .. } => rules::english(&bids, reserve, increment * seen.estimate.abs().max(1.0)),
+            AuctionRule::English { increment, .. } => {
+                rules::english(&bids, reserve, increment * seen.estimate.abs().max(1.0))
+            }
             AuctionRule::FirstPrice { .. } => rules::first_price(&bids, reserve),
             AuctionRule::SecondPrice { .. } => rules::second_price(&bids, reserve),
         };
@@ -138,7 +144,8 @@ impl Market {
         let mut moved = vec![false; states.len()];
         let mut out = Vec::with_capacity(round.len());
         for record in round {
-            let record = if record.bids.iter().any(|b| moved[b.bidder]) { self.refresh(record, states) } else { record };
+            let record =
+                if record.bids.iter().any(|b| moved[b.bidder]) { self.refresh(record, states) } else { record };
             if let Some(w) = record.winner {
                 let st = &mut states[w];
                 st.budget_left -= record.price;

@@ -104,7 +104,11 @@ fn learner_comparison(
             let run = market::run(market, workers)?;
             fixed.push((level, summary::summarize(bias, &run.records, &bidders(&groups), &groups).groups[g].surplus));
         }
-        out.push(LearnerComparison { label: learned.groups[g].label.clone(), learned_surplus: learned.groups[g].surplus, fixed });
+        out.push(LearnerComparison {
+            label: learned.groups[g].label.clone(),
+            learned_surplus: learned.groups[g].surplus,
+            fixed,
+        });
     }
     Ok(out)
 }

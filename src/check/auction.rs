@@ -183,7 +183,11 @@ impl Checker<'_> {
                             format!("a bidder has no setting `{other}`"),
                         )
                         .label("unknown setting")
-                        .hint(suggest_or_list(other, BIDDER_KEYS.iter().copied(), "bidder settings")),
+                        .hint(suggest_or_list(
+                            other,
+                            BIDDER_KEYS.iter().copied(),
+                            "bidder settings",
+                        )),
                     );
                     noise = None;
                 }
@@ -257,9 +261,13 @@ impl Checker<'_> {
         let levels = ((to_v - from) / step_v.max(f64::MIN_POSITIVE) + 1e-9).floor() as usize + 1;
         if step_v <= 0.0 || levels > MAX_BIAS_LEVELS {
             self.error(
-                Diagnostic::new(Code::OutOfRange, step.span, format!("a step above 0 that gives at most {MAX_BIAS_LEVELS} levels"))
-                    .label(if step_v <= 0.0 { "not above 0".to_string() } else { format!("{levels} levels") })
-                    .also(span, "in this sweep"),
+                Diagnostic::new(
+                    Code::OutOfRange,
+                    step.span,
+                    format!("a step above 0 that gives at most {MAX_BIAS_LEVELS} levels"),
+                )
+                .label(if step_v <= 0.0 { "not above 0".to_string() } else { format!("{levels} levels") })
+                .also(span, "in this sweep"),
             );
             return None;
         }
