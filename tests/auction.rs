@@ -212,3 +212,13 @@ fn the_report_renders_its_charts_in_chromium() {
     let blue = pixels_of(&dir.join("shot.png"), [0x1f, 0x77, 0xb4]);
     assert!(blue > 500, "only {blue} pixels of the chart color in the screenshot");
 }
+
+#[test]
+fn run_refuses_an_auction_file_and_names_the_auction_command() {
+    let dir = project("auction-run", true);
+    let (code, _, err) =
+        run_to_end(&dir, &["run", "scenarios/open_house.hf", "--events", "10"], Duration::from_secs(60));
+    assert_ne!(code, 0);
+    assert!(err.contains("declares auction `open_house`") && err.contains("housing-flow auction"), "{err}");
+    assert!(!dir.join("models").exists(), "work started before the refusal");
+}
