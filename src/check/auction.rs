@@ -23,6 +23,7 @@ impl Checker<'_> {
         let mut report = None;
         let mut ok = true;
         let mut seen = std::collections::HashMap::new();
+        let mut shading_spans = Vec::new();
         for st in &a.stmts {
             let first = match st {
                 AuctionStmt::Listings { span, .. } => self.once(&mut seen, "listings", *span),
@@ -50,6 +51,13 @@ impl Checker<'_> {
                     }
                 }
                 AuctionStmt::Bidders(groups) => {
+                    shading_spans.extend(
+                        groups
+                            .iter()
+                            .flat_map(|g| g.params.iter())
+                            .filter(|p| p.key.node == "shading")
+                            .map(|p| p.key.span),
+                    );
                     let mut all = Some(());
                     for g in groups {
                         match self.bidder(g) {
@@ -95,6 +103,15 @@ impl Checker<'_> {
                     .hint("add `bidders { investor x 5 { max: estimate * 0.95 } }`"),
             );
             ok = false;
+        }
+        if !matches!(rule, Some(AuctionRule::FirstPrice { .. })) {
+            for span in shading_spans {
+                self.error(
+                    Diagnostic::warning(Code::UnusedSetting, span, "`shading` applies to `first_price` auctions only")
+                        .label("no effect under this auction's rule")
+                        .hint("bidders bid their limit under `second_price` and `english`; use `rule first_price(...)` or drop it"),
+                );
+            }
         }
         if let (true, Some((listings, source))) = (ok, listings) {
             let rule = rule.unwrap_or(AuctionRule::English {

@@ -63,6 +63,7 @@ codes! {
     NotAvailable       = "E0501", "the language accepts it, but this build cannot run it yet";
     // W0xxx: warnings (the file still checks)
     UnmeasuredMetric   = "W0501", "a condition reads a metric that `run` does not measure; it is unknown there and never fires";
+    UnusedSetting      = "W0502", "a setting has no effect under what else the declaration says";
 }
 
 #[cfg(test)]
