@@ -2,13 +2,14 @@
 //!
 //! Bidders carry state from auction to auction (capital left, houses bought, a learner's
 //! bandit), so the order of auctions matters. A round is the next `ROUND` listings in listing
-//! order; every worker holds the same copy of all bidders' states as of the round's start, runs
-//! the auctions of its listings (position % workers == its index) against that copy, and
-//! broadcasts the outcomes. Each worker then applies the round's outcomes in listing order: an
-//! auction in which a bidder took part whose state changed earlier in the same round (it won
-//! and spent) is run again against the current state, and learners learn from the round's
-//! surpluses at its end. Every worker thus applies the same outcomes in the same order, and the
-//! result is the same for any number of workers.
+//! order; every worker reads the bidders' states as of the round's start, runs the auctions of
+//! its listings (position % workers == its index) against them, and sends the outcomes to
+//! worker 0. Worker 0 applies the round in listing order: an auction in which a bidder took
+//! part whose state changed earlier in the same round (it won and spent) is brought up to date
+//! or run again against the current state, and learners learn from the round's surpluses at its
+//! end. The next round starts once the probe says this one is applied, so the result is the
+//! same for any number of workers. (The states are shared through memory: the workers of one
+//! process.)
 
 use super::bidder::{Bidder, BidderState};
 use super::draws;
@@ -19,12 +20,11 @@ use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::operator::Operator as _;
-use timely::dataflow::operators::vec::Broadcast as _;
-use timely::dataflow::operators::{Input as _, Probe as _};
+use timely::dataflow::operators::{Exchange as _, Input as _, Probe as _};
 use timely::dataflow::{InputHandle, ProbeHandle};
 
 /// Listings per round when a learner bids: it learns between rounds, so rounds are short.
@@ -207,17 +207,19 @@ impl Market {
 pub fn run(market: Arc<Market>, workers: usize) -> Result<MarketRun, String> {
     let result: Arc<Mutex<Option<MarketRun>>> = Arc::new(Mutex::new(None));
     let out = result.clone();
+    // The bidders' states between rounds: written by worker 0 as it applies a round, read by
+    // every worker at the start of the next (after the probe says the round is applied).
+    let shared = Arc::new(RwLock::new(market.bidders.iter().map(BidderState::new).collect::<Vec<_>>()));
     let guards = timely::execute(timely::Config::process(workers.max(1)), move |worker| {
         let (index, peers) = (worker.index(), worker.peers());
-        let states = Rc::new(RefCell::new(market.bidders.iter().map(BidderState::new).collect::<Vec<_>>()));
         let applied = Rc::new(RefCell::new(Vec::new()));
         let mut input = InputHandle::<u64, CapacityContainerBuilder<Vec<AuctionRecord>>>::new();
         let probe = ProbeHandle::new();
         worker.dataflow::<u64, _, _>(|scope| {
-            let (market, states, applied) = (market.clone(), states.clone(), applied.clone());
+            let (market, shared, applied) = (market.clone(), shared.clone(), applied.clone());
             scope
                 .input_from(&mut input)
-                .broadcast()
+                .exchange(|_| 0)
                 .unary_frontier::<CapacityContainerBuilder<Vec<u64>>, _, _, _>(Pipeline, "ApplyRound", move |_, _| {
                     let mut pending = BTreeMap::new();
                     move |(input, frontier), output| {
@@ -232,7 +234,9 @@ pub fn run(market: Arc<Market>, workers: usize) -> Result<MarketRun, String> {
                                 break;
                             }
                             let (cap, round) = entry.remove();
-                            let done = market.apply_round(round, &mut states.borrow_mut());
+                            let mut states = shared.write().unwrap_or_else(|p| p.into_inner());
+                            let done = market.apply_round(round, &mut states);
+                            drop(states);
                             applied.borrow_mut().extend(done);
                             output.session(&cap).give(*cap.time());
                         }
@@ -244,7 +248,7 @@ pub fn run(market: Arc<Market>, workers: usize) -> Result<MarketRun, String> {
         let size = if market.bidders.iter().any(|b| b.persona == Persona::Learner) { LEARNING_ROUND } else { ROUND };
         for (round, start) in (0..n).step_by(size).enumerate() {
             {
-                let snapshot = states.borrow();
+                let snapshot = shared.read().unwrap_or_else(|p| p.into_inner()).clone();
                 for position in (start..(start + size).min(n)).filter(|p| p % peers == index) {
                     input.send(market.auction(position, &snapshot));
                 }
@@ -259,7 +263,7 @@ pub fn run(market: Arc<Market>, workers: usize) -> Result<MarketRun, String> {
         while worker.step() {}
         if index == 0 {
             let records = std::mem::take(&mut *applied.borrow_mut());
-            let final_states = states.borrow().clone();
+            let final_states = shared.read().unwrap_or_else(|p| p.into_inner()).clone();
             *out.lock().unwrap_or_else(|p| p.into_inner()) = Some(MarketRun { records, states: final_states });
         }
     })?;
