@@ -18,5 +18,7 @@ pub mod model;
 pub mod plan;
 pub mod program;
 pub mod registry;
+pub mod scenario;
 pub mod serve;
+pub mod svg;
 pub mod syntax;

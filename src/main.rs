@@ -36,6 +36,11 @@ enum Command {
     /// Run the file's auctions: bidder personas trade its listings on the model's estimates;
     /// print a summary per bias level and write the reports.
     Auction(cli::auction::AuctionArgs),
+    /// Run the file's scenarios: the pipeline in-process, traffic and drift agents on one
+    /// clock, expectations judged at the end; write the reports.
+    ///
+    /// Exit status: 0 when every expectation holds, 99 when one fails, 1 on errors.
+    Scenario(cli::scenario::ScenarioArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +60,7 @@ fn main() -> ExitCode {
         Command::Models(args) => cli::models::run(args),
         Command::Produce(args) => cli::produce::run(args),
         Command::Auction(args) => cli::auction::run(args),
+        Command::Scenario(args) => cli::scenario::run(args),
     };
     cli::exit_code(result)
 }

@@ -4,33 +4,11 @@
 
 mod common;
 
-use common::{root, run_to_end, temp_dir};
+use common::{project, run_to_end};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-
-/// A folder holding copies of `pipelines/` and `scenarios/` (models and reports land in it);
-/// `quick` trains the model with fewer iterations.
-fn project(name: &str, quick: bool) -> PathBuf {
-    let dir = temp_dir(name);
-    for sub in ["pipelines", "scenarios"] {
-        std::fs::create_dir_all(dir.join(sub)).unwrap();
-        for entry in std::fs::read_dir(root().join(sub)).unwrap() {
-            let entry = entry.unwrap();
-            if entry.file_type().unwrap().is_file() {
-                std::fs::copy(entry.path(), dir.join(sub).join(entry.file_name())).unwrap();
-            }
-        }
-    }
-    if !quick {
-        return dir;
-    }
-    let main = dir.join("pipelines/main.hf");
-    let text = std::fs::read_to_string(&main).unwrap().replace("num_iterations: 300", "num_iterations: 50");
-    std::fs::write(main, text).unwrap();
-    dir
-}
 
 fn auction(dir: &Path, file: &str, workers: &str, json: &str) -> (String, Value) {
     let (code, out, err) =

@@ -67,6 +67,7 @@ fn a_income_shift_is_detected_after_it_happens_and_rolls_the_model_back() {
         assert_eq!(p.handle.current().version(), v2);
         let shift = Shift::parse(&p.schema, &format!("Avg_Area_Income*1.2@{SHIFT_AT}")).unwrap();
         let opts = RunOptions {
+            traffic: None,
             drain: false,
             workers,
             events: Some(EVENTS),
@@ -162,6 +163,7 @@ fn categorical_drift_equals_the_direct_computation_per_window() {
         std::fs::write(&file, text).unwrap();
         let p = prepared(&file, workers);
         let opts = RunOptions {
+            traffic: None,
             drain: false,
             workers,
             events: Some(N),

@@ -49,6 +49,7 @@ fn accounting_and_predictions_match_a_sequential_reference_for_1_2_4_workers() {
     for workers in [1, 2, 4] {
         let p = prepared(&file, workers);
         let opts = RunOptions {
+            traffic: None,
             drain: false,
             workers,
             events: Some(N),
@@ -122,6 +123,7 @@ fn csv_sources_split_across_workers_and_dead_letter_bad_rows() {
     for workers in [1, 2] {
         let p = prepared(&file, workers);
         let opts = RunOptions {
+            traffic: None,
             drain: false,
             workers,
             events: None,
@@ -152,6 +154,7 @@ fn a_running_pipeline_picks_up_a_promoted_version() {
     let store = p.sink_store("predictions").unwrap();
     let versions = || -> BTreeSet<u32> { store.recent(usize::MAX, None).iter().map(|r| r.model_version).collect() };
     let opts = RunOptions {
+        traffic: None,
         drain: false,
         workers: 2,
         events: None,

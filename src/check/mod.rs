@@ -241,11 +241,6 @@ impl<'a> Checker<'a> {
         }
         for s in decls.of(|d| if let Decl::Scenario(s) = d { Some(s) } else { None }) {
             self.scenario(s);
-            self.not_available(
-                s.name.span,
-                &format!("scenario `{}`", s.name.node),
-                "the `scenario` command is not built yet",
-            );
         }
         for a in decls.of(|d| if let Decl::Auction(a) = d { Some(a) } else { None }) {
             self.auction(a);

@@ -127,6 +127,11 @@ impl Checker<'_> {
                     }
                 }
                 ScenarioStmt::FaultAt { at, fault, duration: d, .. } => {
+                    self.not_available(
+                        fault.span,
+                        &format!("the `{}` fault", fault.kind.node),
+                        "the `scenario` command runs traffic, drift and expectations; fault injection is not built yet",
+                    );
                     let at_ms = self.event_time(at, duration);
                     let f = self.fault(fault);
                     let for_ms = d.as_ref().map(|d| self.duration_ms(d, "a fault's duration"));

@@ -61,6 +61,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         let prepared = prepare(&plan, false).map_err(anyhow::Error::msg)?;
         reset_peak_rss();
         let opts = RunOptions {
+            traffic: None,
             drain: false,
             workers: w.max(1),
             events: Some(args.events),

@@ -47,6 +47,7 @@ fn analyze(args: &ExplainArgs, workers: usize) -> anyhow::Result<()> {
     let plan = plan::lower(&program, workers);
     let prepared = prepare(&plan, false).map_err(anyhow::Error::msg)?;
     let opts = RunOptions {
+        traffic: None,
         drain: false,
         workers,
         events: Some(args.events),

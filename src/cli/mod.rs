@@ -10,6 +10,7 @@ pub mod logging;
 pub mod models;
 pub mod produce;
 pub mod run;
+pub mod scenario;
 pub mod train;
 
 use housing_flow::check::{check_file, Checked};
@@ -106,7 +107,16 @@ pub fn exit_code(result: anyhow::Result<()>) -> ExitCode {
 /// a file that declares something the engine cannot run yet, naming each such declaration.
 pub fn runnable(path: &Path, command: &str) -> anyhow::Result<Checked> {
     let checked = checked(path)?;
-    if let Some(a) = checked.program.as_ref().and_then(|p| p.auctions.first()) {
+    if let Some(s) = checked.program.as_ref().and_then(|p| p.scenarios.first()).filter(|_| command != "scenario") {
+        tracing::error!(
+            "`{}` declares scenario `{}`: run it with `housing-flow scenario {}`; `{command}` runs pipelines, and nothing was started",
+            path.display(),
+            s.name,
+            path.display()
+        );
+        return Err(Exit(EXIT_FAILURE).into());
+    }
+    if let Some(a) = checked.program.as_ref().and_then(|p| p.auctions.first()).filter(|_| command != "scenario") {
         tracing::error!(
             "`{}` declares auction `{}`: run it with `housing-flow auction {}`; `{command}` runs pipelines, and nothing was started",
             path.display(),

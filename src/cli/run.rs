@@ -113,6 +113,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         }
     };
     let opts = RunOptions {
+        traffic: None,
         drain: args.drain,
         shift,
         workers: args.workers.max(1),

@@ -40,6 +40,17 @@ pub struct RunOptions {
     pub shift: Option<Shift>,
     /// A Kafka source ends once it has read what its partitions held at start (`--drain`).
     pub drain: bool,
+    /// A scenario's stream traffic: the generated or CSV source's pace over time and the drift
+    /// injected into its events; replaces the source's declared `rate:`.
+    pub traffic: Option<Arc<dyn StreamTraffic>>,
+}
+
+/// Stream traffic a scenario drives a source with.
+pub trait StreamTraffic: Send + Sync + std::fmt::Debug {
+    /// Events due, in all, by `elapsed` seconds after the run started.
+    fn due(&self, elapsed: f64) -> f64;
+    /// Changes an event as the scenario's drift says at `elapsed_ms` after the start.
+    fn alter(&self, elapsed_ms: u64, event: &mut Event);
 }
 
 /// This process's place in a cluster of processes (timely's TCP cluster mode).
@@ -244,6 +255,7 @@ enum Feeder {
         pace: Option<Pace>,
         bad: Option<Corruptor>,
         shift: Option<Shift>,
+        traffic: Option<Arc<dyn StreamTraffic>>,
     },
     Csv {
         reader: Box<CsvReader<std::fs::File>>,
@@ -260,6 +272,8 @@ enum Feeder {
 struct Pace {
     started: Instant,
     per_second: f64,
+    /// A scenario's schedule instead of a constant rate: this worker's share of `due`.
+    schedule: Option<(Arc<dyn StreamTraffic>, f64)>,
     sent: u64,
     /// When events were last let out.
     released: Option<Instant>,
@@ -271,7 +285,24 @@ pub const PACE_TICK: Duration = Duration::from_millis(5);
 
 impl Pace {
     fn new(rate: Option<f64>, peers: usize) -> Option<Pace> {
-        rate.map(|r| Pace { started: Instant::now(), per_second: r / peers as f64, sent: 0, released: None })
+        rate.map(|r| Pace {
+            started: Instant::now(),
+            per_second: r / peers as f64,
+            schedule: None,
+            sent: 0,
+            released: None,
+        })
+    }
+
+    /// A pace that follows a scenario's schedule.
+    fn scheduled(traffic: Arc<dyn StreamTraffic>, peers: usize) -> Pace {
+        Pace {
+            started: Instant::now(),
+            per_second: 0.0,
+            schedule: Some((traffic, 1.0 / peers as f64)),
+            sent: 0,
+            released: None,
+        }
     }
 
     /// How many events may go now (at most `want`), or how long to wait until some may. Events
@@ -279,13 +310,19 @@ impl Pace {
     /// batch is due.
     fn allow(&mut self, want: usize) -> Result<usize, Duration> {
         let elapsed = self.started.elapsed().as_secs_f64();
-        let due = (elapsed * self.per_second) as u64;
+        let due = match &self.schedule {
+            Some((traffic, share)) => (traffic.due(elapsed) * share) as u64,
+            None => (elapsed * self.per_second) as u64,
+        };
         // A full batch goes at once (high rates); smaller ones wait for the tick.
         let full = due.saturating_sub(self.sent) >= want as u64;
         if let Some(since) = self.released.map(|r| r.elapsed()).filter(|e| *e < PACE_TICK && !full) {
             return Err(PACE_TICK - since);
         }
         if due <= self.sent {
+            if self.schedule.is_some() {
+                return Err(PACE_TICK);
+            }
             let next = (self.sent + 1) as f64 / self.per_second - elapsed;
             return Err(Duration::from_secs_f64(next.clamp(0.0, PACE_TICK.as_secs_f64())));
         }
@@ -337,9 +374,13 @@ impl Feeder {
                     next: index as u64,
                     step: peers as u64,
                     end,
-                    pace: Pace::new(rate.filter(|_| !opts.unpaced), peers),
+                    pace: match &opts.traffic {
+                        Some(t) => Some(Pace::scheduled(t.clone(), peers)),
+                        None => Pace::new(rate.filter(|_| !opts.unpaced), peers),
+                    },
                     bad: Corruptor::new(schema, opts.inject_bad),
                     shift: opts.shift.clone(),
+                    traffic: opts.traffic.clone(),
                 })
             }
             SourceKind::Csv { path, columns, delimiter, rate } => {
@@ -351,7 +392,10 @@ impl Feeder {
                 Ok(Feeder::Csv {
                     reader: Box::new(reader),
                     left,
-                    pace: Pace::new(rate.filter(|_| !opts.unpaced), peers),
+                    pace: match &opts.traffic {
+                        Some(t) => Some(Pace::scheduled(t.clone(), peers)),
+                        None => Pace::new(rate.filter(|_| !opts.unpaced), peers),
+                    },
                     shift: opts.shift.clone(),
                 })
             }
@@ -381,7 +425,7 @@ impl Feeder {
     /// and is recorded in `stats` (the events before it are kept and go on through the run).
     fn next_batch(&mut self, size: usize, stats: &super::stats::Stats) -> Next {
         match self {
-            Feeder::Generate { generator, next, step, end, pace, bad, shift } => {
+            Feeder::Generate { generator, next, step, end, pace, bad, shift, traffic } => {
                 if *next >= *end {
                     return Next::End;
                 }
@@ -390,10 +434,14 @@ impl Feeder {
                     Err(wait) => return Next::Wait(wait),
                 };
                 let mut events = Vec::with_capacity(allowed);
+                let elapsed_ms = pace.as_ref().map_or(0, |p| p.started.elapsed().as_millis() as u64);
                 while events.len() < allowed && *next < *end {
                     let mut e = generator.event(*next);
                     if let Some(s) = shift {
                         s.apply(&mut e);
+                    }
+                    if let Some(t) = traffic {
+                        t.alter(elapsed_ms, &mut e);
                     }
                     if let Some(bad) = bad {
                         bad.apply(&mut e);

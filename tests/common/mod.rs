@@ -37,6 +37,28 @@ pub fn quick_main() -> String {
         .replace("\"../out/", "\"out/")
 }
 
+/// A folder holding copies of `pipelines/` and `scenarios/` (models and reports land in it);
+/// `quick` trains the model with fewer iterations.
+pub fn project(name: &str, quick: bool) -> PathBuf {
+    let dir = temp_dir(name);
+    for sub in ["pipelines", "scenarios"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+        for entry in std::fs::read_dir(root().join(sub)).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_file() {
+                std::fs::copy(entry.path(), dir.join(sub).join(entry.file_name())).unwrap();
+            }
+        }
+    }
+    if !quick {
+        return dir;
+    }
+    let main = dir.join("pipelines/main.hf");
+    let text = std::fs::read_to_string(&main).unwrap().replace("num_iterations: 300", "num_iterations: 50");
+    std::fs::write(main, text).unwrap();
+    dir
+}
+
 /// A running `housing-flow`: killed on drop, its stderr (and stdout) kept as they arrive.
 pub struct Running {
     child: Child,

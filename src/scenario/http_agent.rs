@@ -1,0 +1,281 @@
+//! The HTTP traffic agent: open-model arrivals (the schedule says when requests start, not
+//! how fast the server answers) sent as `POST /predict` over keep-alive connections to the
+//! in-process server. An arrival that finds every connection busy and the queue full is counted
+//! as dropped (k6's `dropped_iterations`), never silently skipped. Latency is measured from the
+//! arrival's due time, so a slow server cannot hide its queueing (no coordinated omission).
+
+use super::inject::Injector;
+use super::schedule::Schedule;
+use crate::data::{Event, Value};
+use crate::program::Schema;
+use hdrhistogram::Histogram;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Connections kept open to the server.
+pub const CONNECTIONS: usize = 64;
+/// Arrivals that may wait for a free connection before new ones are dropped.
+const QUEUE: usize = 1_024;
+/// How often due arrivals are released.
+const TICK: Duration = Duration::from_millis(1);
+
+/// One second of the agent's traffic.
+#[derive(Clone, Debug)]
+pub struct AgentSecond {
+    pub sent: u64,
+    pub ok: u64,
+    pub errors: u64,
+    pub dropped: u64,
+    /// Microseconds from due time to the whole answer.
+    pub latency: Histogram<u64>,
+}
+
+impl AgentSecond {
+    fn new() -> AgentSecond {
+        AgentSecond {
+            sent: 0,
+            ok: 0,
+            errors: 0,
+            dropped: 0,
+            latency: Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds"),
+        }
+    }
+}
+
+/// What the agent saw, per second of the scenario.
+#[derive(Debug, Default)]
+pub struct AgentStats {
+    seconds: Mutex<Vec<AgentSecond>>,
+}
+
+impl AgentStats {
+    fn with<R>(&self, second: usize, f: impl FnOnce(&mut AgentSecond) -> R) -> R {
+        let mut all = self.seconds.lock().unwrap_or_else(|p| p.into_inner());
+        while all.len() <= second {
+            all.push(AgentSecond::new());
+        }
+        f(&mut all[second])
+    }
+
+    /// A copy of every second so far.
+    pub fn seconds(&self) -> Vec<AgentSecond> {
+        self.seconds.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// A request to make: its body and when it was due.
+struct Arrival {
+    due: Instant,
+    second: usize,
+    body: Arc<Vec<u8>>,
+}
+
+/// Request bodies: the schema's fields (not the label) of generated houses with the drift applied.
+fn body(event: &Event, schema: &Schema, label: Option<usize>) -> Vec<u8> {
+    let mut map = serde_json::Map::new();
+    for (i, (f, v)) in schema.fields.iter().zip(&event.values).enumerate() {
+        if Some(i) == label {
+            continue;
+        }
+        match v {
+            Value::Num(x) if x.is_finite() => {
+                map.insert(f.name.clone(), serde_json::json!(x));
+            }
+            Value::Text(t) => {
+                map.insert(f.name.clone(), serde_json::json!(t));
+            }
+            Value::Bool(b) => {
+                map.insert(f.name.clone(), serde_json::json!(b));
+            }
+            _ => {}
+        }
+    }
+    serde_json::to_vec(&map).unwrap_or_default()
+}
+
+/// Runs the agent until `duration` has passed, on its own thread and runtime.
+#[allow(clippy::too_many_arguments)]
+pub fn start(
+    addr: std::net::SocketAddr,
+    schedule: Schedule,
+    duration: Duration,
+    started: Instant,
+    houses: Vec<Event>,
+    schema: Schema,
+    label: Option<usize>,
+    injector: Arc<Injector>,
+) -> (Arc<AgentStats>, std::thread::JoinHandle<()>) {
+    let stats = Arc::new(AgentStats::default());
+    let out = stats.clone();
+    let handle = std::thread::Builder::new()
+        .name("http-agent".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!("the HTTP traffic agent cannot start: {e}");
+                    return;
+                }
+            };
+            rt.block_on(run(addr, schedule, duration, started, houses, schema, label, injector, out));
+        })
+        .expect("the agent thread starts");
+    (stats, handle)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    addr: std::net::SocketAddr,
+    schedule: Schedule,
+    duration: Duration,
+    started: Instant,
+    houses: Vec<Event>,
+    schema: Schema,
+    label: Option<usize>,
+    injector: Arc<Injector>,
+    stats: Arc<AgentStats>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Arrival>(QUEUE);
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    let host = addr.to_string();
+    let mut workers = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let (rx, stats, host) = (rx.clone(), stats.clone(), host.clone());
+        workers.push(tokio::spawn(async move {
+            let mut conn: Option<TcpStream> = None;
+            let mut buf = Vec::with_capacity(4096);
+            loop {
+                let next = rx.lock().await.recv().await;
+                let Some(arrival) = next else { break };
+                let ok = request(&mut conn, addr, &host, &arrival.body, &mut buf).await;
+                let micros = arrival.due.elapsed().as_micros().clamp(1, 60_000_000) as u64;
+                stats.with(arrival.second, |s| {
+                    let _ = s.latency.record(micros);
+                    if ok {
+                        s.ok += 1;
+                    } else {
+                        s.errors += 1;
+                    }
+                });
+            }
+        }));
+    }
+    let mut issued = 0u64;
+    let mut n = 0usize;
+    let seconds = duration.as_secs_f64();
+    loop {
+        let elapsed = started.elapsed().as_secs_f64();
+        if elapsed >= seconds {
+            break;
+        }
+        let due_total = schedule.cumulative(elapsed) as u64;
+        while issued < due_total {
+            // When this arrival was due: where the schedule's integral crossed it (close enough at 1 ms ticks).
+            let due = started + Duration::from_secs_f64(elapsed);
+            let second = elapsed as usize;
+            let house = &houses[n % houses.len()];
+            n += 1;
+            let mut event = house.clone();
+            injector.apply_event((elapsed * 1e3) as u64, &mut event);
+            let arrival = Arrival { due, second, body: Arc::new(body(&event, &schema, label)) };
+            stats.with(second, |s| s.sent += 1);
+            if tx.try_send(arrival).is_err() {
+                stats.with(second, |s| {
+                    s.sent -= 1;
+                    s.dropped += 1;
+                });
+            }
+            issued += 1;
+        }
+        tokio::time::sleep(TICK).await;
+    }
+    drop(tx);
+    for w in workers {
+        let _ = w.await;
+    }
+}
+
+/// One `POST /predict` on a kept-alive connection (opened or reopened as needed); whether it
+/// got a 2xx answer.
+async fn request(
+    conn: &mut Option<TcpStream>,
+    addr: std::net::SocketAddr,
+    host: &str,
+    body: &[u8],
+    buf: &mut Vec<u8>,
+) -> bool {
+    for _attempt in 0..2 {
+        if conn.is_none() {
+            match TcpStream::connect(addr).await {
+                Ok(s) => {
+                    let _ = s.set_nodelay(true);
+                    *conn = Some(s);
+                }
+                Err(_) => return false,
+            }
+        }
+        let Some(stream) = conn.as_mut() else { return false };
+        let head = format!(
+            "POST /predict HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let mut wire = head.into_bytes();
+        wire.extend_from_slice(body);
+        if stream.write_all(&wire).await.is_err() {
+            *conn = None;
+            continue;
+        }
+        match read_response(stream, buf).await {
+            Some((status, close)) => {
+                if close {
+                    *conn = None;
+                }
+                return (200..300).contains(&status);
+            }
+            None => {
+                *conn = None;
+                continue;
+            }
+        }
+    }
+    false
+}
+
+/// Reads one response (status line, headers, a Content-Length body): its status and whether
+/// the server closes the connection.
+async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(u16, bool)> {
+    buf.clear();
+    let mut chunk = [0u8; 4096];
+    let header_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut chunk)).await.ok()?.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = std::str::from_utf8(&buf[..header_end]).ok()?;
+    let status: u16 = head.split(' ').nth(1)?.parse().ok()?;
+    let mut length = 0usize;
+    let mut close = false;
+    for line in head.lines().skip(1) {
+        let Some((k, v)) = line.split_once(':') else { continue };
+        if k.eq_ignore_ascii_case("content-length") {
+            length = v.trim().parse().ok()?;
+        } else if k.eq_ignore_ascii_case("connection") && v.trim().eq_ignore_ascii_case("close") {
+            close = true;
+        }
+    }
+    while buf.len() < header_end + length {
+        let n = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut chunk)).await.ok()?.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Some((status, close))
+}

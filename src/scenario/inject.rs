@@ -1,0 +1,91 @@
+//! The drift agent: `at T drift FIELD CHANGE [for D]` applied to generated events and HTTP
+//! bodies alike, from its time on. Noise is a normal draw that depends only on the seed, the
+//! event and the field, so the same scenario injects the same values.
+
+use crate::data::{Event, Value};
+use crate::program::{Change, Schema, TimedEvent};
+
+/// One drift on one field, active over `[from_ms, until_ms)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Injection {
+    pub field: usize,
+    pub name: String,
+    pub change: Change,
+    pub from_ms: u64,
+    pub until_ms: u64,
+}
+
+/// Every drift of a scenario.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Injector {
+    pub injections: Vec<Injection>,
+    seed: u64,
+}
+
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn normal(seed: u64, id: u64, field: u64) -> f64 {
+    let u = |k: u64| {
+        ((mix(mix(mix(seed) ^ id) ^ field.wrapping_mul(2).wrapping_add(k)) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    (-2.0 * u(0).ln()).sqrt() * (std::f64::consts::TAU * u(1)).cos()
+}
+
+impl Injector {
+    /// The drifts of `events` on `schema`'s numeric fields; an unknown or non-numeric field is an error.
+    pub fn new(events: &[TimedEvent], schema: &Schema, seed: u64) -> Result<Injector, String> {
+        let mut injections = Vec::new();
+        for e in events {
+            let crate::program::Event::Drift { field, change } = &e.event else { continue };
+            let index = schema
+                .fields
+                .iter()
+                .position(|f| &f.name == field)
+                .ok_or_else(|| format!("the scenario drifts `{field}`, which schema `{}` lacks", schema.name))?;
+            if !schema.fields[index].ty.is_numeric() {
+                return Err(format!("the scenario drifts `{field}`, which is not numeric"));
+            }
+            injections.push(Injection {
+                field: index,
+                name: field.clone(),
+                change: change.clone(),
+                from_ms: e.at_ms,
+                until_ms: e.for_ms.map_or(u64::MAX, |d| e.at_ms.saturating_add(d)),
+            });
+        }
+        Ok(Injector { injections, seed })
+    }
+
+    /// Applies the drifts active at `elapsed_ms` to an event's values.
+    pub fn apply(&self, elapsed_ms: u64, id: u64, values: &mut [Value]) {
+        for inj in &self.injections {
+            if elapsed_ms < inj.from_ms || elapsed_ms >= inj.until_ms {
+                continue;
+            }
+            let Some(Value::Num(x)) = values.get_mut(inj.field) else { continue };
+            *x = match inj.change {
+                Change::Shift { by, relative: true } => *x * (1.0 + by),
+                Change::Shift { by, relative: false } => *x + by,
+                Change::Scale { factor } => *x * factor,
+                Change::Noise { std, relative } => {
+                    let z = normal(self.seed, id, inj.field as u64);
+                    if relative {
+                        *x * (1.0 + std * z)
+                    } else {
+                        *x + std * z
+                    }
+                }
+                Change::Replace { value } => value,
+            };
+        }
+    }
+
+    pub fn apply_event(&self, elapsed_ms: u64, e: &mut Event) {
+        self.apply(elapsed_ms, e.id, &mut e.values);
+    }
+}

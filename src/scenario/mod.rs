@@ -1,0 +1,155 @@
+//! Scenarios: the pipeline a scenario `use`s runs in-process while agents drive it on one
+//! clock — stream traffic (the generator's pace over time), HTTP traffic (open-model requests
+//! to `/predict` over real sockets) and drift (changes to fields from a time on) — an observer
+//! records every second, and the expectations are judged at the end.
+//!
+//! | file | job |
+//! |---|---|
+//! | `schedule.rs` | arrival rates over time from `traffic` patterns |
+//! | `inject.rs` | the drift agent |
+//! | `http_agent.rs` | the HTTP traffic agent (dropped arrivals counted, latency from due time) |
+//! | `observer.rs` | the stream and the drift monitors, once a second |
+//! | `expect.rs` | the expectations, with their measured values |
+//! | `report.rs` | report.json, report.md, report.html |
+
+pub mod expect;
+pub mod http_agent;
+pub mod inject;
+pub mod observer;
+pub mod report;
+pub mod schedule;
+
+use crate::data::generator::Generator;
+use crate::data::Event;
+use crate::engine::run::{RunOptions, StreamTraffic};
+use crate::engine::session::{execute, Display, Outcome, Prepared};
+use crate::program::{Scenario, TrafficTarget};
+use expect::Judged;
+use http_agent::AgentSecond;
+use inject::Injector;
+use observer::StreamSecond;
+use schedule::Schedule;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Exit status of `housing-flow scenario` when an expectation fails (k6 uses 99 for failed thresholds).
+pub const EXIT_EXPECTATION_FAILED: u8 = 99;
+
+/// The stream side of a scenario: its schedule and drift, for the engine's source.
+#[derive(Debug)]
+struct ScenarioStream {
+    schedule: Schedule,
+    injector: Arc<Injector>,
+}
+
+impl StreamTraffic for ScenarioStream {
+    fn due(&self, elapsed: f64) -> f64 {
+        self.schedule.cumulative(elapsed)
+    }
+    fn alter(&self, elapsed_ms: u64, event: &mut Event) {
+        self.injector.apply_event(elapsed_ms, event);
+    }
+}
+
+/// Everything a scenario run produced.
+pub struct ScenarioRun {
+    pub scenario: Scenario,
+    pub model: String,
+    pub outcome: Outcome,
+    pub stream: Vec<StreamSecond>,
+    pub http: Vec<AgentSecond>,
+    pub injector: Injector,
+    pub judged: Vec<Judged>,
+    /// Wall-clock start, milliseconds since the Unix epoch (alerts carry wall-clock times).
+    pub started_ms: u64,
+}
+
+impl ScenarioRun {
+    pub fn passed(&self) -> bool {
+        self.judged.iter().all(|j| j.passed)
+    }
+}
+
+/// Runs `scenario` against a prepared pipeline whose HTTP server (if any) listens on `http`.
+pub fn run(
+    prepared: &Prepared,
+    scenario: &Scenario,
+    http: Option<SocketAddr>,
+    workers: usize,
+    stop: Arc<AtomicBool>,
+) -> Result<ScenarioRun, String> {
+    let injector = Arc::new(Injector::new(&scenario.events, &prepared.schema, scenario.seed)?);
+    let patterns = |target| -> Vec<crate::program::Pattern> {
+        scenario.traffic.iter().filter(|t| t.target == target).flat_map(|t| t.patterns.clone()).collect()
+    };
+    let stream_patterns = patterns(TrafficTarget::Stream);
+    let http_patterns = patterns(TrafficTarget::Http);
+    let duration = Duration::from_millis(scenario.duration_ms);
+    let traffic: Option<Arc<dyn StreamTraffic>> = if stream_patterns.is_empty() {
+        None
+    } else {
+        Some(Arc::new(ScenarioStream { schedule: Schedule::new(&stream_patterns), injector: injector.clone() }))
+    };
+    let opts = RunOptions {
+        workers,
+        events: None,
+        batch: 1024,
+        inject_bad: 0.0,
+        unpaced: false,
+        cluster: None,
+        shift: None,
+        drain: false,
+        traffic,
+    };
+    let started = Instant::now();
+    let started_ms = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let agent = match (http_patterns.is_empty(), http) {
+        (true, _) => None,
+        (false, None) => return Err("the scenario sends HTTP traffic, but the pipeline serves no HTTP".into()),
+        (false, Some(addr)) => {
+            let houses: Vec<Event> = Generator::new(&prepared.schema, scenario.seed ^ 0x5EED)?.rows(4_096);
+            let label = prepared.schema.fields.iter().position(|f| f.name == prepared.model.model.label);
+            Some(http_agent::start(
+                addr,
+                Schedule::new(&http_patterns),
+                duration,
+                started,
+                houses,
+                prepared.schema.clone(),
+                label,
+                injector.clone(),
+            ))
+        }
+    };
+    let observer_stop = Arc::new(AtomicBool::new(false));
+    let observer = observer::observe(
+        prepared.stats.clone(),
+        prepared.drift.as_ref().map(|d| d.board.clone()),
+        started,
+        observer_stop.clone(),
+    );
+    let outcome = execute(prepared, &opts, stop, Some(duration), Display::Line);
+    observer_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let stream = observer.join().unwrap_or_default();
+    let http = match agent {
+        Some((stats, handle)) => {
+            let _ = handle.join();
+            stats.seconds()
+        }
+        None => Vec::new(),
+    };
+    let outcome = outcome?;
+    let judged = expect::judge(scenario, &outcome, &prepared.stats, &http, started_ms);
+    Ok(ScenarioRun {
+        scenario: scenario.clone(),
+        model: prepared.model.model.name.clone(),
+        outcome,
+        stream,
+        http,
+        injector: (*injector).clone(),
+        judged,
+        started_ms,
+    })
+}

@@ -1,0 +1,86 @@
+//! The observer: once a second, what the stream did in that second (events in, predictions,
+//! dead letters, ingest-to-sink latency percentiles) and every drift monitor's latest window.
+
+use crate::drift::DriftBoard;
+use crate::engine::stats::Stats;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One second of the stream.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct StreamSecond {
+    /// Seconds since the start, at the end of this second.
+    pub t: f64,
+    pub events: u64,
+    pub predictions: u64,
+    pub dead_letters: u64,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub p999_ms: Option<f64>,
+    /// Drift monitor → statistic → value of its latest window.
+    pub drift: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+/// Samples until `stop` is set; returns the seconds.
+pub fn observe(
+    stats: Arc<Stats>,
+    board: Option<Arc<DriftBoard>>,
+    started: Instant,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Vec<StreamSecond>> {
+    std::thread::Builder::new()
+        .name("observer".into())
+        .spawn(move || {
+            let mut out = Vec::new();
+            let mut last = stats.load();
+            let mut last_latency = stats.latency();
+            let mut next = started + Duration::from_secs(1);
+            while !stop.load(Ordering::Relaxed) {
+                let now = Instant::now();
+                if now < next {
+                    std::thread::sleep((next - now).min(Duration::from_millis(50)));
+                    continue;
+                }
+                next += Duration::from_secs(1);
+                let counts = stats.load();
+                let latency = stats.latency();
+                let mut window = latency.clone();
+                if window.subtract(&last_latency).is_err() {
+                    window = latency.clone();
+                }
+                let q = |x: f64| (!window.is_empty()).then(|| window.value_at_quantile(x) as f64 / 1e3);
+                let drift = board
+                    .as_ref()
+                    .map(|b| {
+                        b.snapshot()
+                            .drifts
+                            .iter()
+                            .filter_map(|d| {
+                                let last = d.last.as_ref()?;
+                                let values =
+                                    last.statistics.iter().filter_map(|(k, v)| Some((k.to_string(), v?))).collect();
+                                Some((d.name.clone(), values))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.push(StreamSecond {
+                    t: started.elapsed().as_secs_f64(),
+                    events: counts.0 - last.0,
+                    predictions: counts.1 - last.1,
+                    dead_letters: counts.2 - last.2,
+                    p50_ms: q(0.5),
+                    p99_ms: q(0.99),
+                    p999_ms: q(0.999),
+                    drift,
+                });
+                last = counts;
+                last_latency = latency;
+            }
+            out
+        })
+        .expect("the observer thread starts")
+}

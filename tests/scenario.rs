@@ -1,0 +1,123 @@
+//! `housing-flow scenario` on the real binary: stream and HTTP traffic on one clock, a drift
+//! the monitors must catch, the expectations judged with their measured values, the reports
+//! (report.html opened in headless Chromium), exit 99 when an expectation fails, and files the
+//! command or `run` refuse before any work.
+
+mod common;
+
+use common::{project, root, run_to_end};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// A project folder with the test scenarios under `tests/scenarios/`.
+fn with_test_scenarios(name: &str) -> std::path::PathBuf {
+    let dir = project(name, true);
+    std::fs::create_dir_all(dir.join("tests/scenarios")).unwrap();
+    for f in ["quick_drift.hf", "must_fail.hf"] {
+        std::fs::copy(root().join("tests/scenarios").join(f), dir.join("tests/scenarios").join(f)).unwrap();
+    }
+    dir
+}
+
+fn report(dir: &Path, name: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("reports").join(name).join("report.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn a_scenario_drives_the_pipeline_and_judges_its_expectations() {
+    let dir = with_test_scenarios("scenario-pass");
+    let (code, out, err) = run_to_end(&dir, &["scenario", "tests/scenarios/quick_drift.hf"], Duration::from_secs(300));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("all expectations hold"), "{out}");
+    let r = report(&dir, "quick_drift");
+    assert_eq!(r["passed"], true);
+    let expectations = r["expectations"].as_array().unwrap();
+    assert_eq!(expectations.len(), 4);
+    assert!(expectations.iter().all(|e| e["passed"] == true && !e["measured"].as_str().unwrap().is_empty()));
+    // The stream followed the schedule: 2k → 10k/s over 4 s, then 10k/s: 64,000 events in 8 s.
+    let events = r["summary"]["events_in"].as_f64().unwrap();
+    assert!((events - 64_000.0).abs() < 64_000.0 * 0.05, "{events} events");
+    assert_eq!(r["summary"]["lost_events"], 0);
+    // 300 requests a second for 8 s, all answered.
+    let sent = r["summary"]["http_sent"].as_f64().unwrap();
+    assert!((sent - 2_400.0).abs() < 2_400.0 * 0.05, "{sent} requests");
+    assert_eq!(r["summary"]["http_errors"], 0);
+    // Per-second series, with the ramp visible in the stream's first seconds.
+    let stream = r["series"]["stream"].as_array().unwrap();
+    assert!(stream.len() >= 7, "{} seconds observed", stream.len());
+    let first = stream[0]["events"].as_f64().unwrap();
+    let fifth = stream[5]["events"].as_f64().unwrap();
+    assert!(first < 4_000.0 && fifth > 8_000.0, "ramp not followed: {first} then {fifth}");
+    // The drift was injected at 3 s and the income monitor alerted after it, not before.
+    assert_eq!(r["injected"][0]["field"], "Avg_Area_Income");
+    let income: Vec<f64> = r["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["drift"] == "income_drift")
+        .map(|a| a["t"].as_f64().unwrap())
+        .collect();
+    assert!(!income.is_empty() && income.iter().all(|&t| t >= 3.0), "income alerts at {income:?}");
+}
+
+#[test]
+fn a_failed_expectation_exits_99_and_says_which() {
+    let dir = with_test_scenarios("scenario-fail");
+    let (code, out, err) = run_to_end(&dir, &["scenario", "tests/scenarios/must_fail.hf"], Duration::from_secs(300));
+    assert_eq!(code, 99, "{out}\n{err}");
+    assert!(out.contains("FAIL  drift(income_drift) not detected"), "{out}");
+    assert!(out.contains("pass  lost_events == 0"), "{out}");
+    let r = report(&dir, "must_fail");
+    assert_eq!(r["passed"], false);
+    let md = std::fs::read_to_string(dir.join("reports/must_fail/report.md")).unwrap();
+    assert!(md.contains("FAILED") && md.contains("| FAIL |"), "{md}");
+}
+
+#[test]
+fn the_report_renders_in_chromium() {
+    let dir = with_test_scenarios("scenario-report");
+    let (code, out, err) = run_to_end(&dir, &["scenario", "tests/scenarios/quick_drift.hf"], Duration::from_secs(300));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let page = dir.join("reports/quick_drift/report.html");
+    let url = format!("file://{}", page.display());
+    let common =
+        ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr", "--v=0"];
+    let dom = Command::new("chromium").args(common).arg("--dump-dom").arg(&url).output().expect("chromium runs");
+    assert!(dom.status.success());
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    for id in ["throughput", "latency", "drift-income_drift", "dropped"] {
+        let start = dom.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("chart {id} is missing"));
+        let chart = &dom[start..start + dom[start..].find("</svg>").unwrap()];
+        assert!(chart.matches("class=\"series\" d=\"M").count() >= 1, "chart {id} drew no series");
+    }
+    assert!(dom.contains("class=\"mark\""), "the drift mark is missing");
+    let shot = dir.join("shot.png");
+    let out = Command::new("chromium")
+        .args(common)
+        .arg("--window-size=900,2600")
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && shot.exists(), "{log}");
+    assert!(!log.contains("Uncaught") && !log.contains(":ERROR:CONSOLE"), "{log}");
+    assert!(std::fs::metadata(&shot).unwrap().len() > 20_000, "the screenshot is nearly empty");
+}
+
+#[test]
+fn faults_and_pipelines_are_refused_before_any_work() {
+    let dir = project("scenario-refuse", true);
+    // Every shipped scenario with a fault: `scenario` refuses it, naming the fault.
+    let (code, _, err) = run_to_end(&dir, &["scenario", "scenarios/burst_then_drift.hf"], Duration::from_secs(60));
+    assert_ne!(code, 0);
+    assert!(err.contains("fault") && err.contains("not available yet"), "{err}");
+    // `run` on a scenario file names the scenario command.
+    let (code, _, err) =
+        run_to_end(&dir, &["run", "scenarios/steady_soak.hf", "--events", "10"], Duration::from_secs(60));
+    assert_ne!(code, 0);
+    assert!(err.contains("housing-flow scenario"), "{err}");
+    assert!(!dir.join("models").exists(), "work started before the refusal");
+}
