@@ -111,7 +111,7 @@ fn run_refuses_what_it_cannot_do_before_training() {
     .unwrap();
     let (code, _, stderr) = run_to_end(&dir, &["run", "scenario.hf"], LONG);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("scenario `s` is not available yet"), "{stderr}");
+    assert!(stderr.contains("declares scenario `s`: run it with `housing-flow scenario scenario.hf`"), "{stderr}");
     std::fs::write(dir.join("guard.hf"), "use \"pipelines/main.hf\"\nguardrail alert when p99(latency) > 10ms\n")
         .unwrap();
     let (code, _, stderr) = run_to_end(&dir, &["run", "guard.hf"], LONG);
@@ -134,7 +134,7 @@ fn run_refuses_what_it_cannot_do_before_training() {
     assert!(!dir.join("models").exists(), "nothing was trained");
 
     // `check` accepts the same files and says what `run` will refuse.
-    let (code, stdout, stderr) = run_to_end(&dir, &["check", "scenario.hf"], LONG);
+    let (code, stdout, stderr) = run_to_end(&dir, &["check", "guard.hf"], LONG);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.starts_with("ok:") && stderr.contains("warning[E0501]"), "{stdout}{stderr}");
 
