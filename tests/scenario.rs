@@ -121,3 +121,32 @@ fn faults_and_pipelines_are_refused_before_any_work() {
     assert!(err.contains("housing-flow scenario"), "{err}");
     assert!(!dir.join("models").exists(), "work started before the refusal");
 }
+
+#[test]
+fn the_same_scenario_drifts_the_same_events_and_decides_the_same() {
+    let dir = with_test_scenarios("scenario-determinism");
+    let mut decisions = Vec::new();
+    let mut ends = Vec::new();
+    for _ in 0..2 {
+        let (code, out, err) =
+            run_to_end(&dir, &["scenario", "tests/scenarios/quick_drift.hf"], Duration::from_secs(300));
+        assert_eq!(code, 0, "{out}\n{err}");
+        let r = report(&dir, "quick_drift");
+        ends.push(r["summary"]["events_in"].as_u64().unwrap());
+        decisions.push(r["alerts"].as_array().unwrap().clone());
+    }
+    // Windows that closed before the shorter run ended are the same windows in both runs.
+    let end = *ends.iter().min().unwrap();
+    let settled = |alerts: &[Value]| -> Vec<String> {
+        alerts
+            .iter()
+            .filter(|a| a["window_end"].as_u64().unwrap() <= end)
+            .map(|a| {
+                format!("{} {} window {} value {} {}", a["drift"], a["rule"], a["window"], a["value"], a["action"])
+            })
+            .collect()
+    };
+    let (a, b) = (settled(&decisions[0]), settled(&decisions[1]));
+    assert!(!a.is_empty(), "no decisions to compare");
+    assert_eq!(a, b, "two runs of one scenario decided differently");
+}

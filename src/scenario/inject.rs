@@ -63,8 +63,13 @@ impl Injector {
 
     /// Applies the drifts active at `elapsed_ms` to an event's values.
     pub fn apply(&self, elapsed_ms: u64, id: u64, values: &mut [Value]) {
+        self.apply_where(|inj| elapsed_ms >= inj.from_ms && elapsed_ms < inj.until_ms, id, values);
+    }
+
+    /// Applies the drifts `active` picks to an event's values.
+    pub fn apply_where(&self, active: impl Fn(&Injection) -> bool, id: u64, values: &mut [Value]) {
         for inj in &self.injections {
-            if elapsed_ms < inj.from_ms || elapsed_ms >= inj.until_ms {
+            if !active(inj) {
                 continue;
             }
             let Some(Value::Num(x)) = values.get_mut(inj.field) else { continue };

@@ -38,18 +38,38 @@ use std::time::{Duration, Instant, SystemTime};
 pub const EXIT_EXPECTATION_FAILED: u8 = 99;
 
 /// The stream side of a scenario: its schedule and drift, for the engine's source.
+///
+/// A drift at time T reaches the stream's events from the one the schedule makes due at T on
+/// (by event number, not by the clock), so the same scenario drifts the same events in every run
+/// and the monitors, whose windows count events, see the same windows.
 #[derive(Debug)]
 struct ScenarioStream {
     schedule: Schedule,
     injector: Arc<Injector>,
 }
 
+impl ScenarioStream {
+    /// The first event number due at `ms`.
+    fn position(&self, ms: u64) -> f64 {
+        if ms == u64::MAX {
+            f64::INFINITY
+        } else {
+            self.schedule.cumulative(ms as f64 / 1e3).floor()
+        }
+    }
+}
+
 impl StreamTraffic for ScenarioStream {
     fn due(&self, elapsed: f64) -> f64 {
         self.schedule.cumulative(elapsed)
     }
-    fn alter(&self, elapsed_ms: u64, event: &mut Event) {
-        self.injector.apply_event(elapsed_ms, event);
+    fn alter(&self, _elapsed_ms: u64, event: &mut Event) {
+        let id = event.id as f64;
+        self.injector.apply_where(
+            |inj| id >= self.position(inj.from_ms) && id < self.position(inj.until_ms),
+            event.id,
+            &mut event.values,
+        );
     }
 }
 

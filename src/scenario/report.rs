@@ -37,6 +37,7 @@ fn alerts(run: &ScenarioRun) -> Vec<Value> {
                 .map(|a| {
                     json!({
                         "t": a.at_ms.saturating_sub(run.started_ms) as f64 / 1e3,
+                        "window": a.window.index, "window_end": a.window.end,
                         "drift": a.drift, "rule": a.rule, "statistic": a.statistic, "value": a.value,
                         "threshold": a.threshold, "action": a.action, "outcome": a.outcome,
                     })
