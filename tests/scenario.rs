@@ -35,6 +35,17 @@ fn a_scenario_drives_the_pipeline_and_judges_its_expectations() {
     assert_eq!(r["passed"], true);
     let expectations = r["expectations"].as_array().unwrap();
     assert_eq!(expectations.len(), 4);
+    // The generator's events carry their prices, so online error and interval coverage are
+    // measured; incomes 50% high with the same prices make the error rise after 3 s.
+    let seconds = r["series"]["stream"].as_array().unwrap();
+    let mae = |s: &Value| s["online_mae"].as_f64().unwrap();
+    let before: f64 = seconds[..2].iter().map(mae).sum::<f64>() / 2.0;
+    let after: f64 = seconds[5..7].iter().map(mae).sum::<f64>() / 2.0;
+    assert!(before > 10_000.0 && before < 150_000.0, "online MAE before the drift {before}");
+    assert!(after > 1.5 * before, "online MAE did not rise: {before} then {after}");
+    let coverage = seconds[0]["coverage"].as_f64().unwrap();
+    assert!(coverage > 0.5 && coverage <= 1.0, "coverage before the drift {coverage}");
+    assert!(r["summary"]["online_mae"].as_f64().is_some());
     assert!(expectations.iter().all(|e| e["passed"] == true && !e["measured"].as_str().unwrap().is_empty()));
     // The stream followed the schedule: 2k → 10k/s over 4 s, then 10k/s: 64,000 events in 8 s.
     let events = r["summary"]["events_in"].as_f64().unwrap();
@@ -87,7 +98,7 @@ fn the_report_renders_in_chromium() {
     let dom = Command::new("chromium").args(common).arg("--dump-dom").arg(&url).output().expect("chromium runs");
     assert!(dom.status.success());
     let dom = String::from_utf8_lossy(&dom.stdout);
-    for id in ["throughput", "latency", "drift-income_drift", "dropped"] {
+    for id in ["throughput", "latency", "drift-income_drift", "online-error", "coverage", "dropped"] {
         let start = dom.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("chart {id} is missing"));
         let chart = &dom[start..start + dom[start..].find("</svg>").unwrap()];
         assert!(chart.matches("class=\"series\" d=\"M").count() >= 1, "chart {id} drew no series");
@@ -146,7 +157,10 @@ fn the_same_scenario_drifts_the_same_events_and_decides_the_same() {
             })
             .collect()
     };
-    let (a, b) = (settled(&decisions[0]), settled(&decisions[1]));
+    // Monitors run on different workers, so only each monitor's own order is fixed.
+    let (mut a, mut b) = (settled(&decisions[0]), settled(&decisions[1]));
+    a.sort();
+    b.sort();
     assert!(!a.is_empty(), "no decisions to compare");
     assert_eq!(a, b, "two runs of one scenario decided differently");
 }

@@ -212,6 +212,9 @@ fn render_predict<'s>(stream: Batches<'s>, rt: Arc<Runtime>, max: usize, timer: 
         };
         match predicted {
             Ok(preds) => {
+                if let Some(label) = label_index(&rt.schema, &model.meta.label) {
+                    rt.stats.add_labelled(labelled(&b.events, &preds, label));
+                }
                 b.predictions = b
                     .events
                     .iter()
@@ -235,6 +238,35 @@ fn render_predict<'s>(stream: Batches<'s>, rt: Arc<Runtime>, max: usize, timer: 
             }
         }
     })
+}
+
+/// The schema position of the model's label, if the events carry it.
+fn label_index(schema: &crate::program::Schema, label: &str) -> Option<usize> {
+    (!label.is_empty()).then(|| schema.fields.iter().position(|f| f.name == label)).flatten()
+}
+
+/// Online error and coverage of a batch's predictions whose events carry the label.
+fn labelled(
+    events: &[crate::data::Event],
+    preds: &[crate::model::serving::Prediction],
+    label: usize,
+) -> super::stats::Labelled {
+    let mut out = super::stats::Labelled::default();
+    for (e, p) in events.iter().zip(preds) {
+        let Some(y) = e.values.get(label).and_then(|v| match v {
+            crate::data::Value::Num(y) if y.is_finite() => Some(*y),
+            _ => None,
+        }) else {
+            continue;
+        };
+        out.count += 1;
+        out.abs_error += (p.estimate - y).abs();
+        if let Some([lo, hi]) = p.interval {
+            out.with_interval += 1;
+            out.covered += u64::from(lo <= y && y <= hi);
+        }
+    }
+    out
 }
 
 fn render_sink<'s>(stream: Batches<'s>, sink: Arc<SinkRuntime>, timer: Option<OpTimer>) -> Batches<'s> {

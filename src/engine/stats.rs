@@ -28,6 +28,9 @@ pub struct Stats {
     source_error: Mutex<Option<String>>,
     /// Why the source cannot be read right now (a Kafka broker that does not answer), while so.
     source_down: Mutex<Option<String>>,
+    /// Predictions whose event carried its label: how many, Σ|estimate − label|, how many had
+    /// an interval, and how many of those held the label.
+    labelled: Mutex<Labelled>,
     /// Why the model registry cannot be read right now (an MLflow server that does not answer), while so.
     registry_down: Mutex<Option<String>>,
     /// Per plan operator: events and time (`explain --analyze`).
@@ -61,6 +64,20 @@ impl Stats {
     /// Why the registry cannot be read now, while it cannot.
     pub fn registry_down(&self) -> Option<String> {
         self.registry_down.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Adds a batch's labelled predictions.
+    pub fn add_labelled(&self, batch: Labelled) {
+        let mut all = self.labelled.lock().unwrap_or_else(|p| p.into_inner());
+        all.count += batch.count;
+        all.abs_error += batch.abs_error;
+        all.with_interval += batch.with_interval;
+        all.covered += batch.covered;
+    }
+
+    /// Labelled predictions so far.
+    pub fn labelled(&self) -> Labelled {
+        *self.labelled.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Counts dead letters by reason.
@@ -140,4 +157,38 @@ pub fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// Predictions whose event carried its label (the generator's events do): online error and
+/// interval coverage.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Labelled {
+    pub count: u64,
+    /// Σ |estimate − label|.
+    pub abs_error: f64,
+    pub with_interval: u64,
+    /// Labels inside the predicted interval.
+    pub covered: u64,
+}
+
+impl Labelled {
+    /// Mean absolute error, when any prediction had a label.
+    pub fn mae(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.abs_error / self.count as f64)
+    }
+
+    /// Share of labels inside the interval, when any prediction had both.
+    pub fn coverage(&self) -> Option<f64> {
+        (self.with_interval > 0).then(|| self.covered as f64 / self.with_interval as f64)
+    }
+
+    /// What was added since `earlier`.
+    pub fn since(&self, earlier: &Labelled) -> Labelled {
+        Labelled {
+            count: self.count - earlier.count,
+            abs_error: self.abs_error - earlier.abs_error,
+            with_interval: self.with_interval - earlier.with_interval,
+            covered: self.covered - earlier.covered,
+        }
+    }
 }

@@ -82,6 +82,8 @@ pub struct ScenarioRun {
     pub http: Vec<AgentSecond>,
     pub injector: Injector,
     pub judged: Vec<Judged>,
+    /// Online error and interval coverage over the whole run.
+    pub labelled: crate::engine::stats::Labelled,
     /// Wall-clock start, milliseconds since the Unix epoch (alerts carry wall-clock times).
     pub started_ms: u64,
 }
@@ -170,6 +172,7 @@ pub fn run(
         http,
         injector: (*injector).clone(),
         judged,
+        labelled: prepared.stats.labelled(),
         started_ms,
     })
 }

@@ -20,6 +20,10 @@ pub struct StreamSecond {
     pub p50_ms: Option<f64>,
     pub p99_ms: Option<f64>,
     pub p999_ms: Option<f64>,
+    /// Mean |estimate − label| of this second's predictions whose events carried the label.
+    pub online_mae: Option<f64>,
+    /// Share of those labels inside the predicted interval.
+    pub coverage: Option<f64>,
     /// Drift monitor → statistic → value of its latest window.
     pub drift: BTreeMap<String, BTreeMap<String, f64>>,
 }
@@ -37,6 +41,7 @@ pub fn observe(
             let mut out = Vec::new();
             let mut last = stats.load();
             let mut last_latency = stats.latency();
+            let mut last_labelled = stats.labelled();
             let mut next = started + Duration::from_secs(1);
             while !stop.load(Ordering::Relaxed) {
                 let now = Instant::now();
@@ -46,6 +51,9 @@ pub fn observe(
                 }
                 next += Duration::from_secs(1);
                 let counts = stats.load();
+                let labelled = stats.labelled();
+                let second = labelled.since(&last_labelled);
+                last_labelled = labelled;
                 let latency = stats.latency();
                 let mut window = latency.clone();
                 if window.subtract(&last_latency).is_err() {
@@ -75,6 +83,8 @@ pub fn observe(
                     p50_ms: q(0.5),
                     p99_ms: q(0.99),
                     p999_ms: q(0.999),
+                    online_mae: second.mae(),
+                    coverage: second.coverage(),
                     drift,
                 });
                 last = counts;

@@ -64,6 +64,8 @@ pub fn report_json(run: &ScenarioRun) -> Value {
             "http_sent": run.http.iter().map(|s| s.sent).sum::<u64>(),
             "http_dropped": run.http.iter().map(|s| s.dropped).sum::<u64>(),
             "http_errors": run.http.iter().map(|s| s.errors).sum::<u64>(),
+            "online_mae": run.labelled.mae(),
+            "interval_coverage": run.labelled.coverage(),
         },
         "injected": run.injector.injections.iter().map(|i| json!({
             "field": i.name, "change": i.change, "from_s": i.from_ms as f64 / 1e3,
@@ -166,6 +168,22 @@ pub fn html(run: &ScenarioRun) -> String {
             &[("psi".into(), stat("psi")), ("ks".into(), stat("ks"))],
         );
     }
+    chart(
+        &mut body,
+        run,
+        "online-error",
+        "Online error of labelled predictions",
+        "MAE",
+        &[("online MAE".into(), stream(&|s| s.online_mae))],
+    );
+    chart(
+        &mut body,
+        run,
+        "coverage",
+        "Labels inside the predicted interval",
+        "share",
+        &[("coverage".into(), stream(&|s| s.coverage))],
+    );
     chart(
         &mut body,
         run,
