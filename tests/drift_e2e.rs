@@ -68,6 +68,7 @@ fn a_income_shift_is_detected_after_it_happens_and_rolls_the_model_back() {
         let shift = Shift::parse(&p.schema, &format!("Avg_Area_Income*1.2@{SHIFT_AT}")).unwrap();
         let opts = RunOptions {
             traffic: None,
+            faults: None,
             drain: false,
             workers,
             events: Some(EVENTS),
@@ -164,6 +165,7 @@ fn categorical_drift_equals_the_direct_computation_per_window() {
         let p = prepared(&file, workers);
         let opts = RunOptions {
             traffic: None,
+            faults: None,
             drain: false,
             workers,
             events: Some(N),

@@ -50,6 +50,7 @@ fn accounting_and_predictions_match_a_sequential_reference_for_1_2_4_workers() {
         let p = prepared(&file, workers);
         let opts = RunOptions {
             traffic: None,
+            faults: None,
             drain: false,
             workers,
             events: Some(N),
@@ -124,6 +125,7 @@ fn csv_sources_split_across_workers_and_dead_letter_bad_rows() {
         let p = prepared(&file, workers);
         let opts = RunOptions {
             traffic: None,
+            faults: None,
             drain: false,
             workers,
             events: None,
@@ -155,6 +157,7 @@ fn a_running_pipeline_picks_up_a_promoted_version() {
     let versions = || -> BTreeSet<u32> { store.recent(usize::MAX, None).iter().map(|r| r.model_version).collect() };
     let opts = RunOptions {
         traffic: None,
+        faults: None,
         drain: false,
         workers: 2,
         events: None,

@@ -15,7 +15,7 @@ use std::time::Duration;
 fn with_test_scenarios(name: &str) -> std::path::PathBuf {
     let dir = project(name, true);
     std::fs::create_dir_all(dir.join("tests/scenarios")).unwrap();
-    for f in ["quick_drift.hf", "must_fail.hf"] {
+    for f in ["quick_drift.hf", "must_fail.hf", "faults.hf"] {
         std::fs::copy(root().join("tests/scenarios").join(f), dir.join("tests/scenarios").join(f)).unwrap();
     }
     dir
@@ -163,4 +163,30 @@ fn the_same_scenario_drifts_the_same_events_and_decides_the_same() {
     b.sort();
     assert!(!a.is_empty(), "no decisions to compare");
     assert_eq!(a, b, "two runs of one scenario decided differently");
+}
+
+#[test]
+fn faults_drop_delay_and_stall_and_the_accounting_still_holds() {
+    let dir = with_test_scenarios("scenario-faults");
+    let (code, out, err) = run_to_end(&dir, &["scenario", "tests/scenarios/faults.hf"], Duration::from_secs(300));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("events in = predictions + dead letters + dropped by fault"), "{out}");
+    let r = report(&dir, "faults");
+    let s = &r["summary"];
+    let (events, predictions, dead, dropped) = (
+        s["events_in"].as_u64().unwrap(),
+        s["predictions"].as_u64().unwrap(),
+        s["dead_letters"].as_u64().unwrap(),
+        s["dropped_by_fault"].as_u64().unwrap(),
+    );
+    assert_eq!(events, predictions + dead + dropped);
+    // 10% of the 20,000 events of seconds 2-4.
+    assert!((1_400..=2_600).contains(&dropped), "{dropped} dropped");
+    assert_eq!(r["faults"].as_array().unwrap().len(), 3);
+    let seconds = r["series"]["stream"].as_array().unwrap();
+    let p99 = |i: usize| seconds[i]["p99_ms"].as_f64().unwrap_or(0.0);
+    assert!(p99(1) < 20.0 && p99(5) > 25.0, "model latency fault not seen: {} then {}", p99(1), p99(5));
+    // A stalled worker holds the dataflow's progress: the second it stalls, little gets through.
+    let events_in = |i: usize| seconds[i]["events"].as_f64().unwrap();
+    assert!(events_in(6) < 0.5 * events_in(4), "the stall did not show: {} vs {}", events_in(6), events_in(4));
 }

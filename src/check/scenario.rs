@@ -127,13 +127,21 @@ impl Checker<'_> {
                     }
                 }
                 ScenarioStmt::FaultAt { at, fault, duration: d, .. } => {
-                    self.not_available(
-                        fault.span,
-                        &format!("the `{}` fault", fault.kind.node),
-                        "the `scenario` command runs traffic, drift and expectations; fault injection is not built yet",
-                    );
                     let at_ms = self.event_time(at, duration);
                     let f = self.fault(fault);
+                    match &f {
+                        Some(
+                            Fault::Latency { stage: Stage::Features | Stage::Model, .. }
+                            | Fault::Drop { stage: Stage::Source, .. }
+                            | Fault::Stall { .. },
+                        )
+                        | None => {}
+                        Some(other) => self.not_available(
+                            fault.span,
+                            &format!("the fault `{}`", describe_fault(other)),
+                            "`scenario` injects latency in the features or model stage, drops at the source, and stalls workers",
+                        ),
+                    }
                     let for_ms = d.as_ref().map(|d| self.duration_ms(d, "a fault's duration"));
                     match (at_ms, f, for_ms) {
                         (Some(at_ms), Some(event), None) => {
@@ -457,5 +465,17 @@ impl Checker<'_> {
             None => None,
         };
         Some(Expectation::Detected { drift, within_ms, of_ms })
+    }
+}
+
+/// A fault as the diagnostics name it.
+fn describe_fault(f: &Fault) -> String {
+    let stage = |s: &Stage| format!("{s:?}").to_lowercase();
+    match f {
+        Fault::Latency { stage: s, .. } => format!("latency(stage: {})", stage(s)),
+        Fault::Drop { stage: s, .. } => format!("drop(stage: {})", stage(s)),
+        Fault::CacheDown => "cache down".into(),
+        Fault::KafkaDown => "kafka down".into(),
+        Fault::Stall { .. } => "stall".into(),
     }
 }

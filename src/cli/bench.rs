@@ -62,6 +62,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         reset_peak_rss();
         let opts = RunOptions {
             traffic: None,
+            faults: None,
             drain: false,
             workers: w.max(1),
             events: Some(args.events),

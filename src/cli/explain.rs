@@ -48,6 +48,7 @@ fn analyze(args: &ExplainArgs, workers: usize) -> anyhow::Result<()> {
     let prepared = prepare(&plan, false).map_err(anyhow::Error::msg)?;
     let opts = RunOptions {
         traffic: None,
+        faults: None,
         drain: false,
         workers,
         events: Some(args.events),

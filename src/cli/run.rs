@@ -114,6 +114,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     };
     let opts = RunOptions {
         traffic: None,
+        faults: None,
         drain: args.drain,
         shift,
         workers: args.workers.max(1),

@@ -76,6 +76,12 @@ fn table(run: &ScenarioRun) -> String {
         "scenario {}: {:.1} s, {} events in, {} predictions, {} dead letters, {} HTTP requests ({} dropped)\n",
         run.scenario.name, o.seconds, o.events_in, o.predictions, o.dead_letters, sent, dropped
     );
+    if o.dropped_by_fault > 0 {
+        out += &format!(
+            "  events in = predictions + dead letters + dropped by fault: {} = {} + {} + {}\n",
+            o.events_in, o.predictions, o.dead_letters, o.dropped_by_fault
+        );
+    }
     let width = run.judged.iter().map(|j| j.expectation.len()).max().unwrap_or(0);
     for j in &run.judged {
         out += &format!("  {}  {:<width$}  {}\n", if j.passed { "pass" } else { "FAIL" }, j.expectation, j.measured);

@@ -188,6 +188,7 @@ fn render_validate<'s>(stream: Batches<'s>, schema: Schema, rt: Arc<Runtime>, ti
 
 fn render_features<'s>(stream: Batches<'s>, rt: Arc<Runtime>, timer: Option<OpTimer>) -> Batches<'s> {
     stage(stream, "Features", timer, move |b| {
+        rt.fault_delay(crate::program::Stage::Features, b.events.first().map_or(0, |e| e.id));
         // One snapshot per batch: its features and predictions come from one version.
         let model = rt.model.current();
         b.rows = model.rows(b.events.iter().map(|e| e.values.as_slice()));
@@ -199,6 +200,7 @@ fn render_features<'s>(stream: Batches<'s>, rt: Arc<Runtime>, timer: Option<OpTi
 fn render_predict<'s>(stream: Batches<'s>, rt: Arc<Runtime>, max: usize, timer: Option<OpTimer>) -> Batches<'s> {
     stage(stream, "Predict", timer, move |b| {
         let Some(model) = b.model.take() else { return };
+        rt.fault_delay(crate::program::Stage::Model, b.events.first().map_or(0, |e| e.id));
         let ingest_ns = b.ingest.duration_since(rt.started).as_nanos() as u64;
         let width = if b.events.is_empty() { 1 } else { (b.rows.len() / b.events.len()).max(1) };
         let limit = max.max(1) * width;

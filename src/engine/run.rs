@@ -43,6 +43,18 @@ pub struct RunOptions {
     /// A scenario's stream traffic: the generated or CSV source's pace over time and the drift
     /// injected into its events; replaces the source's declared `rate:`.
     pub traffic: Option<Arc<dyn StreamTraffic>>,
+    /// A scenario's faults: events dropped at the source, delays in stages, stalled workers.
+    pub faults: Option<Arc<dyn Faults>>,
+}
+
+/// Faults a scenario injects into a run. Every draw depends only on the seed and what it is for.
+pub trait Faults: Send + Sync + std::fmt::Debug {
+    /// Whether the source drops this event now (it is counted, never silently lost).
+    fn drop_at_source(&self, elapsed_ms: u64, id: u64) -> bool;
+    /// How long `stage` holds a batch now; `draw` tells batches apart.
+    fn delay(&self, stage: crate::program::Stage, elapsed_ms: u64, draw: u64) -> Option<Duration>;
+    /// Whether worker `worker` is stalled now.
+    fn stalled(&self, worker: usize, elapsed_ms: u64) -> bool;
 }
 
 /// Stream traffic a scenario drives a source with.
@@ -188,6 +200,11 @@ fn execute_timely(
         let started = Instant::now();
         let mut source_timer = df.operators.first().map(|o| OpTimer::new(o.id, rt.stats.profile.clone()));
         while !rt.stop.load(Ordering::Relaxed) {
+            if opts.faults.as_ref().is_some_and(|f| f.stalled(index, started.elapsed().as_millis() as u64)) {
+                // A stalled worker takes nothing from its source and does no dataflow work.
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            }
             let next = match source_timer.as_mut() {
                 Some(t) => {
                     let next = t.time(0, || feeder.next_batch(opts.batch, &rt.stats));
@@ -256,6 +273,7 @@ enum Feeder {
         bad: Option<Corruptor>,
         shift: Option<Shift>,
         traffic: Option<Arc<dyn StreamTraffic>>,
+        faults: Option<Arc<dyn Faults>>,
     },
     Csv {
         reader: Box<CsvReader<std::fs::File>>,
@@ -381,6 +399,7 @@ impl Feeder {
                     bad: Corruptor::new(schema, opts.inject_bad),
                     shift: opts.shift.clone(),
                     traffic: opts.traffic.clone(),
+                    faults: opts.faults.clone(),
                 })
             }
             SourceKind::Csv { path, columns, delimiter, rate } => {
@@ -425,7 +444,7 @@ impl Feeder {
     /// and is recorded in `stats` (the events before it are kept and go on through the run).
     fn next_batch(&mut self, size: usize, stats: &super::stats::Stats) -> Next {
         match self {
-            Feeder::Generate { generator, next, step, end, pace, bad, shift, traffic } => {
+            Feeder::Generate { generator, next, step, end, pace, bad, shift, traffic, faults } => {
                 if *next >= *end {
                     return Next::End;
                 }
@@ -442,6 +461,12 @@ impl Feeder {
                     }
                     if let Some(t) = traffic {
                         t.alter(elapsed_ms, &mut e);
+                    }
+                    if faults.as_ref().is_some_and(|f| f.drop_at_source(elapsed_ms, e.id)) {
+                        stats.dropped_by_fault.fetch_add(1, Ordering::Relaxed);
+                        stats.events_in.fetch_add(1, Ordering::Relaxed);
+                        *next += *step;
+                        continue;
                     }
                     if let Some(bad) = bad {
                         bad.apply(&mut e);

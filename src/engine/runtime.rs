@@ -21,6 +21,19 @@ pub struct Runtime {
     pub stop: Arc<AtomicBool>,
     /// Drift monitors, when the pipeline declares any.
     pub drift: Option<Arc<DriftRuntime>>,
+    /// A scenario's faults (stage delays).
+    pub faults: Option<Arc<dyn super::run::Faults>>,
+}
+
+impl Runtime {
+    /// Holds the batch as a scenario's `latency(stage: ...)` fault says, if one is active.
+    pub fn fault_delay(&self, stage: crate::program::Stage, draw: u64) {
+        if let Some(d) =
+            self.faults.as_ref().and_then(|f| f.delay(stage, self.started.elapsed().as_millis() as u64, draw))
+        {
+            std::thread::sleep(d);
+        }
+    }
 }
 
 impl Runtime {

@@ -22,6 +22,8 @@ pub struct Outcome {
     pub events_in: u64,
     pub predictions: u64,
     pub dead_letters: u64,
+    /// Events a scenario's `drop` fault dropped at the source (counted in `events_in`).
+    pub dropped_by_fault: u64,
     pub reasons: std::collections::BTreeMap<String, u64>,
     pub seconds: f64,
     pub p50_ms: f64,
@@ -45,7 +47,7 @@ impl Outcome {
     }
 
     pub fn accounted(&self) -> bool {
-        self.events_in == self.predictions + self.dead_letters
+        self.events_in == self.predictions + self.dead_letters + self.dropped_by_fault
     }
 }
 
@@ -204,6 +206,7 @@ pub fn execute(
         stats: stats.clone(),
         stop: stop.clone(),
         drift: p.drift.clone(),
+        faults: opts.faults.clone(),
     });
     let done = Arc::new(AtomicBool::new(false));
     let watch = Watch {
@@ -239,6 +242,7 @@ pub fn execute(
         events_in,
         predictions,
         dead_letters,
+        dropped_by_fault: stats.dropped_by_fault.load(Ordering::Relaxed),
         reasons: stats.reasons(),
         seconds,
         p50_ms: ms(0.5),

@@ -14,6 +14,8 @@ pub fn new_histogram() -> Histogram<u64> {
 #[derive(Default)]
 pub struct Stats {
     pub events_in: AtomicU64,
+    /// Events a scenario's `drop` fault dropped at the source (also counted in `events_in`).
+    pub dropped_by_fault: AtomicU64,
     pub predictions_out: AtomicU64,
     pub dead_letters: AtomicU64,
     /// The model version of the most recent prediction.

@@ -3,7 +3,7 @@
 //! `expect CONDITION` reads metrics over the whole run: stream latency percentiles
 //! (ingest to sink), HTTP latency percentiles as the traffic agent measured them (from each
 //! request's due time), throughput, the stream's error rate and dead letters, lost events
-//! (events in − predictions − dead letters), unsent (dropped) requests, the online mean absolute
+//! (events in − predictions − dead letters − events a fault dropped), unsent (dropped) requests, the online mean absolute
 //! error of predictions whose events carried the label, and a drift monitor's statistics on its
 //! latest window. `expect drift(D) detected within W of T` needs an alert of
 //! `D` between T and T + W; `not detected` needs none.
@@ -67,9 +67,12 @@ pub fn judge(
     };
     let value = |m: &Metric| -> Option<f64> {
         match m {
-            Metric::LostEvents => {
-                Some(outcome.events_in as f64 - outcome.predictions as f64 - outcome.dead_letters as f64)
-            }
+            Metric::LostEvents => Some(
+                outcome.events_in as f64
+                    - outcome.predictions as f64
+                    - outcome.dead_letters as f64
+                    - outcome.dropped_by_fault as f64,
+            ),
             Metric::UnsentRequests => Some(dropped as f64),
             Metric::OnlineMae => stats.labelled().mae(),
             Metric::Drift { statistic, drift } => {

@@ -7,12 +7,14 @@
 //! |---|---|
 //! | `schedule.rs` | arrival rates over time from `traffic` patterns |
 //! | `inject.rs` | the drift agent |
+//! | `faults.rs` | the fault injector: drops at the source, stage delays, stalled workers |
 //! | `http_agent.rs` | the HTTP traffic agent (dropped arrivals counted, latency from due time) |
 //! | `observer.rs` | the stream and the drift monitors, once a second |
 //! | `expect.rs` | the expectations, with their measured values |
 //! | `report.rs` | report.json, report.md, report.html |
 
 pub mod expect;
+pub mod faults;
 pub mod http_agent;
 pub mod inject;
 pub mod observer;
@@ -81,6 +83,7 @@ pub struct ScenarioRun {
     pub stream: Vec<StreamSecond>,
     pub http: Vec<AgentSecond>,
     pub injector: Injector,
+    pub faults: faults::Injector,
     pub judged: Vec<Judged>,
     /// Online error and interval coverage over the whole run.
     pub labelled: crate::engine::stats::Labelled,
@@ -109,6 +112,7 @@ pub fn run(
     let stream_patterns = patterns(TrafficTarget::Stream);
     let http_patterns = patterns(TrafficTarget::Http);
     let duration = Duration::from_millis(scenario.duration_ms);
+    let fault_injector = faults::Injector::new(&scenario.events, scenario.seed);
     let traffic: Option<Arc<dyn StreamTraffic>> = if stream_patterns.is_empty() {
         None
     } else {
@@ -124,6 +128,8 @@ pub fn run(
         shift: None,
         drain: false,
         traffic,
+        faults: (!fault_injector.is_empty())
+            .then(|| Arc::new(fault_injector.clone()) as Arc<dyn crate::engine::run::Faults>),
     };
     let started = Instant::now();
     let started_ms = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
@@ -171,6 +177,7 @@ pub fn run(
         stream,
         http,
         injector: (*injector).clone(),
+        faults: fault_injector,
         judged,
         labelled: prepared.stats.labelled(),
         started_ms,

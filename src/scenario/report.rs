@@ -60,7 +60,8 @@ pub fn report_json(run: &ScenarioRun) -> Value {
         "summary": {
             "seconds": o.seconds, "events_in": o.events_in, "predictions": o.predictions,
             "dead_letters": o.dead_letters,
-            "lost_events": o.events_in as i64 - o.predictions as i64 - o.dead_letters as i64,
+            "dropped_by_fault": o.dropped_by_fault,
+            "lost_events": o.events_in as i64 - o.predictions as i64 - o.dead_letters as i64 - o.dropped_by_fault as i64,
             "http_sent": run.http.iter().map(|s| s.sent).sum::<u64>(),
             "http_dropped": run.http.iter().map(|s| s.dropped).sum::<u64>(),
             "http_errors": run.http.iter().map(|s| s.errors).sum::<u64>(),
@@ -70,6 +71,10 @@ pub fn report_json(run: &ScenarioRun) -> Value {
         "injected": run.injector.injections.iter().map(|i| json!({
             "field": i.name, "change": i.change, "from_s": i.from_ms as f64 / 1e3,
             "until_s": (i.until_ms != u64::MAX).then(|| i.until_ms as f64 / 1e3),
+        })).collect::<Vec<_>>(),
+        "faults": run.faults.faults.iter().map(|f| json!({
+            "fault": f.fault, "from_s": f.from_ms as f64 / 1e3,
+            "until_s": (f.until_ms != u64::MAX).then(|| f.until_ms as f64 / 1e3),
         })).collect::<Vec<_>>(),
         "alerts": alerts(run),
         "series": { "stream": run.stream, "http": http_rows(run) },
@@ -116,6 +121,15 @@ fn chart(
     frame(body, id, title, &a, "seconds", y_name, &label);
     for inj in &run.injector.injections {
         vmark(body, &a, inj.from_ms as f64 / 1e3, &format!("drift {}", inj.name), "#9467bd");
+    }
+    for f in &run.faults.faults {
+        let name = match &f.fault {
+            crate::program::Fault::Latency { .. } => "latency",
+            crate::program::Fault::Drop { .. } => "drop",
+            crate::program::Fault::Stall { .. } => "stall",
+            _ => "fault",
+        };
+        vmark(body, &a, f.from_ms as f64 / 1e3, &format!("fault {name}"), "#d62728");
     }
     for (i, (_, s)) in series.iter().enumerate() {
         line(body, &a, s, COLORS[i % COLORS.len()], "series");
