@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod drift;
+pub mod injection;
 pub mod jsonl;
 pub mod profile;
 pub mod record;

@@ -2,6 +2,7 @@
 //! rendered dataflow, until the source ends, `--events`, `--duration` or a signal.
 
 use super::batch::Batch;
+pub use super::injection::{Faults, StreamTraffic};
 use super::profile::OpTimer;
 use super::render::{render, render_drift};
 use super::runtime::Runtime;
@@ -45,24 +46,6 @@ pub struct RunOptions {
     pub traffic: Option<Arc<dyn StreamTraffic>>,
     /// A scenario's faults: events dropped at the source, delays in stages, stalled workers.
     pub faults: Option<Arc<dyn Faults>>,
-}
-
-/// Faults a scenario injects into a run. Every draw depends only on the seed and what it is for.
-pub trait Faults: Send + Sync + std::fmt::Debug {
-    /// Whether the source drops this event now (it is counted, never silently lost).
-    fn drop_at_source(&self, elapsed_ms: u64, id: u64) -> bool;
-    /// How long `stage` holds a batch now; `draw` tells batches apart.
-    fn delay(&self, stage: crate::program::Stage, elapsed_ms: u64, draw: u64) -> Option<Duration>;
-    /// Whether worker `worker` is stalled now.
-    fn stalled(&self, worker: usize, elapsed_ms: u64) -> bool;
-}
-
-/// Stream traffic a scenario drives a source with.
-pub trait StreamTraffic: Send + Sync + std::fmt::Debug {
-    /// Events due, in all, by `elapsed` seconds after the run started.
-    fn due(&self, elapsed: f64) -> f64;
-    /// Changes an event as the scenario's drift says at `elapsed_ms` after the start.
-    fn alter(&self, elapsed_ms: u64, event: &mut Event);
 }
 
 /// This process's place in a cluster of processes (timely's TCP cluster mode).

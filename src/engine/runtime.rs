@@ -22,7 +22,7 @@ pub struct Runtime {
     /// Drift monitors, when the pipeline declares any.
     pub drift: Option<Arc<DriftRuntime>>,
     /// A scenario's faults (stage delays).
-    pub faults: Option<Arc<dyn super::run::Faults>>,
+    pub faults: Option<Arc<dyn super::injection::Faults>>,
 }
 
 impl Runtime {
