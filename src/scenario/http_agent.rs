@@ -16,8 +16,8 @@ use tokio::net::TcpStream;
 
 /// Connections kept open to the server.
 pub const CONNECTIONS: usize = 64;
-/// Arrivals that may wait for a free connection before new ones are dropped.
-const QUEUE: usize = 1_024;
+/// Arrivals that may wait on each connection before new ones are dropped (1,024 in all).
+const QUEUE_PER_CONNECTION: usize = 16;
 /// How often due arrivals are released.
 const TICK: Duration = Duration::from_millis(1);
 
@@ -137,18 +137,18 @@ async fn run(
     injector: Arc<Injector>,
     stats: Arc<AgentStats>,
 ) {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Arrival>(QUEUE);
-    let rx = Arc::new(tokio::sync::Mutex::new(rx));
     let host = addr.to_string();
     let mut workers = Vec::new();
+    let mut queues = Vec::new();
     for _ in 0..CONNECTIONS {
-        let (rx, stats, host) = (rx.clone(), stats.clone(), host.clone());
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Arrival>(QUEUE_PER_CONNECTION);
+        queues.push(tx);
+        let (stats, host) = (stats.clone(), host.clone());
         workers.push(tokio::spawn(async move {
             let mut conn: Option<TcpStream> = None;
             let mut buf = Vec::with_capacity(4096);
             loop {
-                let next = rx.lock().await.recv().await;
-                let Some(arrival) = next else { break };
+                let Some(arrival) = rx.recv().await else { break };
                 let ok = request(&mut conn, addr, &host, &arrival.body, &mut buf).await;
                 let micros = arrival.due.elapsed().as_micros().clamp(1, 60_000_000) as u64;
                 stats.with(arrival.second, |s| {
@@ -162,8 +162,11 @@ async fn run(
             }
         }));
     }
+    // Bodies without drift are made once per house; drifted ones per request.
+    let plain: Vec<Arc<Vec<u8>>> = houses.iter().map(|h| Arc::new(body(h, &schema, label))).collect();
     let mut issued = 0u64;
     let mut n = 0usize;
+    let mut next_queue = 0usize;
     let seconds = duration.as_secs_f64();
     loop {
         let elapsed = started.elapsed().as_secs_f64();
@@ -175,23 +178,41 @@ async fn run(
             // When this arrival was due: where the schedule's integral crossed it (close enough at 1 ms ticks).
             let due = started + Duration::from_secs_f64(elapsed);
             let second = elapsed as usize;
-            let house = &houses[n % houses.len()];
+            let elapsed_ms = (elapsed * 1e3) as u64;
+            let k = n % houses.len();
             n += 1;
-            let mut event = house.clone();
-            injector.apply_event((elapsed * 1e3) as u64, &mut event);
-            let arrival = Arrival { due, second, body: Arc::new(body(&event, &schema, label)) };
-            stats.with(second, |s| s.sent += 1);
-            if tx.try_send(arrival).is_err() {
-                stats.with(second, |s| {
-                    s.sent -= 1;
-                    s.dropped += 1;
-                });
+            let body = if injector.active(elapsed_ms) {
+                let mut event = houses[k].clone();
+                injector.apply_event(elapsed_ms, &mut event);
+                Arc::new(body(&event, &schema, label))
+            } else {
+                plain[k].clone()
+            };
+            // The first connection, from the next in turn, with room in its queue.
+            let mut arrival = Some(Arrival { due, second, body });
+            for i in 0..CONNECTIONS {
+                let q = (next_queue + i) % CONNECTIONS;
+                match queues[q].try_send(arrival.take().expect("an arrival to place")) {
+                    Ok(()) => {
+                        next_queue = q + 1;
+                        break;
+                    }
+                    Err(
+                        tokio::sync::mpsc::error::TrySendError::Full(a)
+                        | tokio::sync::mpsc::error::TrySendError::Closed(a),
+                    ) => arrival = Some(a),
+                }
+            }
+            if arrival.is_some() {
+                stats.with(second, |s| s.dropped += 1);
+            } else {
+                stats.with(second, |s| s.sent += 1);
             }
             issued += 1;
         }
         tokio::time::sleep(TICK).await;
     }
-    drop(tx);
+    drop(queues);
     for w in workers {
         let _ = w.await;
     }

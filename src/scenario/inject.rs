@@ -61,6 +61,11 @@ impl Injector {
         Ok(Injector { injections, seed })
     }
 
+    /// Whether any drift is active at `elapsed_ms`.
+    pub fn active(&self, elapsed_ms: u64) -> bool {
+        self.injections.iter().any(|i| elapsed_ms >= i.from_ms && elapsed_ms < i.until_ms)
+    }
+
     /// Applies the drifts active at `elapsed_ms` to an event's values.
     pub fn apply(&self, elapsed_ms: u64, id: u64, values: &mut [Value]) {
         self.apply_where(|inj| elapsed_ms >= inj.from_ms && elapsed_ms < inj.until_ms, id, values);
