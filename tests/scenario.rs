@@ -55,6 +55,11 @@ fn a_scenario_drives_the_pipeline_and_judges_its_expectations() {
     let sent = r["summary"]["http_sent"].as_f64().unwrap();
     assert!((sent - 2_400.0).abs() < 2_400.0 * 0.05, "{sent} requests");
     assert_eq!(r["summary"]["http_errors"], 0);
+    // Every second held the objective (500 ms here), so the highest rate held is about 300/s.
+    let held = &r["summary"]["http_rate_held"];
+    assert_eq!(held["p99_objective_ms"], 500.0);
+    let rate = held["requests_per_second"].as_f64().unwrap();
+    assert!((270.0..=330.0).contains(&rate), "rate held {rate}");
     // Per-second series, with the ramp visible in the stream's first seconds.
     let stream = r["series"]["stream"].as_array().unwrap();
     assert!(stream.len() >= 7, "{} seconds observed", stream.len());

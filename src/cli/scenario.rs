@@ -76,6 +76,12 @@ fn table(run: &ScenarioRun) -> String {
         "scenario {}: {:.1} s, {} events in, {} predictions, {} dead letters, {} HTTP requests ({} dropped)\n",
         run.scenario.name, o.seconds, o.events_in, o.predictions, o.dead_letters, sent, dropped
     );
+    if let Some((rate, second)) = run.http_rate_held() {
+        out += &format!(
+            "  highest HTTP rate held (nothing dropped or failed, p99 ≤ {} ms): {rate} requests in second {second}\n",
+            run.http_objective_ms()
+        );
+    }
     if o.dropped_by_fault > 0 {
         out += &format!(
             "  events in = predictions + dead letters + dropped by fault: {} = {} + {} + {}\n",

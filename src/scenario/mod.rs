@@ -91,9 +91,50 @@ pub struct ScenarioRun {
     pub started_ms: u64,
 }
 
+/// The p99 an HTTP second must keep to count towards the rate the pipeline holds, unless the
+/// scenario expects a tighter or looser `p99(http_latency)`.
+pub const HOLDING_P99_MS: f64 = 50.0;
+
 impl ScenarioRun {
     pub fn passed(&self) -> bool {
         self.judged.iter().all(|j| j.passed)
+    }
+
+    /// The p99 objective for HTTP: the scenario's `expect p99(http_latency) < X`, else 50 ms.
+    pub fn http_objective_ms(&self) -> f64 {
+        self.scenario
+            .expectations
+            .iter()
+            .find_map(|e| match e {
+                crate::program::Expectation::Holds {
+                    condition:
+                        crate::program::Condition::Compare {
+                            metric: crate::program::Metric::Latency { quantile, http: true },
+                            value,
+                            ..
+                        },
+                } if (*quantile - 0.99).abs() < 1e-9 => Some(*value),
+                _ => None,
+            })
+            .unwrap_or(HOLDING_P99_MS)
+    }
+
+    /// The highest HTTP rate the pipeline answered in one second with nothing dropped or failed
+    /// and p99 within the objective: (requests that second, the second). A ramp scenario's
+    /// breaking point.
+    pub fn http_rate_held(&self) -> Option<(u64, usize)> {
+        let objective = self.http_objective_ms();
+        self.http
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                s.dropped == 0
+                    && s.errors == 0
+                    && s.ok > 0
+                    && (s.latency.value_at_quantile(0.99) as f64 / 1e3) <= objective
+            })
+            .map(|(t, s)| (s.ok, t + 1))
+            .max()
     }
 }
 

@@ -65,6 +65,9 @@ pub fn report_json(run: &ScenarioRun) -> Value {
             "http_sent": run.http.iter().map(|s| s.sent).sum::<u64>(),
             "http_dropped": run.http.iter().map(|s| s.dropped).sum::<u64>(),
             "http_errors": run.http.iter().map(|s| s.errors).sum::<u64>(),
+            "http_rate_held": run.http_rate_held().map(|(rate, second)| json!({
+                "requests_per_second": rate, "second": second, "p99_objective_ms": run.http_objective_ms(),
+            })),
             "online_mae": run.labelled.mae(),
             "interval_coverage": run.labelled.coverage(),
         },
