@@ -31,6 +31,9 @@ fn a_scenario_drives_the_pipeline_and_judges_its_expectations() {
     let (code, out, err) = run_to_end(&dir, &["scenario", "tests/scenarios/quick_drift.hf"], Duration::from_secs(300));
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("all expectations hold"), "{out}");
+    // The live view: a progress line each second, even when stderr is not a terminal.
+    let lines = err.lines().filter(|l| l.contains("events/s")).count();
+    assert!((6..=10).contains(&lines), "{lines} progress lines in 8 s:\n{err}");
     let r = report(&dir, "quick_drift");
     assert_eq!(r["passed"], true);
     let expectations = r["expectations"].as_array().unwrap();

@@ -183,8 +183,11 @@ pub fn prepare(plan: &Plan, file_sinks: bool) -> Result<Prepared, String> {
 /// How a run shows its progress.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Display {
-    /// A live status line (events/s, latency, dead letters, model version).
+    /// A live status line (events/s, latency, dead letters, model version): twice a second
+    /// on a terminal, every 5 s in a log.
     Line,
+    /// The same line once a second, terminal or not (scenarios).
+    EverySecond,
     /// A progress bar towards a number of events (terminals only).
     Bar(u64),
 }
@@ -345,7 +348,9 @@ impl Watch {
                 continue;
             }
             let every = if tty { Duration::from_millis(500) } else { Duration::from_secs(5) };
-            if self.progress == Display::Line && last_line.elapsed() >= every {
+            let every = if self.progress == Display::EverySecond { Duration::from_secs(1) } else { every };
+            let lines = matches!(self.progress, Display::Line | Display::EverySecond);
+            if lines && last_line.elapsed() >= every {
                 last_line = Instant::now();
                 let (events, preds, dead) = self.stats.load();
                 let rate = (events - last.1) as f64 / last.0.elapsed().as_secs_f64().max(1e-9);
@@ -377,7 +382,7 @@ impl Watch {
         }
         if let Some(bar) = bar {
             bar.finish_and_clear();
-        } else if self.progress == Display::Line && tty {
+        } else if matches!(self.progress, Display::Line | Display::EverySecond) && tty {
             eprintln!();
         }
         series

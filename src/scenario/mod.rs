@@ -199,7 +199,8 @@ pub fn run(
         started,
         observer_stop.clone(),
     );
-    let outcome = execute(prepared, &opts, stop, Some(duration), Display::Line);
+    // The live view: one line a second.
+    let outcome = execute(prepared, &opts, stop, Some(duration), Display::EverySecond);
     observer_stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let stream = observer.join().unwrap_or_default();
     let http = match agent {
