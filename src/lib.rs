@@ -10,6 +10,7 @@ pub mod auction;
 pub mod check;
 pub mod data;
 pub mod diagnostics;
+pub mod draws;
 pub mod drift;
 pub mod engine;
 pub mod features;

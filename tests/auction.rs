@@ -4,10 +4,9 @@
 
 mod common;
 
-use common::{project, run_to_end};
+use common::{chromium, project, run_to_end};
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 fn auction(dir: &Path, file: &str, workers: &str, json: &str) -> (String, Value) {
@@ -124,30 +123,6 @@ fn the_learner_beats_fixed_shading_under_first_price() {
     let mean = fixed.iter().sum::<f64>() / fixed.len() as f64;
     assert!(learned > fixed[0], "learning ({learned}) did not beat keeping its first level ({})", fixed[0]);
     assert!(learned > mean, "learning ({learned}) did not beat a fixed level on average ({mean}): {fixed:?}");
-}
-
-/// Headless Chromium: the page's DOM after load, a screenshot, and what it logged.
-fn chromium(page: &Path, screenshot: &Path) -> (String, String) {
-    let url = format!("file://{}", page.display());
-    let common =
-        ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr", "--v=0"];
-    let dom = Command::new("chromium")
-        .args(common)
-        .arg("--dump-dom")
-        .arg(&url)
-        .output()
-        .expect("chromium runs (make deps installs it)");
-    assert!(dom.status.success(), "chromium --dump-dom failed: {}", String::from_utf8_lossy(&dom.stderr));
-    let shot = Command::new("chromium")
-        .args(common)
-        .arg("--window-size=900,2600")
-        .arg(format!("--screenshot={}", screenshot.display()))
-        .arg(&url)
-        .output()
-        .unwrap();
-    assert!(shot.status.success(), "chromium --screenshot failed: {}", String::from_utf8_lossy(&shot.stderr));
-    let log = format!("{}{}", String::from_utf8_lossy(&dom.stderr), String::from_utf8_lossy(&shot.stderr));
-    (String::from_utf8_lossy(&dom.stdout).into_owned(), log)
 }
 
 /// Pixels of a color in a PNG.

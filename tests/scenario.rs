@@ -5,10 +5,9 @@
 
 mod common;
 
-use common::{project, root, run_to_end};
+use common::{chromium, project, root, run_to_end};
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 /// A project folder with the test scenarios under `tests/scenarios/`.
@@ -100,28 +99,15 @@ fn the_report_renders_in_chromium() {
     let (code, out, err) = run_to_end(&dir, &["scenario", "tests/scenarios/quick_drift.hf"], Duration::from_secs(300));
     assert_eq!(code, 0, "{out}\n{err}");
     let page = dir.join("reports/quick_drift/report.html");
-    let url = format!("file://{}", page.display());
-    let common =
-        ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr", "--v=0"];
-    let dom = Command::new("chromium").args(common).arg("--dump-dom").arg(&url).output().expect("chromium runs");
-    assert!(dom.status.success());
-    let dom = String::from_utf8_lossy(&dom.stdout);
+    let shot = dir.join("shot.png");
+    let (dom, log) = chromium(&page, &shot);
     for id in ["throughput", "latency", "drift-income_drift", "online-error", "coverage", "dropped"] {
         let start = dom.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("chart {id} is missing"));
         let chart = &dom[start..start + dom[start..].find("</svg>").unwrap()];
         assert!(chart.matches("class=\"series\" d=\"M").count() >= 1, "chart {id} drew no series");
     }
     assert!(dom.contains("class=\"mark\""), "the drift mark is missing");
-    let shot = dir.join("shot.png");
-    let out = Command::new("chromium")
-        .args(common)
-        .arg("--window-size=900,2600")
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(&url)
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && shot.exists(), "{log}");
+    assert!(shot.exists(), "no screenshot");
     assert!(!log.contains("Uncaught") && !log.contains(":ERROR:CONSOLE"), "{log}");
     assert!(std::fs::metadata(&shot).unwrap().len() > 20_000, "the screenshot is nearly empty");
 }

@@ -1,9 +1,9 @@
 //! Bidders: one per member of each group the file declares, its valuation of a listing (a pure
 //! function of what it sees, its settings and the seed), and what it has left to spend.
 
-use super::draws;
 use super::learner::Bandit;
 use super::listing::Listing;
+use crate::draws;
 use crate::program::{BidderGroup, Persona, PriceExpr};
 use serde::{Deserialize, Serialize};
 

@@ -12,9 +12,9 @@
 //! process.)
 
 use super::bidder::{Bidder, BidderState};
-use super::draws;
 use super::listing::Listing;
 use super::rules::{self, Bid};
+use crate::draws;
 use crate::program::{AuctionRule, Persona};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -70,7 +70,8 @@ pub struct AuctionRecord {
 
 /// What one market needs, shared by its workers.
 pub struct Market {
-    pub listings: Vec<Listing>,
+    /// Shared by every market of an auction (bias levels, learner comparisons).
+    pub listings: Arc<Vec<Listing>>,
     pub bidders: Vec<Bidder>,
     pub rule: AuctionRule,
     pub bias: f64,

@@ -14,7 +14,6 @@
 //! | `report.rs`, `html.rs` | report.json, report.md, report.html |
 
 mod bidder;
-pub mod draws;
 mod html;
 mod learner;
 mod listing;
@@ -60,7 +59,7 @@ pub fn run(auction: &Auction, listings: Vec<Listing>, workers: usize) -> Result<
     let mut levels = Vec::new();
     for &bias in &auction.biases {
         let market = Arc::new(Market {
-            listings: listings.to_vec(),
+            listings: listings.clone(),
             bidders: bidders.clone(),
             rule: auction.rule.clone(),
             bias,
@@ -94,15 +93,16 @@ fn learner_comparison(
         for &level in &group.shading {
             let mut groups = auction.bidders.clone();
             groups[g].shading = vec![level];
+            let group_bidders = bidders(&groups);
             let market = Arc::new(Market {
-                listings: listings.to_vec(),
-                bidders: bidders(&groups),
+                listings: listings.clone(),
+                bidders: group_bidders.clone(),
                 rule: auction.rule.clone(),
                 bias,
                 seed: auction.seed,
             });
             let run = market::run(market, workers)?;
-            fixed.push((level, summary::summarize(bias, &run.records, &bidders(&groups), &groups).groups[g].surplus));
+            fixed.push((level, summary::summarize(bias, &run.records, &group_bidders, &groups).groups[g].surplus));
         }
         out.push(LearnerComparison {
             label: learned.groups[g].label.clone(),

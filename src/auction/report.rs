@@ -56,12 +56,11 @@ pub fn markdown(run: &AuctionRun) -> String {
             s.overpayment_rate * 100.0
         );
         for c in &s.learners {
-            let fixed: Vec<String> = c.fixed.iter().map(|(l, s)| format!("{:.0}% → {s:.0}", l * 100.0)).collect();
             out += &format!(
                 "\n{}: surplus {:.0} learning its shading; the same market with a fixed shading: {}\n",
                 c.label,
                 c.learned_surplus,
-                fixed.join(", ")
+                c.fixed_levels()
             );
         }
         out += "\n| group | bidders | wins | win share | surplus | overpaid |\n|---|---:|---:|---:|---:|---:|\n";

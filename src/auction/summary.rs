@@ -51,6 +51,14 @@ pub struct LearnerComparison {
     pub fixed: Vec<(f64, f64)>,
 }
 
+impl LearnerComparison {
+    /// `0%: -44848878, 5%: 73178811, ...`
+    pub fn fixed_levels(&self) -> String {
+        let levels: Vec<String> = self.fixed.iter().map(|(l, s)| format!("{:.0}%: {s:.0}", l * 100.0)).collect();
+        levels.join(", ")
+    }
+}
+
 /// Labels for the groups: the persona, numbered when it appears more than once.
 pub fn group_labels(groups: &[BidderGroup]) -> Vec<String> {
     groups

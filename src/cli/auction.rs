@@ -96,12 +96,11 @@ fn table(run: &AuctionRun, version: u32) -> String {
             );
         }
         for c in &s.learners {
-            let fixed: Vec<String> = c.fixed.iter().map(|(l, s)| format!("{:.0}%: {s:.0}", l * 100.0)).collect();
             out += &format!(
                 "    {}: surplus {:.0} learning its shading; with a fixed shading {}\n",
                 c.label,
                 c.learned_surplus,
-                fixed.join(", ")
+                c.fixed_levels()
             );
         }
     }

@@ -12,7 +12,7 @@ use super::history::{self, HistoryEntry, MoveAction};
 use super::meta::ModelMeta;
 use super::names::{self, validate_name};
 use super::pointer::{self, Pointer};
-use super::verify::{self, sha256_hex, META_FILE};
+use super::verify::{self, META_FILE};
 use super::{durable, validate, LoadedVersion, ModelSummary, Registry, VersionInfo, VersionStatus};
 use std::fs::{self, File, OpenOptions};
 use std::io::ErrorKind;
@@ -81,15 +81,9 @@ impl Registry for DirectoryRegistry {
     ///
     /// Sets `meta.name`, `meta.version`, `meta.checksums` (and `meta.created` when empty). The new
     /// version becomes the candidate, and production too when the model has none.
-    fn register(&self, name: &str, files: &[(String, Vec<u8>)], mut meta: ModelMeta) -> Result<u32> {
+    fn register(&self, name: &str, files: &[(String, Vec<u8>)], meta: ModelMeta) -> Result<u32> {
         validate_name(name)?;
-        validate::check_files(name, files, &meta)?;
-        meta.name = name.to_string();
-        meta.checksums = files.iter().map(|(f, b)| (f.clone(), sha256_hex(b))).collect();
-        if meta.created.is_empty() {
-            meta.created = history::now_rfc3339();
-        }
-        validate::check_meta_round_trips(name, &meta)?;
+        let mut meta = validate::prepare(name, files, meta)?;
 
         let dir = self.root.join(name);
         self.create_model_dir(name, &dir)?;

@@ -3,6 +3,7 @@
 //! stage with a probability per batch, and stalled workers. Each fault has a start and a
 //! duration; every draw depends only on the seed and what it is for.
 
+use crate::draws;
 use crate::engine::run::Faults;
 use crate::program::{Event, Fault, Stage, TimedEvent};
 use std::time::Duration;
@@ -20,18 +21,6 @@ pub struct Timed {
 pub struct Injector {
     pub faults: Vec<Timed>,
     seed: u64,
-}
-
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// A uniform draw in [0, 1) for (seed, what, purpose).
-fn uniform(seed: u64, what: u64, purpose: u64) -> f64 {
-    (mix(mix(seed ^ purpose.wrapping_mul(0xA24B_AED4_963E_E407)) ^ what) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 impl Injector {
@@ -62,7 +51,7 @@ impl Injector {
 impl Faults for Injector {
     fn drop_at_source(&self, elapsed_ms: u64, id: u64) -> bool {
         self.active(elapsed_ms).any(|f| match f {
-            Fault::Drop { stage: Stage::Source, fraction } => uniform(self.seed, id, 1) < *fraction,
+            Fault::Drop { stage: Stage::Source, fraction } => draws::uniform(self.seed, id, 0, 1) < *fraction,
             _ => false,
         })
     }
@@ -70,7 +59,7 @@ impl Faults for Injector {
     fn delay(&self, stage: Stage, elapsed_ms: u64, draw: u64) -> Option<Duration> {
         self.active(elapsed_ms).find_map(|f| match f {
             Fault::Latency { stage: s, delay_ms, probability }
-                if *s == stage && uniform(self.seed, draw, 2 + stage as u64) < *probability =>
+                if *s == stage && draws::uniform(self.seed, draw, 0, 2 + stage as u64) < *probability =>
             {
                 Some(Duration::from_millis(*delay_ms))
             }

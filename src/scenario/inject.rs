@@ -22,20 +22,6 @@ pub struct Injector {
     seed: u64,
 }
 
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-fn normal(seed: u64, id: u64, field: u64) -> f64 {
-    let u = |k: u64| {
-        ((mix(mix(mix(seed) ^ id) ^ field.wrapping_mul(2).wrapping_add(k)) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    };
-    (-2.0 * u(0).ln()).sqrt() * (std::f64::consts::TAU * u(1)).cos()
-}
-
 impl Injector {
     /// The drifts of `events` on `schema`'s numeric fields; an unknown or non-numeric field is an error.
     pub fn new(events: &[TimedEvent], schema: &Schema, seed: u64) -> Result<Injector, String> {
@@ -68,13 +54,13 @@ impl Injector {
 
     /// Applies the drifts active at `elapsed_ms` to an event's values.
     pub fn apply(&self, elapsed_ms: u64, id: u64, values: &mut [Value]) {
-        self.apply_where(|inj| elapsed_ms >= inj.from_ms && elapsed_ms < inj.until_ms, id, values);
+        self.apply_where(|_, inj| elapsed_ms >= inj.from_ms && elapsed_ms < inj.until_ms, id, values);
     }
 
-    /// Applies the drifts `active` picks to an event's values.
-    pub fn apply_where(&self, active: impl Fn(&Injection) -> bool, id: u64, values: &mut [Value]) {
-        for inj in &self.injections {
-            if !active(inj) {
+    /// Applies the drifts `active` picks (by position and injection) to an event's values.
+    pub fn apply_where(&self, active: impl Fn(usize, &Injection) -> bool, id: u64, values: &mut [Value]) {
+        for (k, inj) in self.injections.iter().enumerate() {
+            if !active(k, inj) {
                 continue;
             }
             let Some(Value::Num(x)) = values.get_mut(inj.field) else { continue };
@@ -83,7 +69,7 @@ impl Injector {
                 Change::Shift { by, relative: false } => *x + by,
                 Change::Scale { factor } => *x * factor,
                 Change::Noise { std, relative } => {
-                    let z = normal(self.seed, id, inj.field as u64);
+                    let z = crate::draws::normal(self.seed, id, inj.field as u64);
                     if relative {
                         *x * (1.0 + std * z)
                     } else {

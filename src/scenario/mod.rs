@@ -48,16 +48,21 @@ pub const EXIT_EXPECTATION_FAILED: u8 = 99;
 struct ScenarioStream {
     schedule: Schedule,
     injector: Arc<Injector>,
+    /// Per injection, the event numbers it reaches: `[first, end)`, computed once.
+    positions: Vec<(f64, f64)>,
 }
 
 impl ScenarioStream {
-    /// The first event number due at `ms`.
-    fn position(&self, ms: u64) -> f64 {
-        if ms == u64::MAX {
-            f64::INFINITY
-        } else {
-            self.schedule.cumulative(ms as f64 / 1e3).floor()
-        }
+    fn new(schedule: Schedule, injector: Arc<Injector>) -> ScenarioStream {
+        let position = |ms: u64| {
+            if ms == u64::MAX {
+                f64::INFINITY
+            } else {
+                schedule.cumulative(ms as f64 / 1e3).floor()
+            }
+        };
+        let positions = injector.injections.iter().map(|i| (position(i.from_ms), position(i.until_ms))).collect();
+        ScenarioStream { schedule, injector, positions }
     }
 }
 
@@ -68,7 +73,10 @@ impl StreamTraffic for ScenarioStream {
     fn alter(&self, _elapsed_ms: u64, event: &mut Event) {
         let id = event.id as f64;
         self.injector.apply_where(
-            |inj| id >= self.position(inj.from_ms) && id < self.position(inj.until_ms),
+            |k, _| {
+                let (from, end) = self.positions[k];
+                id >= from && id < end
+            },
             event.id,
             &mut event.values,
         );
@@ -157,7 +165,7 @@ pub fn run(
     let traffic: Option<Arc<dyn StreamTraffic>> = if stream_patterns.is_empty() {
         None
     } else {
-        Some(Arc::new(ScenarioStream { schedule: Schedule::new(&stream_patterns), injector: injector.clone() }))
+        Some(Arc::new(ScenarioStream::new(Schedule::new(&stream_patterns), injector.clone())))
     };
     let opts = RunOptions {
         workers,

@@ -59,6 +59,30 @@ pub fn project(name: &str, quick: bool) -> PathBuf {
     dir
 }
 
+/// Headless Chromium: the page's DOM after load, a screenshot, and what it logged.
+pub fn chromium(page: &Path, screenshot: &Path) -> (String, String) {
+    let url = format!("file://{}", page.display());
+    let common =
+        ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr", "--v=0"];
+    let dom = Command::new("chromium")
+        .args(common)
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .expect("chromium runs (make deps installs it)");
+    assert!(dom.status.success(), "chromium --dump-dom failed: {}", String::from_utf8_lossy(&dom.stderr));
+    let shot = Command::new("chromium")
+        .args(common)
+        .arg("--window-size=900,2600")
+        .arg(format!("--screenshot={}", screenshot.display()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(shot.status.success(), "chromium --screenshot failed: {}", String::from_utf8_lossy(&shot.stderr));
+    let log = format!("{}{}", String::from_utf8_lossy(&dom.stderr), String::from_utf8_lossy(&shot.stderr));
+    (String::from_utf8_lossy(&dom.stdout).into_owned(), log)
+}
+
 /// A running `housing-flow`: killed on drop, its stderr (and stdout) kept as they arrive.
 pub struct Running {
     child: Child,

@@ -174,27 +174,38 @@ impl MlflowRegistry {
     fn version_numbers(&self, name: &str) -> Result<Vec<u32>> {
         let filter = format!("name='{}'", name.replace('\'', "\\'"));
         let mut out = Vec::new();
-        let mut token = String::new();
-        loop {
-            let mut query = vec![("filter", filter.as_str()), ("max_results", "1000")];
-            if !token.is_empty() {
-                query.push(("page_token", token.as_str()));
-            }
-            let page = self
-                .rest
-                .get("model-versions/search", &query)
-                .map_err(|e| self.error(format!("list the versions of `{name}`"), e))?;
+        for page in self.pages(
+            "model-versions/search",
+            &[("filter", filter.as_str())],
+            &format!("list the versions of `{name}`"),
+        )? {
             for v in page["model_versions"].as_array().into_iter().flatten() {
                 out.push(version_number(&v["version"], name)?);
-            }
-            match page["next_page_token"].as_str() {
-                Some(t) if !t.is_empty() => token = t.to_string(),
-                _ => break,
             }
         }
         out.sort_unstable();
         out.dedup();
         Ok(out)
+    }
+
+    /// Every page of a search, following `next_page_token`, 1,000 results a page.
+    fn pages(&self, path: &str, query: &[(&str, &str)], action: &str) -> Result<Vec<Value>> {
+        let mut pages = Vec::new();
+        let mut token = String::new();
+        loop {
+            let mut q: Vec<(&str, &str)> = query.to_vec();
+            q.push(("max_results", "1000"));
+            if !token.is_empty() {
+                q.push(("page_token", token.as_str()));
+            }
+            let page = self.rest.get(path, &q).map_err(|e| self.error(action, e))?;
+            let next = page["next_page_token"].as_str().unwrap_or_default().to_string();
+            pages.push(page);
+            if next.is_empty() {
+                return Ok(pages);
+            }
+            token = next;
+        }
     }
 
     fn append_history(&self, name: &str, entry: HistoryEntry) -> Result<()> {
@@ -394,14 +405,8 @@ impl Registry for MlflowRegistry {
             .map_err(|e| self.error("list experiments", e))
     }
 
-    fn register(&self, name: &str, files: &[(String, Vec<u8>)], mut meta: ModelMeta) -> Result<u32> {
-        validate::check_files(name, files, &meta)?;
-        meta.name = name.to_string();
-        meta.checksums = files.iter().map(|(f, b)| (f.clone(), sha256_hex(b))).collect();
-        if meta.created.is_empty() {
-            meta.created = history::now_rfc3339();
-        }
-        validate::check_meta_round_trips(name, &meta)?;
+    fn register(&self, name: &str, files: &[(String, Vec<u8>)], meta: ModelMeta) -> Result<u32> {
+        let meta = validate::prepare(name, files, meta)?;
         let (run_id, folder) = self.log_run(name, &meta)?;
         let registered = self.register_logged(name, files, meta, &run_id, &folder);
         self.finish_run(&run_id, if registered.is_ok() { "FINISHED" } else { "FAILED" });
@@ -410,24 +415,11 @@ impl Registry for MlflowRegistry {
 
     fn list(&self) -> Result<Vec<ModelSummary>> {
         let mut names = Vec::new();
-        let mut token = String::new();
-        loop {
-            let mut query = vec![("max_results", "1000")];
-            if !token.is_empty() {
-                query.push(("page_token", token.as_str()));
-            }
-            let page = self
-                .rest
-                .get("registered-models/search", &query)
-                .map_err(|e| self.error("list registered models", e))?;
+        for page in self.pages("registered-models/search", &[], "list registered models")? {
             for m in page["registered_models"].as_array().into_iter().flatten() {
                 if let Some(n) = m["name"].as_str() {
                     names.push((n.to_string(), aliases(&m["aliases"])));
                 }
-            }
-            match page["next_page_token"].as_str() {
-                Some(t) if !t.is_empty() => token = t.to_string(),
-                _ => break,
             }
         }
         let mut out = Vec::new();

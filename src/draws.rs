@@ -1,5 +1,6 @@
-//! The market's randomness: every draw is a pure function of the seed and what it is for
-//! (a listing, a bidder), so a result never depends on which worker computed it or in what order.
+//! Seeded randomness for simulations (auction markets, scenario drift and faults): every draw
+//! is a pure function of the seed and what it is for (a listing and a bidder, an event and a
+//! field), so a result never depends on which worker computed it or in what order.
 
 /// SplitMix64's finaliser: a well-mixed 64-bit value from any 64-bit input.
 fn mix(mut z: u64) -> u64 {
@@ -9,20 +10,20 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// A 64-bit draw for (seed, listing, bidder, purpose).
-pub fn draw(seed: u64, listing: u64, bidder: u64, purpose: u64) -> u64 {
-    mix(mix(mix(mix(seed) ^ listing) ^ bidder) ^ purpose)
+/// A 64-bit draw for (seed, what, whom, purpose): a listing and a bidder, an event and a field.
+pub fn draw(seed: u64, what: u64, whom: u64, purpose: u64) -> u64 {
+    mix(mix(mix(mix(seed) ^ what) ^ whom) ^ purpose)
 }
 
 /// A uniform draw in (0, 1).
-pub fn uniform(seed: u64, listing: u64, bidder: u64, purpose: u64) -> f64 {
-    ((draw(seed, listing, bidder, purpose) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+pub fn uniform(seed: u64, what: u64, whom: u64, purpose: u64) -> f64 {
+    ((draw(seed, what, whom, purpose) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
 }
 
 /// A standard normal draw (Box–Muller on two uniform draws).
-pub fn normal(seed: u64, listing: u64, bidder: u64) -> f64 {
-    let u1 = uniform(seed, listing, bidder, 1);
-    let u2 = uniform(seed, listing, bidder, 2);
+pub fn normal(seed: u64, what: u64, whom: u64) -> f64 {
+    let u1 = uniform(seed, what, whom, 1);
+    let u2 = uniform(seed, what, whom, 2);
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
