@@ -14,7 +14,7 @@ use std::time::Duration;
 fn with_test_scenarios(name: &str) -> std::path::PathBuf {
     let dir = project(name, true);
     std::fs::create_dir_all(dir.join("tests/scenarios")).unwrap();
-    for f in ["quick_drift.hf", "must_fail.hf", "faults.hf"] {
+    for f in ["quick_drift.hf", "must_fail.hf", "faults.hf", "concept.hf", "guardrails.hf", "unavailable.hf"] {
         std::fs::copy(root().join("tests/scenarios").join(f), dir.join("tests/scenarios").join(f)).unwrap();
     }
     dir
@@ -114,11 +114,11 @@ fn the_report_renders_in_chromium() {
 
 #[test]
 fn faults_and_pipelines_are_refused_before_any_work() {
-    let dir = project("scenario-refuse", true);
-    // Every shipped scenario with a fault: `scenario` refuses it, naming the fault.
-    let (code, _, err) = run_to_end(&dir, &["scenario", "scenarios/burst_then_drift.hf"], Duration::from_secs(60));
+    // Faults of parts the pipeline does not have: `scenario` refuses them, naming each.
+    let dir = with_test_scenarios("scenario-refuse");
+    let (code, _, err) = run_to_end(&dir, &["scenario", "tests/scenarios/unavailable.hf"], Duration::from_secs(60));
     assert_ne!(code, 0);
-    assert!(err.contains("fault") && err.contains("not available yet"), "{err}");
+    assert!(err.contains("cache down") && err.contains("kafka down") && err.contains("not available yet"), "{err}");
     // `run` on a scenario file names the scenario command.
     let (code, _, err) =
         run_to_end(&dir, &["run", "scenarios/steady_soak.hf", "--events", "10"], Duration::from_secs(60));
@@ -176,11 +176,75 @@ fn faults_drop_delay_and_stall_and_the_accounting_still_holds() {
     assert_eq!(events, predictions + dead + dropped);
     // 10% of the 20,000 events of seconds 2-4.
     assert!((1_400..=2_600).contains(&dropped), "{dropped} dropped");
-    assert_eq!(r["faults"].as_array().unwrap().len(), 3);
+    assert_eq!(r["faults"].as_array().unwrap().len(), 4);
+    // A fifth of /predict failed with 503 in seconds 2-4 and none outside them.
+    let http = r["series"]["http"].as_array().unwrap();
+    let errors = |i: usize| http[i]["errors"].as_u64().unwrap();
+    let answered = |i: usize| http[i]["ok"].as_u64().unwrap() + errors(i);
+    for i in [2, 3] {
+        let share = errors(i) as f64 / answered(i) as f64;
+        assert!((0.12..0.28).contains(&share), "second {i}: {} of {} failed", errors(i), answered(i));
+    }
+    for i in [0, 1, 4, 5, 6] {
+        assert_eq!(errors(i), 0, "second {i} failed requests outside the fault");
+    }
     let seconds = r["series"]["stream"].as_array().unwrap();
     let p99 = |i: usize| seconds[i]["p99_ms"].as_f64().unwrap_or(0.0);
     assert!(p99(1) < 20.0 && p99(5) > 25.0, "model latency fault not seen: {} then {}", p99(1), p99(5));
     // A stalled worker holds the dataflow's progress: the second it stalls, little gets through.
     let events_in = |i: usize| seconds[i]["events"].as_f64().unwrap();
     assert!(events_in(6) < 0.5 * events_in(4), "the stall did not show: {} vs {}", events_in(6), events_in(4));
+}
+
+#[test]
+fn concept_drift_raises_online_error_while_input_drift_stays_quiet() {
+    let dir = with_test_scenarios("scenario-concept");
+    let (code, out, err) = run_to_end(&dir, &["scenario", "tests/scenarios/concept.hf"], Duration::from_secs(300));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let r = report(&dir, "concept");
+    let injected = &r["injected"][0];
+    assert_eq!(injected["concept"], true, "{injected}");
+    assert!(injected["written"].as_str().unwrap().contains("where Avg_Area_Income > 65000"), "{injected}");
+    let seconds = r["series"]["stream"].as_array().unwrap();
+    let mae = |range: std::ops::Range<usize>| -> f64 {
+        let v: Vec<f64> = range.filter_map(|i| seconds[i]["online_mae"].as_f64()).collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let (before, after) = (mae(0..4), mae(6..seconds.len()));
+    assert!(after > 1.5 * before, "online MAE {before:.0} before, {after:.0} after");
+    // The label moved, the inputs did not: the income monitor's PSI stays small throughout.
+    for s in seconds {
+        if let Some(psi) = s["drift"]["income_drift"]["psi"].as_f64() {
+            assert!(psi < 0.05, "income PSI {psi} at {}", s["t"]);
+        }
+    }
+    let judged = r["expectations"].as_array().unwrap();
+    assert!(judged[0]["measured"].as_str().unwrap().starts_with("rise(online_mae, at: 5s) = "), "{judged:?}");
+}
+
+#[test]
+fn scenario_guardrails_shed_with_429_then_abort_and_log_why() {
+    let dir = with_test_scenarios("scenario-guardrails");
+    let (code, out, err) = run_to_end(&dir, &["scenario", "tests/scenarios/guardrails.hf"], Duration::from_secs(300));
+    assert_eq!(code, 99, "an aborted run fails\n{out}\n{err}");
+    assert!(out.contains("ABORTED at 4 s"), "{out}");
+    let r = report(&dir, "guardrails");
+    assert!(r["summary"]["seconds"].as_f64().unwrap() < 10.0, "the 30 s run was not cut short");
+    let decisions = r["decisions"].as_array().unwrap();
+    let actions: Vec<&str> = decisions.iter().map(|d| d["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["shed(50%)", "abort"]);
+    assert!(decisions[0]["values"]["throughput"].as_f64().unwrap() > 1000.0, "{decisions:?}");
+    assert_eq!(r["aborted"]["action"], "abort");
+    // No request shed before the rule fired, about half after.
+    let http = r["series"]["http"].as_array().unwrap();
+    let shed = |i: usize| http[i]["shed"].as_u64().unwrap();
+    assert_eq!(shed(0) + shed(1), 0);
+    let (after, total): (u64, u64) = (2..http.len())
+        .map(|i| (shed(i), shed(i) + http[i]["ok"].as_u64().unwrap()))
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let share = after as f64 / total as f64;
+    assert!((0.4..0.6).contains(&share), "{after} of {total} shed");
+    assert_eq!(r["summary"]["http_errors"], 0, "shed requests are not errors");
+    let md = std::fs::read_to_string(dir.join("reports/guardrails/report.md")).unwrap();
+    assert!(md.contains("**Aborted** at 4 s"), "{md}");
 }

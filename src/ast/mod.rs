@@ -276,11 +276,19 @@ pub enum ScenarioStmt {
         patterns: Vec<Expr>,
         span: Span,
     },
-    /// `at T drift FIELD change`
+    /// `at T drift FIELD change (where CONDITION)?`
     DriftAt {
         at: Expr,
         field: Ident,
         change: Expr,
+        condition: Option<Expr>,
+        span: Span,
+    },
+    /// `guardrail ACTION when CONDITION (for D)?`, judged every second of the run.
+    Guardrail {
+        action: Action,
+        condition: Expr,
+        hold: Option<Expr>,
         span: Span,
     },
     /// `at T fault KIND(args) | KIND STATE (for D)?`
@@ -303,7 +311,8 @@ pub struct Fault {
     pub span: Span,
 }
 
-/// `expect CONDITION` or `expect SUBJECT (not)? detected (within D (of T)?)?`
+/// `expect CONDITION`, `expect SUBJECT (not)? detected (within D (of T)?)?` or
+/// `expect SUBJECT within D (of T)?`
 #[derive(Clone, Debug)]
 pub struct Expectation {
     pub subject: Expr,
@@ -313,6 +322,8 @@ pub struct Expectation {
 
 #[derive(Clone, Debug)]
 pub struct Detection {
+    /// `detected` was written (`expect rollback within 20s` has only the timing).
+    pub detected: bool,
     pub negated: bool,
     pub within: Option<Expr>,
     pub of: Option<Expr>,

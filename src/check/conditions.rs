@@ -13,10 +13,20 @@ pub(super) enum Context {
     Slo,
     Guardrail,
     Expect,
+    /// A scenario's own guardrail: every metric is measured.
+    Scenario,
 }
 
-const PLAIN_METRICS: &[&str] =
-    &["throughput", "error_rate", "lost_events", "dead_letters", "late_events", "unsent_requests", "online_mae"];
+const PLAIN_METRICS: &[&str] = &[
+    "throughput",
+    "error_rate",
+    "lost_events",
+    "dead_letters",
+    "late_events",
+    "unsent_requests",
+    "online_mae",
+    "rise",
+];
 const PERCENTILES: &[&str] = &["p50", "p90", "p95", "p99", "p999"];
 
 impl Checker<'_> {
@@ -35,7 +45,9 @@ impl Checker<'_> {
             }
             ExprKind::Binary { op, lhs, rhs } if cmp_op(*op).is_some() => {
                 let (metric, dim) = self.metric(lhs)?;
-                if cx != Context::Expect && !metric.measured_by_run(self.program.serve.is_some()) {
+                if !matches!(cx, Context::Expect | Context::Scenario)
+                    && !metric.measured_by_run(self.program.serve.is_some())
+                {
                     let why = match &metric {
                         Metric::Latency { .. } => "the file serves no HTTP (add `serve http(port: ...)`)".to_string(),
                         _ => format!("`{metric}` is measured only while a scenario runs"),
@@ -60,6 +72,7 @@ impl Checker<'_> {
                     Context::Slo => "p99(latency) < 50ms",
                     Context::Guardrail => "psi(income_drift) > 0.25",
                     Context::Expect => "lost_events == 0",
+                    Context::Scenario => "p99(http_latency) > 50ms",
                 };
                 self.error(
                     Diagnostic::new(Code::TypeMismatch, e.span, "expected a condition on a metric")
@@ -81,7 +94,7 @@ impl Checker<'_> {
                 "dead_letters" => (Metric::DeadLetters, Dim::Events),
                 "late_events" => (Metric::LateEvents, Dim::Events),
                 "unsent_requests" => (Metric::UnsentRequests, Dim::Events),
-                "online_mae" => (Metric::OnlineMae, Dim::Plain),
+                "online_mae" | "mae" => (Metric::OnlineMae, Dim::Plain),
                 other => {
                     let all = metric_names();
                     self.error(
@@ -127,6 +140,25 @@ impl Checker<'_> {
             return Some((Metric::Latency { quantile, http }, Dim::Duration));
         }
         match f {
+            "rise" => {
+                let a = self.args(&callee, args, &["metric"], &["at"]);
+                let inner = a.require(self, "metric");
+                let at = a.require(self, "at").and_then(|t| self.duration_ms(t, "`at`"));
+                let (metric, _) = self.metric(inner?)?;
+                if metric != Metric::OnlineMae {
+                    self.error(
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            inner?.span,
+                            format!("`rise` reads `online_mae`, not `{metric}`"),
+                        )
+                        .label("not a per-second mean")
+                        .hint("write `rise(online_mae, at: 20s) > 20%`"),
+                    );
+                    return None;
+                }
+                Some((Metric::Rise { of: Box::new(metric), at_ms: at? }, Dim::Percent))
+            }
             name if crate::drift::statistics::find(name).is_some() => {
                 let a = self.args(&callee, args, &["drift"], &[]);
                 let d = a.require(self, "drift")?;

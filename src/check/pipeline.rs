@@ -495,9 +495,32 @@ impl Checker<'_> {
         }
     }
 
-    /// `alert`, `log`, `rollback`, `abort_canary`, `shed(10%)`.
+    /// `alert`, `log`, `rollback` (what `run` carries out); `abort_canary`, `shed(10%)` and
+    /// `abort` are refused as not available there.
     pub(super) fn action(&mut self, a: &AstAction) -> Option<Action> {
-        const ACTIONS: &[&str] = &["alert", "log", "rollback", "abort_canary", "shed"];
+        let action = self.action_named(a)?;
+        match &action {
+            Action::AbortCanary => {
+                self.not_available(a.name.span, "the `abort_canary` action", "`run` has no canary to abort")
+            }
+            Action::Shed { .. } => self.not_available(
+                a.name.span,
+                "the `shed(...)` action in a pipeline",
+                "a scenario's own `guardrail shed(...) when ...` sheds HTTP load",
+            ),
+            Action::Abort => self.not_available(
+                a.name.span,
+                "the `abort` action in a pipeline",
+                "a scenario's own `guardrail abort when ...` ends its run",
+            ),
+            _ => {}
+        }
+        Some(action)
+    }
+
+    /// An action by its name and arguments, wherever it may be used.
+    pub(super) fn action_named(&mut self, a: &AstAction) -> Option<Action> {
+        const ACTIONS: &[&str] = &["alert", "log", "rollback", "abort_canary", "shed", "abort"];
         let takes_args = a.name.node == "shed";
         if !a.args.is_empty() && !takes_args {
             self.error(
@@ -510,12 +533,9 @@ impl Checker<'_> {
             "alert" => Some(Action::Alert),
             "log" => Some(Action::Log),
             "rollback" => Some(Action::Rollback),
-            "abort_canary" => {
-                self.not_available(a.name.span, "the `abort_canary` action", "`run` has no canary to abort");
-                Some(Action::AbortCanary)
-            }
+            "abort_canary" => Some(Action::AbortCanary),
+            "abort" => Some(Action::Abort),
             "shed" => {
-                self.not_available(a.name.span, "the `shed(...)` action", "`run` cannot shed load yet");
                 let args = self.args(&a.name, &a.args, &["fraction"], &[]);
                 let fraction = args.require(self, "fraction").and_then(|f| self.fraction(f, "the shed fraction"))?;
                 Some(Action::Shed { fraction })

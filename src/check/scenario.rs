@@ -6,11 +6,14 @@ use super::values::{as_call, describe_expr};
 use super::{Checker, Kind};
 use crate::ast::{BinaryOp, Expr, ExprKind, Fault as AstFault, ScenarioDecl, ScenarioStmt, Span};
 use crate::diagnostics::{did_you_mean, suggest_or_list, Code, Diagnostic};
-use crate::program::{Change, Event, Expectation, Fault, Pattern, Scenario, Stage, TimedEvent, Traffic, TrafficTarget};
+use crate::program::{
+    Action, Change, Event, Expectation, Fault, FieldTest, Pattern, Scenario, ScenarioGuardrail, Stage, TimedEvent,
+    Traffic, TrafficTarget,
+};
 
 const PATTERNS: &[&str] = &["constant", "ramp", "burst", "soak"];
 const CHANGES: &[&str] = &["shift", "scale", "noise", "replace"];
-const FAULTS: &[&str] = &["latency", "drop", "cache", "kafka", "stall"];
+const FAULTS: &[&str] = &["latency", "drop", "cache", "kafka", "stall", "error"];
 const STAGES: &[&str] = &["source", "validate", "features", "model", "sink", "http"];
 
 impl Checker<'_> {
@@ -32,6 +35,7 @@ impl Checker<'_> {
         let mut traffic = Vec::new();
         let mut events = Vec::new();
         let mut expectations = Vec::new();
+        let mut guardrails = Vec::new();
         let mut ok = true;
         // Durations first: event times are checked against them.
         for st in &s.stmts {
@@ -110,16 +114,20 @@ impl Checker<'_> {
                         _ => None,
                     }
                 }
-                ScenarioStmt::DriftAt { at, field, change, .. } => {
+                ScenarioStmt::DriftAt { at, field, change, condition, .. } => {
                     let at_ms = self.event_time(at, duration);
                     let field_ok = self.drift_field(field);
                     let change = self.change(change);
-                    match (at_ms, field_ok, change) {
-                        (Some(at_ms), Some(()), Some(change)) => {
+                    let when = match condition {
+                        Some(c) => self.field_tests(c),
+                        None => Some(Vec::new()),
+                    };
+                    match (at_ms, field_ok, change, when) {
+                        (Some(at_ms), Some(()), Some(change), Some(when)) => {
                             events.push(TimedEvent {
                                 at_ms,
                                 for_ms: None,
-                                event: Event::Drift { field: field.node.clone(), change },
+                                event: Event::Drift { field: field.node.clone(), change, when },
                             });
                             Some(())
                         }
@@ -133,13 +141,14 @@ impl Checker<'_> {
                         Some(
                             Fault::Latency { stage: Stage::Features | Stage::Model, .. }
                             | Fault::Drop { stage: Stage::Source, .. }
-                            | Fault::Stall { .. },
+                            | Fault::Stall { .. }
+                            | Fault::Error { .. },
                         )
                         | None => {}
                         Some(other) => self.not_available(
                             fault.span,
                             &format!("the fault `{}`", describe_fault(other)),
-                            "`scenario` injects latency in the features or model stage, drops at the source, and stalls workers",
+                            "`scenario` injects latency in the features or model stage, drops at the source, stalls workers and fails HTTP requests",
                         ),
                     }
                     let for_ms = d.as_ref().map(|d| self.duration_ms(d, "a fault's duration"));
@@ -156,6 +165,9 @@ impl Checker<'_> {
                     }
                 }
                 ScenarioStmt::Expect(x) => self.expectation(x, duration).map(|e| expectations.push(e)),
+                ScenarioStmt::Guardrail { action, condition, hold, .. } => {
+                    self.scenario_guardrail(action, condition, hold.as_ref()).map(|g| guardrails.push(g))
+                }
             };
             ok &= done.is_some();
         }
@@ -168,8 +180,75 @@ impl Checker<'_> {
                 traffic,
                 events,
                 expectations,
+                guardrails,
                 report,
             });
+        }
+    }
+
+    /// `guardrail ACTION when CONDITION (for D)?` inside a scenario.
+    fn scenario_guardrail(
+        &mut self,
+        action: &crate::ast::Action,
+        condition: &Expr,
+        hold: Option<&Expr>,
+    ) -> Option<ScenarioGuardrail> {
+        let a = self.action_named(action);
+        if let Some(Action::AbortCanary) = a {
+            self.not_available(
+                action.name.span,
+                "the `abort_canary` action",
+                "a scenario has no canary; `abort` ends its run",
+            );
+        }
+        let c = self.condition(condition, Context::Scenario);
+        let hold_s = match hold {
+            None => Some(1),
+            Some(h) => self.duration_ms(h, "a guardrail's `for`").and_then(|ms| {
+                if ms < 1_000 || ms % 1_000 != 0 {
+                    self.error(
+                        Diagnostic::new(Code::OutOfRange, h.span, "a scenario's guardrail holds for whole seconds")
+                            .label("judged once a second")
+                            .hint("write `for 1s`, `for 3s`, ..."),
+                    );
+                    return None;
+                }
+                Some((ms / 1_000) as u32)
+            }),
+        };
+        Some(ScenarioGuardrail { action: a?, condition: c?, hold_s: hold_s? })
+    }
+
+    /// `FIELD > 80k and FIELD2 <= 3` in a drift's `where`: comparisons of numeric fields with numbers.
+    fn field_tests(&mut self, e: &Expr) -> Option<Vec<FieldTest>> {
+        match &e.node {
+            ExprKind::Binary { op: BinaryOp::And, lhs, rhs } => {
+                let (a, b) = (self.field_tests(lhs), self.field_tests(rhs));
+                let mut all = a?;
+                all.extend(b?);
+                Some(all)
+            }
+            ExprKind::Binary { op, lhs, rhs } if super::drift::cmp_op(*op).is_some() => {
+                let Some(field) = super::values::as_name(lhs) else {
+                    self.error(
+                        Diagnostic::new(Code::TypeMismatch, lhs.span, "expected a field of the schema")
+                            .label(format!("found {}", describe_expr(lhs))),
+                    );
+                    return None;
+                };
+                let known = self.drift_field(&field);
+                let value = self.plain(rhs, "the value compared with");
+                Some(vec![FieldTest { field: field.node, op: super::drift::cmp_op(*op)?, value: value? }])
+                    .filter(|_| known.is_some())
+            }
+            _ => {
+                self.error(
+                    Diagnostic::new(Code::TypeMismatch, e.span, "expected comparisons of fields joined by `and`")
+                        .label(format!("found {}", describe_expr(e)))
+                        .hint("for example `where Avg_Area_Income > 80k`"),
+                );
+                None
+            }
         }
     }
 
@@ -398,17 +477,53 @@ impl Checker<'_> {
                 let w = a.get("worker").map_or(Some(0), |w| self.count(w, "the worker", 0))?;
                 Some(Fault::Stall { worker: w as u32 })
             }
+            "error" => {
+                let a = self.args(&f.kind, &f.args, &[], &["route", "rate"]);
+                let route = a.require(self, "route").and_then(|r| self.route(r));
+                let rate = a.require(self, "rate").and_then(|r| self.fraction(r, "the error rate"));
+                Some(Fault::Error { route: route?, fraction: rate? })
+            }
             other => {
                 self.error(
                     Diagnostic::new(Code::UnknownFunction, f.kind.span, format!("unknown fault `{other}`"))
                         .label("not a fault")
                         .hint(did_you_mean(other, FAULTS.iter().copied()).unwrap_or_else(|| {
-                            "faults: latency(...), drop(...), cache down, kafka down, stall(...)".into()
+                            "faults: latency(...), drop(...), error(...), cache down, kafka down, stall(...)".into()
                         })),
                 );
                 None
             }
         }
+    }
+
+    /// An HTTP route the server has, as a string: `"/predict"`.
+    fn route(&mut self, e: &Expr) -> Option<String> {
+        let routes = || crate::serve::ROUTES.iter().map(|(_, p)| *p);
+        let ExprKind::Str(path) = &e.node else {
+            self.error(
+                Diagnostic::new(Code::TypeMismatch, e.span, "expected a route as a string")
+                    .label(format!("found {}", describe_expr(e)))
+                    .hint("write `route: \"/predict\"`"),
+            );
+            return None;
+        };
+        if !routes().any(|r| r == path) {
+            self.error(
+                Diagnostic::new(Code::UnknownName, e.span, format!("the server has no route `{path}`"))
+                    .label("not a route")
+                    .hint(suggest_or_list(path, routes(), "routes")),
+            );
+            return None;
+        }
+        if self.program.serve.is_none() {
+            self.error(
+                Diagnostic::new(Code::BadStatement, e.span, "the scenario's pipeline serves no HTTP")
+                    .label("no server to fail")
+                    .hint("add `serve http(port: 8000)` to the pipeline"),
+            );
+            return None;
+        }
+        Some(path.clone())
     }
 
     fn stage(&mut self, e: &Expr) -> Option<Stage> {
@@ -423,9 +538,35 @@ impl Checker<'_> {
     }
 
     fn expectation(&mut self, x: &crate::ast::Expectation, duration: Option<(u64, Span)>) -> Option<Expectation> {
+        let rollback = super::values::as_name(&x.subject).is_some_and(|n| n.node == "rollback");
         let Some(det) = &x.detection else {
+            if rollback {
+                return Some(Expectation::RolledBack { within_ms: None, of_ms: None });
+            }
             return Some(Expectation::Holds { condition: self.condition(&x.subject, Context::Expect)? });
         };
+        if rollback != !det.detected {
+            let (message, hint) = if rollback {
+                ("a rollback is not detected, it happens", "write `expect rollback within 20s of 10s`")
+            } else {
+                ("only a rollback is timed without `detected`", "write `expect drift(NAME) detected within 15s of 20s`")
+            };
+            self.error(Diagnostic::new(Code::BadStatement, det.span, message).label("here").hint(hint));
+            return None;
+        }
+        let within = det.within.as_ref().map(|w| self.duration_ms(w, "`within`"));
+        let of = det.of.as_ref().map(|o| self.event_time(o, duration));
+        let within_ms = match within {
+            Some(w) => Some(w?),
+            None => None,
+        };
+        let of_ms = match of {
+            Some(o) => Some(o?),
+            None => None,
+        };
+        if rollback {
+            return Some(Expectation::RolledBack { within_ms, of_ms });
+        }
         let drift = match as_call(&x.subject) {
             Some((callee, args)) if callee.node == "drift" => {
                 let a = self.args(&callee, args, &["name"], &[]);
@@ -454,16 +595,6 @@ impl Checker<'_> {
             }
             return Some(Expectation::NotDetected { drift });
         }
-        let within = det.within.as_ref().map(|w| self.duration_ms(w, "`within`"));
-        let of = det.of.as_ref().map(|o| self.event_time(o, duration));
-        let within_ms = match within {
-            Some(w) => Some(w?),
-            None => None,
-        };
-        let of_ms = match of {
-            Some(o) => Some(o?),
-            None => None,
-        };
         Some(Expectation::Detected { drift, within_ms, of_ms })
     }
 }
@@ -477,5 +608,6 @@ fn describe_fault(f: &Fault) -> String {
         Fault::CacheDown => "cache down".into(),
         Fault::KafkaDown => "kafka down".into(),
         Fault::Stall { .. } => "stall".into(),
+        Fault::Error { route, .. } => format!("error(route: \"{route}\")"),
     }
 }

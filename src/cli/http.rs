@@ -33,6 +33,7 @@ pub fn start(
         drift: p.drift.as_ref().map(|d| d.board.clone()),
         workers: Some(p.workers),
         slos: Some(p.slo_board.clone()),
+        admission: p.admission.clone(),
     });
     let addr = format!("{}:{}", serve.host, port.unwrap_or(serve.port));
     let listener = std::net::TcpListener::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;

@@ -62,7 +62,7 @@ pub fn run(args: &ScenarioArgs) -> anyhow::Result<()> {
         failed |= !run.passed();
     }
     if failed {
-        tracing::error!("an expectation failed");
+        tracing::error!("an expectation failed or a guardrail aborted the run");
         return Err(Exit(EXIT_EXPECTATION_FAILED).into());
     }
     Ok(())
@@ -88,10 +88,23 @@ fn table(run: &ScenarioRun) -> String {
             o.events_in, o.predictions, o.dead_letters, o.dropped_by_fault
         );
     }
+    for d in &run.decisions {
+        out += &format!("  guardrail at {:.0} s: `{}` → {}\n", d.t, d.rule, d.outcome);
+    }
+    if let Some(d) = run.aborted() {
+        out += &format!("  ABORTED at {:.0} s by `{}`\n", d.t, d.rule);
+    }
     let width = run.judged.iter().map(|j| j.expectation.len()).max().unwrap_or(0);
     for j in &run.judged {
         out += &format!("  {}  {:<width$}  {}\n", if j.passed { "pass" } else { "FAIL" }, j.expectation, j.measured);
     }
-    out += &format!("{}\n", if run.passed() { "all expectations hold" } else { "an expectation failed" });
+    let verdict = if run.aborted().is_some() {
+        "aborted by a guardrail"
+    } else if run.passed() {
+        "all expectations hold"
+    } else {
+        "an expectation failed"
+    };
+    out += &format!("{verdict}\n");
     out
 }

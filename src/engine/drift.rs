@@ -331,7 +331,7 @@ impl Rules {
                     Err(e) => format!("cannot roll {name} back: {e}"),
                 }
             }
-            Action::AbortCanary | Action::Shed { .. } => {
+            Action::AbortCanary | Action::Shed { .. } | Action::Abort => {
                 format!("`{action}` needs a scenario; `run` only records it")
             }
         }

@@ -60,6 +60,12 @@ pub enum Metric {
         statistic: String,
         drift: String,
     },
+    /// How much a metric rose after a time, relative to before it (`rise(online_mae, at: 20s)`,
+    /// 0.2 for 20%). The second that holds the time counts on neither side.
+    Rise {
+        of: Box<Metric>,
+        at_ms: u64,
+    },
 }
 
 impl Metric {
@@ -73,7 +79,7 @@ impl Metric {
             | Metric::DeadLetters
             | Metric::LateEvents
             | Metric::Drift { .. } => true,
-            Metric::LostEvents | Metric::UnsentRequests | Metric::OnlineMae => false,
+            Metric::LostEvents | Metric::UnsentRequests | Metric::OnlineMae | Metric::Rise { .. } => false,
         }
     }
 }
@@ -98,6 +104,7 @@ impl std::fmt::Display for Metric {
             Metric::UnsentRequests => write!(f, "unsent_requests"),
             Metric::OnlineMae => write!(f, "online_mae"),
             Metric::Drift { statistic, drift } => write!(f, "{statistic}({drift})"),
+            Metric::Rise { of, at_ms } => write!(f, "rise({of}, at: {}s)", *at_ms as f64 / 1e3),
         }
     }
 }

@@ -383,7 +383,11 @@ pub enum Action {
     Log,
     Rollback,
     AbortCanary,
-    Shed { fraction: f64 },
+    Shed {
+        fraction: f64,
+    },
+    /// Ends a scenario run early (a scenario's guardrail only).
+    Abort,
 }
 
 impl std::fmt::Display for Action {
@@ -393,6 +397,7 @@ impl std::fmt::Display for Action {
             Action::Log => write!(f, "log"),
             Action::Rollback => write!(f, "rollback"),
             Action::AbortCanary => write!(f, "abort_canary"),
+            Action::Abort => write!(f, "abort"),
             Action::Shed { fraction } => write!(f, "shed({}%)", fraction * 100.0),
         }
     }
@@ -470,6 +475,7 @@ pub struct Scenario {
     pub traffic: Vec<Traffic>,
     pub events: Vec<TimedEvent>,
     pub expectations: Vec<Expectation>,
+    pub guardrails: Vec<ScenarioGuardrail>,
     pub report: Option<String>,
 }
 
@@ -506,8 +512,39 @@ pub struct TimedEvent {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Event {
-    Drift { field: String, change: Change },
+    /// A change to a field from a time on; only on events where every test of `when` holds.
+    /// A change to the model's label is concept drift: the inputs keep their distribution.
+    Drift {
+        field: String,
+        change: Change,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        when: Vec<FieldTest>,
+    },
     Fault(Fault),
+}
+
+/// `Avg_Area_Income > 80k` in a drift's `where`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldTest {
+    pub field: String,
+    pub op: CmpOp,
+    pub value: f64,
+}
+
+impl std::fmt::Display for FieldTest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} {}", self.field, self.op.symbol(), self.value)
+    }
+}
+
+/// A scenario's own guardrail, judged on every second of the run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioGuardrail {
+    pub action: Action,
+    pub condition: Condition,
+    /// Consecutive seconds the condition must hold before the action (and fail before a
+    /// shed is lifted).
+    pub hold_s: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -534,11 +571,25 @@ pub enum Change {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "fault")]
 pub enum Fault {
-    Latency { stage: Stage, delay_ms: u64, probability: f64 },
-    Drop { stage: Stage, fraction: f64 },
+    Latency {
+        stage: Stage,
+        delay_ms: u64,
+        probability: f64,
+    },
+    Drop {
+        stage: Stage,
+        fraction: f64,
+    },
     CacheDown,
     KafkaDown,
-    Stall { worker: u32 },
+    Stall {
+        worker: u32,
+    },
+    /// The HTTP layer answers 503 to `fraction` of the requests to `route`.
+    Error {
+        route: String,
+        fraction: f64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -555,9 +606,22 @@ pub enum Stage {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Expectation {
-    Holds { condition: Condition },
-    Detected { drift: String, within_ms: Option<u64>, of_ms: Option<u64> },
-    NotDetected { drift: String },
+    Holds {
+        condition: Condition,
+    },
+    Detected {
+        drift: String,
+        within_ms: Option<u64>,
+        of_ms: Option<u64>,
+    },
+    NotDetected {
+        drift: String,
+    },
+    /// A guardrail rolled the model back (within `within_ms` of `of_ms`).
+    RolledBack {
+        within_ms: Option<u64>,
+        of_ms: Option<u64>,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

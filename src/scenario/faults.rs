@@ -1,6 +1,7 @@
 //! The fault injector: events dropped at the source (counted, so the accounting identity
 //! reads events in = predictions + dead letters + dropped), delays in the features or model
-//! stage with a probability per batch, and stalled workers. Each fault has a start and a
+//! stage with a probability per batch, stalled workers, and HTTP errors (handed to the
+//! server's admission gate, which answers 503 to their share). Each fault has a start and a
 //! duration; every draw depends only on the seed and what it is for.
 
 use crate::draws;
@@ -41,6 +42,22 @@ impl Injector {
 
     pub fn is_empty(&self) -> bool {
         self.faults.is_empty()
+    }
+
+    /// The injected HTTP errors, for the server's admission gate.
+    pub fn http_errors(&self) -> Vec<crate::serve::admission::InjectedErrors> {
+        self.faults
+            .iter()
+            .filter_map(|t| match &t.fault {
+                Fault::Error { route, fraction } => Some(crate::serve::admission::InjectedErrors {
+                    route: route.clone(),
+                    fraction: *fraction,
+                    from_ms: t.from_ms,
+                    until_ms: t.until_ms,
+                }),
+                _ => None,
+            })
+            .collect()
     }
 
     fn active(&self, elapsed_ms: u64) -> impl Iterator<Item = &Fault> {

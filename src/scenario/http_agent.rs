@@ -26,6 +26,9 @@ const TICK: Duration = Duration::from_millis(1);
 pub struct AgentSecond {
     pub sent: u64,
     pub ok: u64,
+    /// Answered 429: shed by a guardrail.
+    pub shed: u64,
+    /// Failed: any other status, or no answer.
     pub errors: u64,
     pub dropped: u64,
     /// Microseconds from due time to the whole answer.
@@ -37,6 +40,7 @@ impl AgentSecond {
         AgentSecond {
             sent: 0,
             ok: 0,
+            shed: 0,
             errors: 0,
             dropped: 0,
             latency: Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds"),
@@ -60,6 +64,11 @@ impl AgentStats {
     }
 
     /// A copy of every second so far.
+    /// One second, when the agent has reached it.
+    pub fn second(&self, i: usize) -> Option<AgentSecond> {
+        self.seconds.lock().unwrap_or_else(|p| p.into_inner()).get(i).cloned()
+    }
+
     pub fn seconds(&self) -> Vec<AgentSecond> {
         self.seconds.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -106,6 +115,7 @@ pub fn start(
     schema: Schema,
     label: Option<usize>,
     injector: Arc<Injector>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
 ) -> (Arc<AgentStats>, std::thread::JoinHandle<()>) {
     let stats = Arc::new(AgentStats::default());
     let out = stats.clone();
@@ -119,7 +129,7 @@ pub fn start(
                     return;
                 }
             };
-            rt.block_on(run(addr, schedule, duration, started, houses, schema, label, injector, out));
+            rt.block_on(run(addr, schedule, duration, started, houses, schema, label, injector, out, stop));
         })
         .expect("the agent thread starts");
     (stats, handle)
@@ -136,6 +146,7 @@ async fn run(
     label: Option<usize>,
     injector: Arc<Injector>,
     stats: Arc<AgentStats>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
 ) {
     let host = addr.to_string();
     let mut workers = Vec::new();
@@ -149,14 +160,14 @@ async fn run(
             let mut buf = Vec::with_capacity(4096);
             loop {
                 let Some(arrival) = rx.recv().await else { break };
-                let ok = request(&mut conn, addr, &host, &arrival.body, &mut buf).await;
+                let status = request(&mut conn, addr, &host, &arrival.body, &mut buf).await;
                 let micros = arrival.due.elapsed().as_micros().clamp(1, 60_000_000) as u64;
                 stats.with(arrival.second, |s| {
                     let _ = s.latency.record(micros);
-                    if ok {
-                        s.ok += 1;
-                    } else {
-                        s.errors += 1;
+                    match status {
+                        Some(200..=299) => s.ok += 1,
+                        Some(429) => s.shed += 1,
+                        _ => s.errors += 1,
                     }
                 });
             }
@@ -170,7 +181,7 @@ async fn run(
     let seconds = duration.as_secs_f64();
     loop {
         let elapsed = started.elapsed().as_secs_f64();
-        if elapsed >= seconds {
+        if elapsed >= seconds || stop.load(std::sync::atomic::Ordering::Relaxed) {
             break;
         }
         let due_total = schedule.cumulative(elapsed) as u64;
@@ -181,7 +192,7 @@ async fn run(
             let elapsed_ms = (elapsed * 1e3) as u64;
             let k = n % houses.len();
             n += 1;
-            let body = if injector.active(elapsed_ms) {
+            let body = if injector.alters_inputs(elapsed_ms) {
                 let mut event = houses[k].clone();
                 injector.apply_event(elapsed_ms, &mut event);
                 Arc::new(body(&event, &schema, label))
@@ -226,7 +237,7 @@ async fn request(
     host: &str,
     body: &[u8],
     buf: &mut Vec<u8>,
-) -> bool {
+) -> Option<u16> {
     for _attempt in 0..2 {
         if conn.is_none() {
             match TcpStream::connect(addr).await {
@@ -234,10 +245,10 @@ async fn request(
                     let _ = s.set_nodelay(true);
                     *conn = Some(s);
                 }
-                Err(_) => return false,
+                Err(_) => return None,
             }
         }
-        let Some(stream) = conn.as_mut() else { return false };
+        let stream = conn.as_mut()?;
         let head = format!(
             "POST /predict HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
             body.len()
@@ -253,7 +264,7 @@ async fn request(
                 if close {
                     *conn = None;
                 }
-                return (200..300).contains(&status);
+                return Some(status);
             }
             None => {
                 *conn = None;
@@ -261,7 +272,7 @@ async fn request(
             }
         }
     }
-    false
+    None
 }
 
 /// Reads one response (status line, headers, a Content-Length body): its status and whether

@@ -8,6 +8,7 @@
 //! | `schedule.rs` | arrival rates over time from `traffic` patterns |
 //! | `inject.rs` | the drift agent |
 //! | `faults.rs` | the fault injector: drops at the source, stage delays, stalled workers |
+//! | `guardrail.rs` | the scenario's guardrails, judged every second: alert, shed, rollback, abort |
 //! | `http_agent.rs` | the HTTP traffic agent (dropped arrivals counted, latency from due time) |
 //! | `observer.rs` | the stream and the drift monitors, once a second |
 //! | `expect.rs` | the expectations, with their measured values |
@@ -15,6 +16,7 @@
 
 pub mod expect;
 pub mod faults;
+pub mod guardrail;
 pub mod http_agent;
 pub mod inject;
 pub mod observer;
@@ -32,7 +34,7 @@ use inject::Injector;
 use observer::StreamSecond;
 use schedule::Schedule;
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -93,6 +95,8 @@ pub struct ScenarioRun {
     pub injector: Injector,
     pub faults: faults::Injector,
     pub judged: Vec<Judged>,
+    /// What the scenario's guardrails decided, in order.
+    pub decisions: Vec<guardrail::Decision>,
     /// Online error and interval coverage over the whole run.
     pub labelled: crate::engine::stats::Labelled,
     /// Wall-clock start, milliseconds since the Unix epoch (alerts carry wall-clock times).
@@ -104,8 +108,14 @@ pub struct ScenarioRun {
 pub const HOLDING_P99_MS: f64 = 50.0;
 
 impl ScenarioRun {
+    /// Whether every expectation held and no guardrail aborted the run.
     pub fn passed(&self) -> bool {
-        self.judged.iter().all(|j| j.passed)
+        self.aborted().is_none() && self.judged.iter().all(|j| j.passed)
+    }
+
+    /// The decision that aborted the run, if one did.
+    pub fn aborted(&self) -> Option<&guardrail::Decision> {
+        self.decisions.iter().find(|d| d.action == "abort")
     }
 
     /// The p99 objective for HTTP: the scenario's `expect p99(http_latency) < X`, else 50 ms.
@@ -138,6 +148,7 @@ impl ScenarioRun {
             .filter(|(_, s)| {
                 s.dropped == 0
                     && s.errors == 0
+                    && s.shed == 0
                     && s.ok > 0
                     && (s.latency.value_at_quantile(0.99) as f64 / 1e3) <= objective
             })
@@ -154,7 +165,8 @@ pub fn run(
     workers: usize,
     stop: Arc<AtomicBool>,
 ) -> Result<ScenarioRun, String> {
-    let injector = Arc::new(Injector::new(&scenario.events, &prepared.schema, scenario.seed)?);
+    let injector =
+        Arc::new(Injector::new(&scenario.events, &prepared.schema, &prepared.model.model.label, scenario.seed)?);
     let patterns = |target| -> Vec<crate::program::Pattern> {
         scenario.traffic.iter().filter(|t| t.target == target).flat_map(|t| t.patterns.clone()).collect()
     };
@@ -181,7 +193,13 @@ pub fn run(
             .then(|| Arc::new(fault_injector.clone()) as Arc<dyn crate::engine::run::Faults>),
     };
     let started = Instant::now();
+    let http_errors = fault_injector.http_errors();
+    if !http_errors.is_empty() {
+        prepared.admission.inject(started, http_errors);
+    }
     let started_ms = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    // Ends the run: Ctrl-C (mirrored by the observer) or a guardrail's `abort`.
+    let run_stop = Arc::new(AtomicBool::new(false));
     let agent = match (http_patterns.is_empty(), http) {
         (true, _) => None,
         (false, None) => return Err("the scenario sends HTTP traffic, but the pipeline serves no HTTP".into()),
@@ -197,20 +215,43 @@ pub fn run(
                 prepared.schema.clone(),
                 label,
                 injector.clone(),
+                run_stop.clone(),
             ))
         }
     };
+    let commander = guardrail::Commander::new(
+        &scenario.guardrails,
+        prepared.admission.clone(),
+        rollback(prepared),
+        run_stop.clone(),
+    );
     let observer_stop = Arc::new(AtomicBool::new(false));
     let observer = observer::observe(
         prepared.stats.clone(),
         prepared.drift.as_ref().map(|d| d.board.clone()),
+        agent.as_ref().map(|(stats, _)| stats.clone()),
+        commander,
         started,
         observer_stop.clone(),
     );
+    let interrupt = {
+        let (run_stop, observer_stop) = (run_stop.clone(), observer_stop.clone());
+        std::thread::spawn(move || {
+            while !observer_stop.load(Ordering::Relaxed) {
+                if stop.load(Ordering::Relaxed) {
+                    run_stop.store(true, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
     // The live view: one line a second.
-    let outcome = execute(prepared, &opts, stop, Some(duration), Display::EverySecond);
-    observer_stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let stream = observer.join().unwrap_or_default();
+    let outcome = execute(prepared, &opts, run_stop.clone(), Some(duration), Display::EverySecond);
+    run_stop.store(true, Ordering::Relaxed);
+    observer_stop.store(true, Ordering::Relaxed);
+    let _ = interrupt.join();
+    let (stream, decisions) = observer.join().unwrap_or_default();
+    prepared.admission.shed(0.0);
     let http = match agent {
         Some((stats, handle)) => {
             let _ = handle.join();
@@ -219,7 +260,7 @@ pub fn run(
         None => Vec::new(),
     };
     let outcome = outcome?;
-    let judged = expect::judge(scenario, &outcome, &prepared.stats, &http, started_ms);
+    let judged = expect::judge(scenario, &outcome, &prepared.stats, &stream, &http, &decisions, started_ms);
     Ok(ScenarioRun {
         scenario: scenario.clone(),
         model: prepared.model.model.name.clone(),
@@ -229,7 +270,27 @@ pub fn run(
         injector: (*injector).clone(),
         faults: fault_injector,
         judged,
+        decisions,
         labelled: prepared.stats.labelled(),
         started_ms,
+    })
+}
+
+/// The scenario guardrail's `rollback`: the production alias back one version, and the model reloaded.
+fn rollback(prepared: &Prepared) -> guardrail::Rollback {
+    let registry = prepared.registry.clone();
+    let handle = prepared.handle.clone();
+    let features = prepared.model.features.clone();
+    let predictor = prepared.model.model.predictor;
+    let name = prepared.model.model.registered_name().to_string();
+    Box::new(move |why: &str| {
+        let from = handle.current().version();
+        match registry.rollback(&name, &format!("{why} tripped")) {
+            Ok(to) => match handle.refresh(registry.as_ref(), &features, predictor) {
+                Ok(_) => format!("rolled {name} back from v{from} to v{to}"),
+                Err(e) => format!("rolled {name} back to v{to} in the registry, but cannot load it: {e}"),
+            },
+            Err(e) => format!("cannot roll {name} back: {e}"),
+        }
     })
 }

@@ -19,7 +19,7 @@ fn http_rows(run: &ScenarioRun) -> Vec<Value> {
         .enumerate()
         .map(|(t, s)| {
             json!({
-                "t": t + 1, "sent": s.sent, "ok": s.ok, "errors": s.errors, "dropped": s.dropped,
+                "t": t + 1, "sent": s.sent, "ok": s.ok, "shed": s.shed, "errors": s.errors, "dropped": s.dropped,
                 "p50_ms": ms(&s.latency, 0.5), "p99_ms": ms(&s.latency, 0.99), "p999_ms": ms(&s.latency, 0.999),
             })
         })
@@ -65,6 +65,7 @@ pub fn report_json(run: &ScenarioRun) -> Value {
             "http_sent": run.http.iter().map(|s| s.sent).sum::<u64>(),
             "http_dropped": run.http.iter().map(|s| s.dropped).sum::<u64>(),
             "http_errors": run.http.iter().map(|s| s.errors).sum::<u64>(),
+            "http_shed": run.http.iter().map(|s| s.shed).sum::<u64>(),
             "http_rate_held": run.http_rate_held().map(|(rate, second)| json!({
                 "requests_per_second": rate, "second": second, "p99_objective_ms": run.http_objective_ms(),
             })),
@@ -72,7 +73,8 @@ pub fn report_json(run: &ScenarioRun) -> Value {
             "interval_coverage": run.labelled.coverage(),
         },
         "injected": run.injector.injections.iter().map(|i| json!({
-            "field": i.name, "change": i.change, "from_s": i.from_ms as f64 / 1e3,
+            "field": i.name, "change": i.change, "written": i.described, "concept": i.concept,
+            "from_s": i.from_ms as f64 / 1e3,
             "until_s": (i.until_ms != u64::MAX).then(|| i.until_ms as f64 / 1e3),
         })).collect::<Vec<_>>(),
         "faults": run.faults.faults.iter().map(|f| json!({
@@ -80,6 +82,8 @@ pub fn report_json(run: &ScenarioRun) -> Value {
             "until_s": (f.until_ms != u64::MAX).then(|| f.until_ms as f64 / 1e3),
         })).collect::<Vec<_>>(),
         "alerts": alerts(run),
+        "decisions": run.decisions,
+        "aborted": run.aborted(),
         "series": { "stream": run.stream, "http": http_rows(run) },
     })
 }
@@ -104,7 +108,21 @@ pub fn markdown(run: &ScenarioRun) -> String {
     for j in &run.judged {
         out += &format!("| `{}` | {} | {} |\n", j.expectation, j.measured, if j.passed { "pass" } else { "FAIL" });
     }
+    if let Some(d) = run.aborted() {
+        out += &format!("\n**Aborted** at {:.0} s by `{}`.\n", d.t, d.rule);
+    }
+    if !run.decisions.is_empty() {
+        out += "\n| s | guardrail | values | outcome |\n|---|---|---|---|\n";
+        for d in &run.decisions {
+            out += &format!("| {:.0} | `{}` | {} | {} |\n", d.t, d.rule, values(&d.values), d.outcome);
+        }
+    }
     out
+}
+
+/// `p99(http_latency) = 61.2, throughput = 5000`.
+fn values(v: &std::collections::BTreeMap<String, f64>) -> String {
+    v.iter().map(|(k, x)| format!("{k} = {x:.4}")).collect::<Vec<_>>().join(", ")
 }
 
 /// A time chart: series of (t, value) with the drift marks.
@@ -123,13 +141,18 @@ fn chart(
     );
     frame(body, id, title, &a, "seconds", y_name, &label);
     for inj in &run.injector.injections {
-        vmark(body, &a, inj.from_ms as f64 / 1e3, &format!("drift {}", inj.name), "#9467bd");
+        let what = if inj.concept { "concept" } else { "drift" };
+        vmark(body, &a, inj.from_ms as f64 / 1e3, &format!("{what} {}", inj.name), "#9467bd");
+    }
+    for d in &run.decisions {
+        vmark(body, &a, d.t, &format!("guardrail {}", d.action), "#ff7f0e");
     }
     for f in &run.faults.faults {
         let name = match &f.fault {
             crate::program::Fault::Latency { .. } => "latency",
             crate::program::Fault::Drop { .. } => "drop",
             crate::program::Fault::Stall { .. } => "stall",
+            crate::program::Fault::Error { .. } => "error",
             _ => "fault",
         };
         vmark(body, &a, f.from_ms as f64 / 1e3, &format!("fault {name}"), "#d62728");
@@ -157,7 +180,7 @@ pub fn html(run: &ScenarioRun) -> String {
         "per second",
         &[
             ("stream events".into(), stream(&|s| Some(s.events as f64))),
-            ("HTTP answers".into(), http(&|s| Some((s.ok + s.errors) as f64))),
+            ("HTTP answers".into(), http(&|s| Some((s.ok + s.shed + s.errors) as f64))),
         ],
     );
     chart(
@@ -205,9 +228,13 @@ pub fn html(run: &ScenarioRun) -> String {
         &mut body,
         run,
         "dropped",
-        "HTTP requests dropped and failed",
+        "HTTP requests dropped, shed and failed",
         "per second",
-        &[("dropped".into(), http(&|s| Some(s.dropped as f64))), ("errors".into(), http(&|s| Some(s.errors as f64)))],
+        &[
+            ("dropped".into(), http(&|s| Some(s.dropped as f64))),
+            ("shed (429)".into(), http(&|s| Some(s.shed as f64))),
+            ("errors".into(), http(&|s| Some(s.errors as f64))),
+        ],
     );
     let rows: String = run
         .judged
@@ -236,15 +263,33 @@ pub fn html(run: &ScenarioRun) -> String {
             )
         })
         .collect();
+    let decisions: String = run
+        .decisions
+        .iter()
+        .map(|d| {
+            format!(
+                "<tr><td>{:.0}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                d.t,
+                escape(&d.rule),
+                escape(&values(&d.values)),
+                escape(&d.outcome)
+            )
+        })
+        .collect();
+    let aborted = run
+        .aborted()
+        .map(|d| format!("<p class=\"fail\">Aborted at {:.0} s by <code>{}</code>.</p>", d.t, escape(&d.rule)))
+        .unwrap_or_default();
     format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Scenario {name}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:24px;color:#222}} .chart{{display:block;margin:18px 0}} td,th{{padding:2px 10px;text-align:left}} .pass{{color:#2ca02c}} .fail{{color:#d62728;font-weight:600}}</style>
 </head><body>
 <h1>Scenario <code>{name}</code>: {verdict}</h1>
-<p>{seconds:.1} s, seed {seed}, model {model} v{version}.</p>
+<p>{seconds:.1} s, seed {seed}, model {model} v{version}.</p>{aborted}
 <h2>Expectations</h2><table><tr><th>expectation</th><th>measured</th><th>result</th></tr>{rows}</table>
-{body}<h2>Alerts and decisions</h2><table><tr><th>s</th><th>drift</th><th>rule</th><th>value</th><th>action</th></tr>{alerts}</table>
+{body}<h2>Guardrail timeline</h2><table id="decisions"><tr><th>s</th><th>guardrail</th><th>values</th><th>outcome</th></tr>{decisions}</table>
+<h2>Drift alerts</h2><table><tr><th>s</th><th>drift</th><th>rule</th><th>value</th><th>action</th></tr>{alerts}</table>
 </body></html>
 "#,
         name = escape(&run.scenario.name),

@@ -314,6 +314,15 @@ pub fn render(state: &AppState) -> String {
         let _ = writeln!(out, "{name}{{limit=\"{}\"}} {n}", why.label());
     }
 
+    let name = "housing_flow_http_shed_ratio";
+    family(&mut out, name, "gauge", "The share of prediction requests answered 429 by load shedding now.");
+    let _ = writeln!(out, "{name} {}", number(state.admission.shedding()));
+    let name = "housing_flow_http_refused_total";
+    family(&mut out, name, "counter", "HTTP requests refused on purpose: shed (429) or by an injected fault (503).");
+    let _ = writeln!(out, "{name}{{reason=\"shed\"}} {}", state.admission.shed_total.load(Ordering::Relaxed));
+    let _ =
+        writeln!(out, "{name}{{reason=\"injected_error\"}} {}", state.admission.failed_total.load(Ordering::Relaxed));
+
     let version = state.handle.current().version();
     let name = "housing_flow_model_version_info";
     family(&mut out, name, "gauge", "The model version serving HTTP predictions (always 1).");

@@ -9,6 +9,7 @@
 //! timeout gets 503 ([`with_deadline`]); slow and idle connections and connection caps are
 //! the accept loop's ([`listener`]).
 
+pub mod admission;
 mod error;
 mod invocations;
 pub mod listener;
@@ -76,6 +77,8 @@ pub struct AppState {
     pub workers: Option<usize>,
     /// The run's SLOs after their latest evaluation, for `/metrics`.
     pub slos: Option<Arc<crate::engine::slo::SloBoard>>,
+    /// Shed load and injected errors ([`admission`]).
+    pub admission: Arc<admission::Admission>,
 }
 
 /// Every route as (method, path): the router registers exactly these, the OpenAPI document describes them.
@@ -113,6 +116,7 @@ pub fn app_with_timeout(state: Arc<AppState>, body_limit: usize, timeout: Durati
     let router =
         router.fallback(no_route).method_not_allowed_fallback(wrong_method).layer(DefaultBodyLimit::max(body_limit));
     with_deadline(router, timeout)
+        .layer(middleware::from_fn_with_state(state.admission.clone(), admission::gate))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
 }

@@ -67,6 +67,7 @@ fn state_with(store: Option<Arc<PredictionStore>>, stats: Option<Arc<Stats>>) ->
         drift: None,
         workers: None,
         slos: None,
+        admission: Default::default(),
     })
 }
 
@@ -880,6 +881,7 @@ fn state_with_board() -> Arc<AppState> {
         drift: Some(board()),
         workers: Some(2),
         slos: None,
+        admission: Default::default(),
     })
 }
 
@@ -1007,4 +1009,37 @@ async fn the_openapi_document_is_3_0_and_bounds_its_integers() {
     for s in crate::drift::statistics::ALL {
         assert_eq!(last["properties"][s.key()], json!({"type": "number", "nullable": true}), "{last}");
     }
+}
+
+#[tokio::test]
+async fn shedding_answers_429_on_prediction_routes_only_and_is_counted() {
+    let state = state(None);
+    let router = app(state.clone(), LIMIT);
+    state.admission.shed(1.0);
+    let (status, _, body) = send_raw(&router, Method::POST, "/predict", SEED).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(body.contains("shedding"), "{body}");
+    let (status, _, _) = send_raw(&router, Method::GET, "/healthz", "").await;
+    assert_eq!(status, StatusCode::OK);
+    state.admission.shed(0.0);
+    let (status, _, _) = send_raw(&router, Method::POST, "/predict", SEED).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, text) = send_raw(&router, Method::GET, "/metrics", "").await;
+    assert!(text.contains("housing_flow_http_refused_total{reason=\"shed\"} 1"), "{text}");
+    assert!(text.contains(r#"housing_flow_http_requests_total{route="/predict",status="429"} 1"#), "{text}");
+}
+
+#[tokio::test]
+async fn injected_errors_answer_503_on_their_route() {
+    use crate::serve::admission::InjectedErrors;
+    let state = state(None);
+    let router = app(state.clone(), LIMIT);
+    let all = InjectedErrors { route: "/predict".into(), fraction: 1.0, from_ms: 0, until_ms: u64::MAX };
+    state.admission.inject(std::time::Instant::now(), vec![all]);
+    let (status, _, body) = send_raw(&router, Method::POST, "/predict", SEED).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body.contains("injected_error"), "{body}");
+    let batch = format!("[{SEED}]");
+    let (status, _, _) = send_raw(&router, Method::POST, "/predict/batch", &batch).await;
+    assert_eq!(status, StatusCode::OK, "another route is untouched");
 }

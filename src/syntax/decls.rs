@@ -60,6 +60,7 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_within
             | Rule::kw_of
             | Rule::kw_not
+            | Rule::kw_where
             | Rule::kw_listings
             | Rule::kw_bidders
             | Rule::kw_x
@@ -243,7 +244,11 @@ fn scenario_stmt(cx: &mut Ctx<'_>, p: Pair<'_, Rule>) -> ScenarioStmt {
                 Rule::drift_event => {
                     let field = cx.ident(&ev.next().expect("drift_event has a field"));
                     let change = expr(cx, ev.next().expect("drift_event has a change"));
-                    ScenarioStmt::DriftAt { at, field, change, span }
+                    let condition = ev.next().map(|w| {
+                        let inner = skip_keywords(w.into_inner()).next().expect("`where` has a condition");
+                        expr(cx, inner)
+                    });
+                    ScenarioStmt::DriftAt { at, field, change, condition, span }
                 }
                 Rule::fault_event => {
                     let spec = ev.next().expect("fault_event has a fault");
@@ -258,19 +263,26 @@ fn scenario_stmt(cx: &mut Ctx<'_>, p: Pair<'_, Rule>) -> ScenarioStmt {
             let subject = expr(cx, take("an expectation"));
             let detection = words.next().map(|d| {
                 let dspan = cx.span(&d);
+                let detected = d.as_rule() == Rule::detection;
                 let mut negated = false;
                 let mut exprs = Vec::new();
                 for w in skip_keywords(d.into_inner()) {
                     match w.as_rule() {
                         Rule::negated => negated = true,
                         Rule::expr => exprs.push(expr(cx, w)),
-                        other => unreachable!("detection holds no {other:?}"),
+                        other => unreachable!("a detection or timing holds no {other:?}"),
                     }
                 }
                 let mut exprs = exprs.into_iter();
-                Detection { negated, within: exprs.next(), of: exprs.next(), span: dspan }
+                Detection { detected, negated, within: exprs.next(), of: exprs.next(), span: dspan }
             });
             ScenarioStmt::Expect(Expectation { subject, detection, span })
+        }
+        Rule::scenario_guard => {
+            let action = action(cx, take("an action"));
+            let condition = expr(cx, take("a condition"));
+            let hold = words.next().map(|h| expr(cx, h));
+            ScenarioStmt::Guardrail { action, condition, hold, span }
         }
         other => unreachable!("no scenario statement {other:?}"),
     }

@@ -51,6 +51,7 @@ fn describe(rule: Rule) -> &'static str {
         | Rule::at_stmt
         | Rule::expect_stmt
         | Rule::report_stmt
+        | Rule::scenario_guard
         | Rule::listings_stmt
         | Rule::bidders_block
         | Rule::rule_stmt
@@ -60,6 +61,7 @@ fn describe(rule: Rule) -> &'static str {
         Rule::fault_event => "`fault`",
         Rule::fault_spec => "a fault",
         Rule::detection | Rule::kw_detected => "`detected`",
+        Rule::timing => "`within`",
         Rule::negated | Rule::kw_not => "`not`",
         Rule::kw_schema => "`schema`",
         Rule::kw_source => "`source`",
@@ -90,6 +92,7 @@ fn describe(rule: Rule) -> &'static str {
         Rule::kw_report => "`report`",
         Rule::kw_within => "`within`",
         Rule::kw_of => "`of`",
+        Rule::kw_where | Rule::drift_where => "`where`",
         Rule::kw_listings => "`listings`",
         Rule::kw_bidders => "`bidders`",
         Rule::kw_x => "`x`",
