@@ -15,7 +15,7 @@ EVENTS ?=
 PY_SCRIPTS := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)
 export PATH := $(PY_SCRIPTS):$(HOME)/.local/bin:$(PATH)
 
-.PHONY: all deps build run test bench fuzz fmt lint clean
+.PHONY: all deps build run test scenarios bench fuzz fmt lint clean
 
 all: build
 
@@ -43,6 +43,19 @@ test: build
 	$(CARGO) test --release --locked
 	@for f in pipelines/*.hf scenarios/*.hf; do $(BIN) check $$f >/dev/null 2>&1 || { $(BIN) check $$f; exit 1; }; done
 	@echo "all tests passed"
+
+## scenarios: run every shipped scenario (about 11 minutes) and stop at the first that fails.
+## rollback_on_drift.hf gets an earlier production version to roll back to: a newly trained one is promoted first.
+scenarios: build
+	$(BIN) train $(PIPELINE) --if-missing
+	@for f in scenarios/*.hf; do \
+	  grep -q '^scenario ' $$f || continue; \
+	  if [ $$f = scenarios/rollback_on_drift.hf ]; then \
+	    $(BIN) train $(PIPELINE) >/dev/null; \
+	    $(BIN) models promote price $$($(BIN) models list | awk '$$1 == "price" { print $$3 }'); \
+	  fi; \
+	  echo "== $$f"; $(BIN) scenario $$f; \
+	done
 
 bench: deps
 	$(CARGO) bench --locked --bench frontend

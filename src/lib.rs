@@ -19,6 +19,7 @@ pub mod model;
 pub mod plan;
 pub mod program;
 pub mod registry;
+pub mod routes;
 pub mod scenario;
 pub mod serve;
 pub mod svg;

@@ -461,7 +461,12 @@ fn pipelines_check_clean_on_their_own() {
 /// `Event::Fault` wraps `Fault`; both were tagged `kind`, so the JSON held `kind` twice.
 #[test]
 fn fault_events_round_trip_through_json() {
-    for (name, text) in [BURST, ("scenarios/rollback_on_drift.hf", include_str!("../scenarios/rollback_on_drift.hf"))] {
+    for (name, text) in [
+        BURST,
+        ("scenarios/rollback_on_drift.hf", include_str!("../scenarios/rollback_on_drift.hf")),
+        ("scenarios/concept_drift.hf", include_str!("../scenarios/concept_drift.hf")),
+        ("scenarios/overload_shed.hf", include_str!("../scenarios/overload_shed.hf")),
+    ] {
         assert_round_trips(&plan_of(name, text, 1));
     }
 }

@@ -106,6 +106,31 @@ impl Checker<'_> {
                         }
                     };
                     let ps: Vec<Option<Pattern>> = patterns.iter().map(|p| self.pattern(p)).collect();
+                    // A pattern that runs to the end leaves the ones after `then` nothing to do.
+                    let endless = ps.iter().zip(patterns).take(patterns.len().saturating_sub(1)).find(|(p, _)| {
+                        matches!(
+                            p,
+                            Some(
+                                Pattern::Constant { for_ms: None, .. }
+                                    | Pattern::Soak { for_ms: None, .. }
+                                    | Pattern::Burst { for_ms: None, .. }
+                            )
+                        )
+                    });
+                    if let Some((_, e)) = endless {
+                        let end = if matches!(as_call(e), Some((c, _)) if c.node == "burst") { "until" } else { "for" };
+                        self.error(
+                            Diagnostic::new(
+                                Code::BadStatement,
+                                e.span,
+                                "this pattern runs to the end, so the patterns after `then` never run",
+                            )
+                            .label("no end")
+                            .hint(format!("give it an end: `{end}: 10s`")),
+                        );
+                        ok = false;
+                        continue;
+                    }
                     match (t, ps.into_iter().collect::<Option<Vec<_>>>()) {
                         (Some(target), Some(patterns)) => {
                             traffic.push(Traffic { target, patterns });
@@ -498,7 +523,7 @@ impl Checker<'_> {
 
     /// An HTTP route the server has, as a string: `"/predict"`.
     fn route(&mut self, e: &Expr) -> Option<String> {
-        let routes = || crate::serve::ROUTES.iter().map(|(_, p)| *p);
+        let routes = || crate::routes::ROUTES.iter().map(|(_, p)| *p);
         let ExprKind::Str(path) = &e.node else {
             self.error(
                 Diagnostic::new(Code::TypeMismatch, e.span, "expected a route as a string")

@@ -174,3 +174,49 @@ fn every_shipped_file_checks_clean() {
         }
     }
 }
+
+#[test]
+fn scenario_guardrails_concept_drift_and_timed_rollbacks_are_typed() {
+    let base = format!(
+        "{SCHEMA}source raw = generate(housing)\n\
+         features f from housing {{ r = rooms }}\nmodel m = lightgbm(f, label: price)\nserve http(port: 0)\n\
+         drift d on income window tumbling(1k events) {{ psi() > 0.2 => alert }}\n"
+    );
+    let p = ok(&format!(
+        "{base}scenario s {{\n duration 1m\n traffic stream constant(1k/s)\n\
+          at 20s drift price scale(1.2) where income > 80k and rooms <= 3\n\
+          at 30s fault error(route: \"/predict\", rate: 10%) for 5s\n\
+          guardrail shed(30%) when p99(http_latency) > 50ms for 2s\n guardrail abort when unsent_requests > 10k\n\
+          expect rise(mae, at: 20s) > 20%\n expect rollback within 10s of 20s\n}}\n"
+    ));
+    let s = &p.scenarios[0];
+    let Event::Drift { field, when, .. } = &s.events[0].event else { panic!("{:?}", s.events) };
+    assert_eq!(field, "price");
+    assert_eq!(
+        when,
+        &[
+            FieldTest { field: "income".into(), op: CmpOp::Gt, value: 80_000.0 },
+            FieldTest { field: "rooms".into(), op: CmpOp::Le, value: 3.0 }
+        ]
+    );
+    assert_eq!(s.events[1].event, Event::Fault(Fault::Error { route: "/predict".into(), fraction: 0.1 }));
+    assert_eq!(s.guardrails[0].action, Action::Shed { fraction: 0.3 });
+    assert_eq!(s.guardrails[0].hold_s, 2);
+    assert_eq!(s.guardrails[1].action, Action::Abort);
+    let Expectation::Holds { condition: Condition::Compare { metric, value, .. } } = &s.expectations[0] else {
+        panic!("{:?}", s.expectations)
+    };
+    assert_eq!(metric, &Metric::Rise { of: Box::new(Metric::OnlineMae), at_ms: 20_000 });
+    assert!((value - 0.2).abs() < 1e-12);
+    assert_eq!(s.expectations[1], Expectation::RolledBack { within_ms: Some(10_000), of_ms: Some(20_000) });
+
+    let bad =
+        |body: &str| codes(&format!("{base}scenario s {{\n duration 1m\n traffic stream constant(1k/s)\n{body}\n}}\n"));
+    // A pattern with no end before `then`, an unknown route, a text field in `where`, half seconds.
+    assert_eq!(bad(" traffic http constant(1k/s) then constant(2k/s)"), [Code::BadStatement]);
+    assert_eq!(bad(" at 1s fault error(route: \"/nope\", rate: 1%)"), [Code::UnknownName]);
+    assert_eq!(bad(" at 1s drift price scale(2) where address > 3"), [Code::TypeMismatch]);
+    assert_eq!(bad(" guardrail alert when throughput > 1/s for 1500ms"), [Code::OutOfRange]);
+    assert_eq!(bad(" expect rise(p99(latency), at: 5s) > 10%"), [Code::TypeMismatch]);
+    assert_eq!(bad(" expect rollback detected"), [Code::BadStatement]);
+}

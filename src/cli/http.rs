@@ -2,19 +2,22 @@
 
 use housing_flow::engine::session::Prepared;
 use housing_flow::program::{Serve, Stream};
+use housing_flow::serve::admission::Admission;
 use housing_flow::serve::listener::{self, Limits};
 use housing_flow::serve::{app_with_timeout, AppState};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Binds `host:port` and serves in a background thread until `stop` is set.
+/// Binds `host:port` and serves in a background thread until `stop` is set, refusing what
+/// `admission` says (a scenario's shed load and injected errors).
 /// Returns the bound address, or why it could not bind.
 pub fn start(
     p: &Prepared,
     serve: &Serve,
     port: Option<u16>,
     stop: Arc<AtomicBool>,
+    admission: Arc<Admission>,
 ) -> Result<std::net::SocketAddr, String> {
     let store = p.dataflow.operators.iter().find_map(|o| match &o.kind {
         housing_flow::plan::OperatorKind::Sink { sink, stream: Stream::Predictions, .. } => p.sink_store(sink),
@@ -33,7 +36,7 @@ pub fn start(
         drift: p.drift.as_ref().map(|d| d.board.clone()),
         workers: Some(p.workers),
         slos: Some(p.slo_board.clone()),
-        admission: p.admission.clone(),
+        admission,
     });
     let addr = format!("{}:{}", serve.host, port.unwrap_or(serve.port));
     let listener = std::net::TcpListener::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;

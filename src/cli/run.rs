@@ -125,7 +125,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         cluster,
     };
     if let Some(serve) = &plan.serve {
-        let addr = super::http::start(&prepared, serve, port, stop.clone()).map_err(anyhow::Error::msg)?;
+        let addr =
+            super::http::start(&prepared, serve, port, stop.clone(), Default::default()).map_err(anyhow::Error::msg)?;
         tracing::info!("serving http://{addr}");
     }
     let result = execute(&prepared, &opts, stop.clone(), args.duration, Display::Line);

@@ -5,6 +5,7 @@ use anyhow::bail;
 use housing_flow::engine::session::prepare;
 use housing_flow::plan;
 use housing_flow::scenario::{self, report, ScenarioRun, EXIT_EXPECTATION_FAILED};
+use housing_flow::serve::admission::Admission;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -41,17 +42,18 @@ pub fn run(args: &ScenarioArgs) -> anyhow::Result<()> {
     for s in scenarios {
         let prepared = prepare(&plan, true).map_err(anyhow::Error::msg)?;
         let server_stop = Arc::new(AtomicBool::new(false));
+        let admission = Arc::new(Admission::new(s.seed));
         // A free port: the agent is told where the server is, and nothing else can clash.
         let addr = match &plan.serve {
             Some(serve) => {
-                let addr =
-                    super::http::start(&prepared, serve, Some(0), server_stop.clone()).map_err(anyhow::Error::msg)?;
+                let addr = super::http::start(&prepared, serve, Some(0), server_stop.clone(), admission.clone())
+                    .map_err(anyhow::Error::msg)?;
                 tracing::info!("scenario `{}`: serving http://{addr}", s.name);
                 Some(addr)
             }
             None => None,
         };
-        let result = scenario::run(&prepared, s, addr, args.workers.max(1), stop.clone());
+        let result = scenario::run(&prepared, s, addr, admission, args.workers.max(1), stop.clone());
         server_stop.store(true, Ordering::Relaxed);
         let run = result.map_err(anyhow::Error::msg)?;
         print!("{}", table(&run));

@@ -70,8 +70,6 @@ pub struct Prepared {
     /// The plan's SLOs, and their latest evaluation (for `/metrics`).
     pub slos: Vec<Condition>,
     pub slo_board: Arc<SloBoard>,
-    /// What the HTTP server refuses on purpose (shed load, injected errors).
-    pub admission: Arc<crate::serve::admission::Admission>,
 }
 
 impl Prepared {
@@ -179,7 +177,6 @@ pub fn prepare(plan: &Plan, file_sinks: bool) -> Result<Prepared, String> {
         workers: plan.workers,
         slos: plan.slos.clone(),
         slo_board: Arc::new(SloBoard::default()),
-        admission: Arc::new(crate::serve::admission::Admission::new(0)),
     })
 }
 

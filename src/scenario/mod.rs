@@ -28,6 +28,7 @@ use crate::data::Event;
 use crate::engine::run::{RunOptions, StreamTraffic};
 use crate::engine::session::{execute, Display, Outcome, Prepared};
 use crate::program::{Scenario, TrafficTarget};
+use crate::serve::admission::Admission;
 use expect::Judged;
 use http_agent::AgentSecond;
 use inject::Injector;
@@ -157,11 +158,13 @@ impl ScenarioRun {
     }
 }
 
-/// Runs `scenario` against a prepared pipeline whose HTTP server (if any) listens on `http`.
+/// Runs `scenario` against a prepared pipeline whose HTTP server (if any) listens on `http` and
+/// refuses what `admission` says.
 pub fn run(
     prepared: &Prepared,
     scenario: &Scenario,
     http: Option<SocketAddr>,
+    admission: Arc<Admission>,
     workers: usize,
     stop: Arc<AtomicBool>,
 ) -> Result<ScenarioRun, String> {
@@ -195,7 +198,7 @@ pub fn run(
     let started = Instant::now();
     let http_errors = fault_injector.http_errors();
     if !http_errors.is_empty() {
-        prepared.admission.inject(started, http_errors);
+        admission.inject(started, http_errors);
     }
     let started_ms = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
     // Ends the run: Ctrl-C (mirrored by the observer) or a guardrail's `abort`.
@@ -219,12 +222,8 @@ pub fn run(
             ))
         }
     };
-    let commander = guardrail::Commander::new(
-        &scenario.guardrails,
-        prepared.admission.clone(),
-        rollback(prepared),
-        run_stop.clone(),
-    );
+    let commander =
+        guardrail::Commander::new(&scenario.guardrails, admission.clone(), rollback(prepared), run_stop.clone());
     let observer_stop = Arc::new(AtomicBool::new(false));
     let observer = observer::observe(
         prepared.stats.clone(),
@@ -251,7 +250,7 @@ pub fn run(
     observer_stop.store(true, Ordering::Relaxed);
     let _ = interrupt.join();
     let (stream, decisions) = observer.join().unwrap_or_default();
-    prepared.admission.shed(0.0);
+    admission.shed(0.0);
     let http = match agent {
         Some((stats, handle)) => {
             let _ = handle.join();

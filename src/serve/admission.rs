@@ -7,15 +7,14 @@
 //!   the fault is active, that share of the route's requests is answered `503`.
 //!
 //! Which requests are refused is drawn from a seed and the request's number, so a run with the
-//! same requests refuses the same ones. With nothing on, the gate costs one atomic load.
+//! same requests refuses the same ones. The request-tracking middleware asks [`Admission::refuse`]
+//! first; with nothing on, that costs one atomic load.
 
 use crate::draws;
-use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
 use std::time::Instant;
 
 use super::error::ApiError;
@@ -129,14 +128,6 @@ impl IntoResponse for Refusal {
         let mut response = ApiError::new(status, kind, message).into_response();
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         response
-    }
-}
-
-/// The middleware: refuses what [`Admission`] says, else runs the handler.
-pub async fn gate(State(admission): State<Arc<Admission>>, request: Request, next: Next) -> Response {
-    match admission.refuse(request.uri().path()) {
-        Some(refusal) => refusal.into_response(),
-        None => next.run(request).await,
     }
 }
 

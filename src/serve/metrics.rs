@@ -108,7 +108,11 @@ fn route_label(path: Option<&str>) -> &'static str {
 pub(super) async fn track(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let route = route_label(request.extensions().get::<MatchedPath>().map(|p| p.as_str()));
     let start = Instant::now();
-    let response = next.run(request).await;
+    // Shed load and injected errors are answered here, and counted like any answer.
+    let response = match state.admission.refuse(request.uri().path()) {
+        Some(refusal) => refusal.into_response(),
+        None => next.run(request).await,
+    };
     let elapsed = start.elapsed();
     state.http.record(route, response.status().as_u16(), elapsed);
     if let Some(stats) = &state.stats {
