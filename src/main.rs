@@ -41,6 +41,9 @@ enum Command {
     ///
     /// Exit status: 0 when every expectation holds, 99 when one fails, 1 on errors.
     Scenario(cli::scenario::ScenarioArgs),
+    /// Send open-model HTTP load (the scenarios' traffic agent) to any URL: requests start on
+    /// schedule whatever the server's speed; late arrivals are dropped and counted.
+    Load(cli::load::LoadArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,7 +51,7 @@ fn main() -> ExitCode {
     cli::init(&cli.global);
     // Commands that print and end die quietly when their reader goes away (`| head`); the
     // long-running ones keep Rust's default so a closed socket is an error, not a signal.
-    if !matches!(cli.command, Command::Run(_) | Command::Bench(_) | Command::Produce(_)) {
+    if !matches!(cli.command, Command::Run(_) | Command::Bench(_) | Command::Produce(_) | Command::Load(_)) {
         cli::die_on_broken_pipe();
     }
     let result = match &cli.command {
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Produce(args) => cli::produce::run(args),
         Command::Auction(args) => cli::auction::run(args),
         Command::Scenario(args) => cli::scenario::run(args),
+        Command::Load(args) => cli::load::run(args),
     };
     cli::exit_code(result)
 }

@@ -570,7 +570,7 @@ impl Checker<'_> {
             }
             return Some(Expectation::Holds { condition: self.condition(&x.subject, Context::Expect)? });
         };
-        if rollback != !det.detected {
+        if rollback == det.detected {
             let (message, hint) = if rollback {
                 ("a rollback is not detected, it happens", "write `expect rollback within 20s of 10s`")
             } else {

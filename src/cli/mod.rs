@@ -6,6 +6,7 @@ pub mod bench;
 pub mod check;
 pub mod explain;
 pub mod http;
+pub mod load;
 pub mod logging;
 pub mod models;
 pub mod produce;

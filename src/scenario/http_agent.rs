@@ -35,7 +35,23 @@ pub struct AgentSecond {
     pub latency: Histogram<u64>,
 }
 
+impl Default for AgentSecond {
+    fn default() -> AgentSecond {
+        AgentSecond::new()
+    }
+}
+
 impl AgentSecond {
+    /// Adds another second's counts and latencies.
+    pub fn add(&mut self, other: &AgentSecond) {
+        self.sent += other.sent;
+        self.ok += other.ok;
+        self.shed += other.shed;
+        self.errors += other.errors;
+        self.dropped += other.dropped;
+        let _ = self.latency.add(&other.latency);
+    }
+
     fn new() -> AgentSecond {
         AgentSecond {
             sent: 0,
@@ -104,17 +120,28 @@ fn body(event: &Event, schema: &Schema, label: Option<usize>) -> Vec<u8> {
     serde_json::to_vec(&map).unwrap_or_default()
 }
 
-/// Runs the agent until `duration` has passed, on its own thread and runtime.
-#[allow(clippy::too_many_arguments)]
+/// Where the agent sends its requests, and with which bodies.
+pub struct Requests {
+    pub addr: std::net::SocketAddr,
+    /// The path every request is `POST`ed to (`/predict`).
+    pub path: String,
+    pub bodies: Bodies,
+}
+
+/// The bodies of the agent's requests.
+pub enum Bodies {
+    /// Generated houses as JSON (the label left out), drifted while the injector says so.
+    Houses { houses: Vec<Event>, schema: Schema, label: Option<usize>, injector: Arc<Injector> },
+    /// The same body for every request.
+    Fixed(Vec<u8>),
+}
+
+/// Runs the agent until `duration` has passed or `stop` is set, on its own thread and runtime.
 pub fn start(
-    addr: std::net::SocketAddr,
+    requests: Requests,
     schedule: Schedule,
     duration: Duration,
     started: Instant,
-    houses: Vec<Event>,
-    schema: Schema,
-    label: Option<usize>,
-    injector: Arc<Injector>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) -> (Arc<AgentStats>, std::thread::JoinHandle<()>) {
     let stats = Arc::new(AgentStats::default());
@@ -129,38 +156,34 @@ pub fn start(
                     return;
                 }
             };
-            rt.block_on(run(addr, schedule, duration, started, houses, schema, label, injector, out, stop));
+            rt.block_on(run(requests, schedule, duration, started, out, stop));
         })
         .expect("the agent thread starts");
     (stats, handle)
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn run(
-    addr: std::net::SocketAddr,
+    requests: Requests,
     schedule: Schedule,
     duration: Duration,
     started: Instant,
-    houses: Vec<Event>,
-    schema: Schema,
-    label: Option<usize>,
-    injector: Arc<Injector>,
     stats: Arc<AgentStats>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) {
-    let host = addr.to_string();
+    let Requests { addr, path, bodies } = requests;
+    let head = Arc::new(format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n"));
     let mut workers = Vec::new();
     let mut queues = Vec::new();
     for _ in 0..CONNECTIONS {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Arrival>(QUEUE_PER_CONNECTION);
         queues.push(tx);
-        let (stats, host) = (stats.clone(), host.clone());
+        let (stats, head) = (stats.clone(), head.clone());
         workers.push(tokio::spawn(async move {
             let mut conn: Option<TcpStream> = None;
             let mut buf = Vec::with_capacity(4096);
             loop {
                 let Some(arrival) = rx.recv().await else { break };
-                let status = request(&mut conn, addr, &host, &arrival.body, &mut buf).await;
+                let status = request(&mut conn, addr, &head, &arrival.body, &mut buf).await;
                 let micros = arrival.due.elapsed().as_micros().clamp(1, 60_000_000) as u64;
                 stats.with(arrival.second, |s| {
                     let _ = s.latency.record(micros);
@@ -174,7 +197,12 @@ async fn run(
         }));
     }
     // Bodies without drift are made once per house; drifted ones per request.
-    let plain: Vec<Arc<Vec<u8>>> = houses.iter().map(|h| Arc::new(body(h, &schema, label))).collect();
+    let plain: Vec<Arc<Vec<u8>>> = match &bodies {
+        Bodies::Houses { houses, schema, label, .. } => {
+            houses.iter().map(|h| Arc::new(body(h, schema, *label))).collect()
+        }
+        Bodies::Fixed(b) => vec![Arc::new(b.clone())],
+    };
     let mut issued = 0u64;
     let mut n = 0usize;
     let mut next_queue = 0usize;
@@ -190,14 +218,15 @@ async fn run(
             let due = started + Duration::from_secs_f64(elapsed);
             let second = elapsed as usize;
             let elapsed_ms = (elapsed * 1e3) as u64;
-            let k = n % houses.len();
+            let k = n % plain.len();
             n += 1;
-            let body = if injector.alters_inputs(elapsed_ms) {
-                let mut event = houses[k].clone();
-                injector.apply_event(elapsed_ms, &mut event);
-                Arc::new(body(&event, &schema, label))
-            } else {
-                plain[k].clone()
+            let body = match &bodies {
+                Bodies::Houses { houses, schema, label, injector } if injector.alters_inputs(elapsed_ms) => {
+                    let mut event = houses[k].clone();
+                    injector.apply_event(elapsed_ms, &mut event);
+                    Arc::new(body(&event, schema, *label))
+                }
+                _ => plain[k].clone(),
             };
             // The first connection, from the next in turn, with room in its queue.
             let mut arrival = Some(Arrival { due, second, body });
@@ -234,7 +263,7 @@ async fn run(
 async fn request(
     conn: &mut Option<TcpStream>,
     addr: std::net::SocketAddr,
-    host: &str,
+    head: &str,
     body: &[u8],
     buf: &mut Vec<u8>,
 ) -> Option<u16> {
@@ -249,11 +278,9 @@ async fn request(
             }
         }
         let stream = conn.as_mut()?;
-        let head = format!(
-            "POST /predict HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        let mut wire = head.into_bytes();
+        let mut wire = Vec::with_capacity(head.len() + body.len() + 32);
+        wire.extend_from_slice(head.as_bytes());
+        wire.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
         wire.extend_from_slice(body);
         if stream.write_all(&wire).await.is_err() {
             *conn = None;

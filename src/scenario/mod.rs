@@ -209,17 +209,17 @@ pub fn run(
         (false, Some(addr)) => {
             let houses: Vec<Event> = Generator::new(&prepared.schema, scenario.seed ^ 0x5EED)?.rows(4_096);
             let label = prepared.schema.fields.iter().position(|f| f.name == prepared.model.model.label);
-            Some(http_agent::start(
+            let requests = http_agent::Requests {
                 addr,
-                Schedule::new(&http_patterns),
-                duration,
-                started,
-                houses,
-                prepared.schema.clone(),
-                label,
-                injector.clone(),
-                run_stop.clone(),
-            ))
+                path: "/predict".into(),
+                bodies: http_agent::Bodies::Houses {
+                    houses,
+                    schema: prepared.schema.clone(),
+                    label,
+                    injector: injector.clone(),
+                },
+            };
+            Some(http_agent::start(requests, Schedule::new(&http_patterns), duration, started, run_stop.clone()))
         }
     };
     let commander =
