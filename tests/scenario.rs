@@ -247,4 +247,13 @@ fn scenario_guardrails_shed_with_429_then_abort_and_log_why() {
     assert_eq!(r["summary"]["http_errors"], 0, "shed requests are not errors");
     let md = std::fs::read_to_string(dir.join("reports/guardrails/report.md")).unwrap();
     assert!(md.contains("**Aborted** at 4 s"), "{md}");
+    // The page shows the guardrail timeline, its marks on the charts and the shed requests.
+    let (dom, log) = chromium(&dir.join("reports/guardrails/report.html"), &dir.join("guardrails.png"));
+    let start = dom.find("id=\"decisions\"").expect("the guardrail timeline is missing");
+    let timeline = &dom[start..start + dom[start..].find("</table>").unwrap()];
+    assert_eq!(timeline.matches("<tr><td>").count(), 2, "{timeline}");
+    assert!(timeline.contains("shedding 50% of prediction requests"), "{timeline}");
+    assert!(dom.contains("guardrail abort"), "no guardrail mark on the charts");
+    assert!(dom.contains("shed (429)"), "the shed series is missing");
+    assert!(!log.contains("Uncaught") && !log.contains(":ERROR:CONSOLE"), "{log}");
 }
