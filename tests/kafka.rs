@@ -246,3 +246,37 @@ fn an_unreachable_broker_is_reported_before_any_training_naming_the_address() {
     assert!(err.contains(&addr) && err.contains("source `events`"), "{err}");
     assert!(!dir.join("models").exists(), "nothing was trained: {err}");
 }
+
+#[test]
+fn a_scenario_takes_the_broker_down_and_the_pipeline_loses_nothing() {
+    let (dir, broker) = pipeline("kafka-scenario", Broker::start, 2);
+    std::fs::write(
+        dir.join("outage.hf"),
+        "scenario outage {\n  use \"kafka.hf\"\n  duration 14s\n  seed 4\n  traffic stream constant(5k/s)\n\
+         \x20 at 4s fault kafka down for 4s\n  expect lost_events == 0\n  report \"reports/outage\"\n}\n",
+    )
+    .unwrap();
+    let (code, out, err) = run_to_end(&dir, &["scenario", "outage.hf", "--workers", "2"], Duration::from_secs(180));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(err.contains("is down") && err.contains("is back"), "{err}");
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("reports/outage/report.json")).unwrap()).unwrap();
+    let s = &r["summary"];
+    let produced = s["kafka_produced"].as_u64().unwrap();
+    assert!((65_000..=70_000).contains(&produced), "14 s at 5k/s produced {produced}");
+    assert_eq!(s["kafka_refused"], 0);
+    // Every event read was predicted; all but the last moments' were read.
+    assert_eq!(s["lost_events"], 0);
+    let events = s["events_in"].as_u64().unwrap();
+    assert!(events + 5_000 >= produced, "{events} of {produced} produced events were read");
+    // While the broker is frozen little gets through and the source reads as down; after, it catches up.
+    let seconds = r["series"]["stream"].as_array().unwrap();
+    let per = |i: usize| seconds[i]["events"].as_u64().unwrap();
+    assert!(per(2) > 4_000, "before: {}", per(2));
+    assert!(per(6) < 500, "during the outage: {}", per(6));
+    assert!(seconds[4..9].iter().any(|s| s["source_up"] == false), "the outage was never seen: {seconds:?}");
+    assert!(seconds[8..].iter().any(|s| s["events"].as_u64().unwrap() > 6_000), "no catch-up after the outage");
+    assert_eq!(seconds.last().unwrap()["source_up"], true);
+    // The broker runs again: it still answers.
+    broker.create_topic("after_the_outage", 1);
+}

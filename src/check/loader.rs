@@ -56,6 +56,8 @@ pub fn normalize(path: &Path) -> PathBuf {
 /// The parsed files, entry first, with their ids.
 pub struct Loaded {
     pub modules: Vec<(FileId, Module)>,
+    /// (file, a file it uses), by name.
+    pub uses: Vec<(String, String)>,
 }
 
 /// Loads `entry` and its `use`s. `Err` only when the entry itself cannot be read.
@@ -67,9 +69,10 @@ pub fn load(
 ) -> Result<Loaded, std::io::Error> {
     let text = fs.read(entry)?;
     let entry = normalize(entry);
-    let mut loader = Loader { fs, map, diags, modules: Vec::new(), ids: HashMap::new(), stack: Vec::new() };
+    let mut loader =
+        Loader { fs, map, diags, modules: Vec::new(), ids: HashMap::new(), stack: Vec::new(), uses: Vec::new() };
     loader.visit(entry, text);
-    Ok(Loaded { modules: loader.modules })
+    Ok(Loaded { modules: loader.modules, uses: loader.uses })
 }
 
 struct Loader<'a> {
@@ -79,6 +82,7 @@ struct Loader<'a> {
     modules: Vec<(FileId, Module)>,
     ids: HashMap<PathBuf, FileId>,
     stack: Vec<PathBuf>,
+    uses: Vec<(String, String)>,
 }
 
 impl Loader<'_> {
@@ -98,6 +102,9 @@ impl Loader<'_> {
 
     fn follow(&mut self, dir: &Path, u: &UseDecl) {
         let target = normalize(&dir.join(&u.path.node));
+        if let Some(user) = self.stack.last() {
+            self.uses.push((user.display().to_string(), target.display().to_string()));
+        }
         if let Some(pos) = self.stack.iter().position(|p| *p == target) {
             let chain: Vec<String> =
                 self.stack[pos..].iter().chain(std::iter::once(&target)).map(|p| p.display().to_string()).collect();

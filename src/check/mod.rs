@@ -56,6 +56,7 @@ pub fn check_with(fs: &dyn FileSource, path: &Path) -> std::io::Result<Checked> 
     let mut files: Vec<String> = loaded.modules.iter().map(|(id, _)| map.get(*id).name.clone()).collect();
     files.reverse();
     cx.program.files = files;
+    cx.program.uses = loaded.uses.clone();
     cx.run(&loaded.modules);
     let diagnostics = cx.diags.sorted();
     let program = if diagnostics.iter().any(Diagnostic::is_error) { None } else { Some(cx.program) };

@@ -74,6 +74,8 @@ impl Checker<'_> {
             ok = false;
         }
         let total = duration.map_or(u64::MAX, |(d, _)| d);
+        let reads_kafka =
+            self.program.sources.iter().any(|s| matches!(s.kind, crate::program::SourceKind::Kafka { .. }));
         let mut seen = std::collections::HashMap::new();
         for st in &s.stmts {
             let first = match st {
@@ -170,10 +172,16 @@ impl Checker<'_> {
                             | Fault::Error { .. },
                         )
                         | None => {}
+                        Some(Fault::KafkaDown) if reads_kafka => {}
+                        Some(Fault::KafkaDown) => self.not_available(
+                            fault.span,
+                            "the fault `kafka down` here",
+                            "`kafka down` freezes the broker of a pipeline that reads Kafka; this one does not",
+                        ),
                         Some(other) => self.not_available(
                             fault.span,
                             &format!("the fault `{}`", describe_fault(other)),
-                            "`scenario` injects latency in the features or model stage, drops at the source, stalls workers and fails HTTP requests",
+                            "`scenario` injects latency in the features or model stage, drops at the source, stalls workers, fails HTTP requests and takes a Kafka source's broker down",
                         ),
                     }
                     let for_ms = d.as_ref().map(|d| self.duration_ms(d, "a fault's duration"));

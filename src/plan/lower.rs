@@ -9,9 +9,8 @@ const MAX_BATCH: usize = 1024;
 /// Lowers a checked program for `workers` worker threads.
 pub fn lower(program: &Program, workers: usize) -> Plan {
     let entry = program.files.first().cloned().unwrap_or_default();
-    // A file that declares its own sources replaces the sources of the files it uses.
-    let own: Vec<&Source> = program.sources.iter().filter(|s| s.file == entry).collect();
-    let running: Vec<&Source> = if own.is_empty() { program.sources.iter().collect() } else { own };
+    let mut seen = Vec::new();
+    let running = running_sources(program, &entry, &mut seen);
     let dataflows = running.into_iter().map(|s| dataflow(program, s)).collect();
     let models = program
         .models
@@ -33,6 +32,33 @@ pub fn lower(program: &Program, workers: usize) -> Plan {
         scenarios: program.scenarios.clone(),
         auctions: program.auctions.clone(),
     }
+}
+
+/// The sources a file runs: those it declares, which replace the sources of the files it uses;
+/// else those of the files it uses (a scenario that uses a Kafka pipeline, which uses the
+/// default one, runs the Kafka source).
+fn running_sources<'p>(program: &'p Program, file: &str, seen: &mut Vec<String>) -> Vec<&'p Source> {
+    if seen.iter().any(|f| f == file) {
+        return Vec::new();
+    }
+    seen.push(file.to_string());
+    let own: Vec<&Source> = program.sources.iter().filter(|s| s.file == file).collect();
+    if !own.is_empty() {
+        return own;
+    }
+    let mut out: Vec<&Source> = Vec::new();
+    for (_, used) in program.uses.iter().filter(|(user, _)| user == file) {
+        for s in running_sources(program, used, seen) {
+            if !out.iter().any(|o| o.name == s.name) {
+                out.push(s);
+            }
+        }
+    }
+    if out.is_empty() && program.uses.is_empty() {
+        // A program put together without its use graph: every source.
+        return program.sources.iter().collect();
+    }
+    out
 }
 
 struct Builder {

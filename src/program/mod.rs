@@ -16,6 +16,9 @@ use std::collections::BTreeMap;
 pub struct Program {
     /// The files read, the entry file first.
     pub files: Vec<String>,
+    /// (file, a file it uses), by name.
+    #[serde(default)]
+    pub uses: Vec<(String, String)>,
     pub schemas: Vec<Schema>,
     pub sources: Vec<Source>,
     pub features: Vec<FeatureSet>,

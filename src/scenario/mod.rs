@@ -7,6 +7,8 @@
 //! |---|---|
 //! | `schedule.rs` | arrival rates over time from `traffic` patterns |
 //! | `inject.rs` | the drift agent |
+//! | `broker.rs` | `kafka down`: the local broker process frozen and thawed |
+//! | `producer.rs` | stream traffic for a pipeline that reads Kafka |
 //! | `faults.rs` | the fault injector: drops at the source, stage delays, stalled workers |
 //! | `guardrail.rs` | the scenario's guardrails, judged every second: alert, shed, rollback, abort |
 //! | `http_agent.rs` | the HTTP traffic agent (dropped arrivals counted, latency from due time) |
@@ -14,12 +16,14 @@
 //! | `expect.rs` | the expectations, with their measured values |
 //! | `report.rs` | report.json, report.md, report.html |
 
+pub mod broker;
 pub mod expect;
 pub mod faults;
 pub mod guardrail;
 pub mod http_agent;
 pub mod inject;
 pub mod observer;
+pub mod producer;
 pub mod report;
 pub mod schedule;
 
@@ -98,6 +102,9 @@ pub struct ScenarioRun {
     pub judged: Vec<Judged>,
     /// What the scenario's guardrails decided, in order.
     pub decisions: Vec<guardrail::Decision>,
+    /// For a pipeline that reads Kafka: the events the stream traffic produced that the broker
+    /// acknowledged, and those it refused.
+    pub produced: Option<(u64, u64)>,
     /// Online error and interval coverage over the whole run.
     pub labelled: crate::engine::stats::Labelled,
     /// Wall-clock start, milliseconds since the Unix epoch (alerts carry wall-clock times).
@@ -182,6 +189,26 @@ pub fn run(
     } else {
         Some(Arc::new(ScenarioStream::new(Schedule::new(&stream_patterns), injector.clone())))
     };
+    // A Kafka source gets its stream traffic from a producer; its broker may be taken down.
+    let kafka = kafka_source(prepared)?;
+    let broker_faults: Vec<(u64, u64)> = fault_injector
+        .faults
+        .iter()
+        .filter(|f| f.fault == crate::program::Fault::KafkaDown)
+        .map(|f| (f.from_ms, f.until_ms))
+        .collect();
+    let mut broker = match (&kafka, broker_faults.is_empty()) {
+        (_, true) => None,
+        (Some((brokers, _)), false) => Some(broker::Broker::find(&brokers.0)?),
+        (None, false) => return Err("`kafka down` needs a pipeline that reads Kafka".into()),
+    };
+    if kafka.is_some() && fault_injector.faults.iter().any(|f| matches!(f.fault, crate::program::Fault::Drop { .. })) {
+        return Err("`drop(stage: source)` drops generated events; this pipeline reads Kafka".into());
+    }
+    let (traffic, kafka_traffic) = match (&kafka, traffic) {
+        (Some(k), Some(t)) => (None, Some((k.clone(), t))),
+        (_, t) => (t, None),
+    };
     let opts = RunOptions {
         workers,
         events: None,
@@ -222,6 +249,19 @@ pub fn run(
             Some(http_agent::start(requests, Schedule::new(&http_patterns), duration, started, run_stop.clone()))
         }
     };
+    let produced = match kafka_traffic {
+        Some(((brokers, topic), traffic)) => Some(producer::start(
+            brokers,
+            topic,
+            prepared.schema.clone(),
+            scenario.seed,
+            traffic,
+            duration,
+            started,
+            run_stop.clone(),
+        )?),
+        None => None,
+    };
     let commander =
         guardrail::Commander::new(&scenario.guardrails, admission.clone(), rollback(prepared), run_stop.clone());
     let observer_stop = Arc::new(AtomicBool::new(false));
@@ -233,22 +273,37 @@ pub fn run(
         started,
         observer_stop.clone(),
     );
-    let interrupt = {
+    // The clock: mirrors Ctrl-C, and takes the broker down and up on time.
+    let clock = {
         let (run_stop, observer_stop) = (run_stop.clone(), observer_stop.clone());
         std::thread::spawn(move || {
             while !observer_stop.load(Ordering::Relaxed) {
                 if stop.load(Ordering::Relaxed) {
                     run_stop.store(true, Ordering::Relaxed);
                 }
-                std::thread::sleep(Duration::from_millis(20));
+                if let Some(b) = broker.as_mut() {
+                    let ms = started.elapsed().as_millis() as u64;
+                    let down = broker_faults.iter().any(|&(from, until)| ms >= from && ms < until);
+                    let result = match (down, b.is_frozen()) {
+                        (true, false) => b.freeze(),
+                        (false, true) => b.thaw(),
+                        _ => Ok(()),
+                    };
+                    if let Err(e) = result {
+                        tracing::error!("the `kafka down` fault: {e}");
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(5));
             }
+            // Dropping the broker thaws it.
+            drop(broker);
         })
     };
     // The live view: one line a second.
     let outcome = execute(prepared, &opts, run_stop.clone(), Some(duration), Display::EverySecond);
     run_stop.store(true, Ordering::Relaxed);
     observer_stop.store(true, Ordering::Relaxed);
-    let _ = interrupt.join();
+    let _ = clock.join();
     let (stream, decisions) = observer.join().unwrap_or_default();
     admission.shed(0.0);
     let http = match agent {
@@ -257,6 +312,13 @@ pub fn run(
             stats.seconds()
         }
         None => Vec::new(),
+    };
+    let produced = match produced {
+        Some((counts, handle)) => {
+            let _ = handle.join();
+            Some(counts)
+        }
+        None => None,
     };
     let outcome = outcome?;
     let judged = expect::judge(scenario, &outcome, &prepared.stats, &stream, &http, &decisions, started_ms);
@@ -270,9 +332,22 @@ pub fn run(
         faults: fault_injector,
         judged,
         decisions,
+        produced: produced.map(|p| (p.acknowledged.load(Ordering::Relaxed), p.refused.load(Ordering::Relaxed))),
         labelled: prepared.stats.labelled(),
         started_ms,
     })
+}
+
+/// The brokers and topic of the pipeline's source, when it reads Kafka.
+fn kafka_source(prepared: &Prepared) -> Result<Option<(crate::kafka::Brokers, String)>, String> {
+    for op in &prepared.dataflow.operators {
+        if let crate::plan::OperatorKind::Source { source } = &op.kind {
+            if let crate::program::SourceKind::Kafka { topic, brokers, .. } = &source.kind {
+                return Ok(Some((crate::kafka::Brokers::resolve(brokers)?, topic.clone())));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// The scenario guardrail's `rollback`: the production alias back one version, and the model reloaded.

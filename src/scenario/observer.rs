@@ -25,6 +25,8 @@ pub struct StreamSecond {
     pub p50_ms: Option<f64>,
     pub p99_ms: Option<f64>,
     pub p999_ms: Option<f64>,
+    /// Whether the source could be read at the end of this second (a Kafka broker answers).
+    pub source_up: bool,
     /// Predictions this second whose events carried the label.
     pub labelled: u64,
     /// Mean |estimate − label| of those predictions.
@@ -108,6 +110,7 @@ pub fn observe(
                     p50_ms: q(0.5),
                     p99_ms: q(0.99),
                     p999_ms: q(0.999),
+                    source_up: stats.source_down().is_none(),
                     labelled: second.count,
                     online_mae: second.mae(),
                     coverage: second.coverage(),

@@ -69,6 +69,8 @@ pub fn report_json(run: &ScenarioRun) -> Value {
             "http_rate_held": run.http_rate_held().map(|(rate, second)| json!({
                 "requests_per_second": rate, "second": second, "p99_objective_ms": run.http_objective_ms(),
             })),
+            "kafka_produced": run.produced.map(|p| p.0),
+            "kafka_refused": run.produced.map(|p| p.1),
             "online_mae": run.labelled.mae(),
             "interval_coverage": run.labelled.coverage(),
         },
@@ -153,6 +155,7 @@ fn chart(
             crate::program::Fault::Drop { .. } => "drop",
             crate::program::Fault::Stall { .. } => "stall",
             crate::program::Fault::Error { .. } => "error",
+            crate::program::Fault::KafkaDown => "kafka down",
             _ => "fault",
         };
         vmark(body, &a, f.from_ms as f64 / 1e3, &format!("fault {name}"), "#d62728");
