@@ -93,7 +93,7 @@ impl Checker<'_> {
                 "lost_events" => (Metric::LostEvents, Dim::Events),
                 "dead_letters" => (Metric::DeadLetters, Dim::Events),
                 "late_events" => (Metric::LateEvents, Dim::Events),
-                "unsent_requests" => (Metric::UnsentRequests, Dim::Events),
+                "unsent_requests" | "dropped" => (Metric::UnsentRequests, Dim::Events),
                 "online_mae" | "mae" => (Metric::OnlineMae, Dim::Plain),
                 other => {
                     let all = metric_names();

@@ -228,7 +228,7 @@ pub fn run(
         admission.inject(started, http_errors);
     }
     let started_ms = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-    // Ends the run: Ctrl-C (mirrored by the observer) or a guardrail's `abort`.
+    // Ends the run: Ctrl-C (mirrored by the clock below) or a guardrail's `abort`.
     let run_stop = Arc::new(AtomicBool::new(false));
     let agent = match (http_patterns.is_empty(), http) {
         (true, _) => None,
