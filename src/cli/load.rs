@@ -35,16 +35,11 @@ pub struct LoadArgs {
     pub json: Option<PathBuf>,
 }
 
-/// `20000`, `20k`, `1.5M`, with an optional `/s`.
+/// `20000`, `20k`, `1.5M`, with an optional `/s` (counts as `produce` reads them).
 fn parse_rate(s: &str) -> Result<f64, String> {
-    let t = s.trim().trim_end_matches("/s");
-    let (digits, scale) = match t.chars().last() {
-        Some('k') => (&t[..t.len() - 1], 1e3),
-        Some('M') => (&t[..t.len() - 1], 1e6),
-        _ => (t, 1.0),
-    };
-    match digits.replace('_', "").parse::<f64>() {
-        Ok(x) if x.is_finite() && x > 0.0 => Ok(x * scale),
+    let t = s.trim();
+    match super::produce::parse_count(t.strip_suffix("/s").unwrap_or(t)) {
+        Ok(n) if n > 0 => Ok(n as f64),
         _ => Err(format!("`{s}` is not a rate: write 20000, 20k or 20k/s")),
     }
 }
@@ -103,7 +98,7 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<()> {
         100.0 * total.dropped as f64 / (total.sent + total.dropped).max(1) as f64
     );
     if let Some(path) = &args.json {
-        let rows: Vec<serde_json::Value> = seconds.iter().enumerate().map(|(t, s)| row(t + 1, s)).collect();
+        let rows: Vec<serde_json::Value> = seconds.iter().enumerate().map(|(t, s)| s.row(t + 1)).collect();
         std::fs::write(path, serde_json::to_vec_pretty(&rows)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
@@ -111,11 +106,7 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<()> {
 }
 
 fn ms(s: &AgentSecond, q: f64) -> f64 {
-    if s.latency.is_empty() {
-        0.0
-    } else {
-        s.latency.value_at_quantile(q) as f64 / 1e3
-    }
+    s.ms(q).unwrap_or(0.0)
 }
 
 fn line(label: &str, s: &AgentSecond) -> String {
@@ -130,13 +121,6 @@ fn line(label: &str, s: &AgentSecond) -> String {
         ms(s, 0.99),
         ms(s, 0.999)
     )
-}
-
-fn row(t: usize, s: &AgentSecond) -> serde_json::Value {
-    serde_json::json!({
-        "t": t, "sent": s.sent, "ok": s.ok, "shed": s.shed, "errors": s.errors, "dropped": s.dropped,
-        "p50_ms": ms(s, 0.5), "p99_ms": ms(s, 0.99), "p999_ms": ms(s, 0.999),
-    })
 }
 
 #[cfg(test)]

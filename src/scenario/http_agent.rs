@@ -52,6 +52,19 @@ impl AgentSecond {
         let _ = self.latency.add(&other.latency);
     }
 
+    /// A latency quantile in milliseconds, when any request was answered.
+    pub fn ms(&self, q: f64) -> Option<f64> {
+        (!self.latency.is_empty()).then(|| self.latency.value_at_quantile(q) as f64 / 1e3)
+    }
+
+    /// This second as a JSON row (`t` is its number, from 1).
+    pub fn row(&self, t: usize) -> serde_json::Value {
+        serde_json::json!({
+            "t": t, "sent": self.sent, "ok": self.ok, "shed": self.shed, "errors": self.errors,
+            "dropped": self.dropped, "p50_ms": self.ms(0.5), "p99_ms": self.ms(0.99), "p999_ms": self.ms(0.999),
+        })
+    }
+
     fn new() -> AgentSecond {
         AgentSecond {
             sent: 0,

@@ -8,22 +8,9 @@ use crate::svg::{escape, frame, label, legend, line, vmark, Axes, COLORS};
 use serde_json::{json, Value};
 use std::path::Path;
 
-fn ms(q: &hdrhistogram::Histogram<u64>, x: f64) -> Option<f64> {
-    (!q.is_empty()).then(|| q.value_at_quantile(x) as f64 / 1e3)
-}
-
 /// The HTTP agent's seconds as JSON rows.
 fn http_rows(run: &ScenarioRun) -> Vec<Value> {
-    run.http
-        .iter()
-        .enumerate()
-        .map(|(t, s)| {
-            json!({
-                "t": t + 1, "sent": s.sent, "ok": s.ok, "shed": s.shed, "errors": s.errors, "dropped": s.dropped,
-                "p50_ms": ms(&s.latency, 0.5), "p99_ms": ms(&s.latency, 0.99), "p999_ms": ms(&s.latency, 0.999),
-            })
-        })
-        .collect()
+    run.http.iter().enumerate().map(|(t, s)| s.row(t + 1)).collect()
 }
 
 /// Alerts with their time since the start.
@@ -195,8 +182,8 @@ pub fn html(run: &ScenarioRun) -> String {
         &[
             ("stream p50".into(), stream(&|s| s.p50_ms)),
             ("stream p99".into(), stream(&|s| s.p99_ms)),
-            ("HTTP p50".into(), http(&|s| ms(&s.latency, 0.5))),
-            ("HTTP p99".into(), http(&|s| ms(&s.latency, 0.99))),
+            ("HTTP p50".into(), http(&|s| s.ms(0.5))),
+            ("HTTP p99".into(), http(&|s| s.ms(0.99))),
         ],
     );
     let monitors: std::collections::BTreeSet<&String> = run.stream.iter().flat_map(|s| s.drift.keys()).collect();
