@@ -127,11 +127,15 @@ fn check_model(name: &str, text: &str, rows: &[f64], nf: usize) -> usize {
         compiled.predict(&rows[..k * nf], nf, &mut small);
         assert!(small.iter().zip(&got).all(|(&a, &b)| same(a, b)), "{name}: batch of {k}");
     }
-    // Single-row paths agree with the batch paths of the same predictor.
-    for i in (0..n).step_by(97) {
+    // Single-row paths agree with the batch paths of the same predictor: the compiled one on
+    // every row (its shallow-tree path has its own handling of NaN and near-zero values).
+    for i in 0..n {
         let row = &rows[i * nf..(i + 1) * nf];
         let one = compiled.predict_one(row);
         assert!(same(one, got[i]), "{name}: row {i}: compiled predict_one {one:e}, batch {:e}", got[i]);
+        if i % 97 != 0 {
+            continue;
+        }
         let one = native.predict_one(row).unwrap();
         assert!(same(one, want[i]), "{name}: row {i}: LightGBM predict_one {one:e}, batch {:e}", want[i]);
     }

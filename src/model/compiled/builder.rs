@@ -88,6 +88,7 @@ impl Builder {
         }
         CompiledModel {
             num_features: self.num_features,
+            shallow: self.trees.iter().all(|t| t.depth <= 1),
             trees: self.trees,
             zero_missing: self.nodes.iter().any(|node| node.feature & ZERO_MISSING != 0),
             nodes: self.nodes,

@@ -238,6 +238,9 @@ impl CompiledModel {
     /// If `row.len()` is not [`Self::num_features`].
     pub fn predict_one(&self, row: &[f64]) -> f64 {
         assert_eq!(row.len(), self.num_features, "CompiledModel::predict_one: row length");
+        if self.shallow {
+            return self.finish(self.shallow_one(row));
+        }
         let mut sum = 0.0;
         // Several trees at a time, so that their independent walks overlap.
         for trees in self.trees.chunks(TREES_AT_ONCE) {
@@ -251,6 +254,35 @@ impl CompiledModel {
             }
         }
         self.finish(sum)
+    }
+
+    /// The sum over trees of at most one split for one row, in tree order: each leaf straight
+    /// from its root, with no walk to set up (the models `linear_tree` trains with two leaves).
+    #[inline]
+    fn shallow_one(&self, row: &[f64]) -> f64 {
+        // A row with no NaN and no value that rounds to zero (other than +0) needs neither check
+        // in a linear leaf: `constant + Σ c·x` in the same order is the same number.
+        let plain = row.iter().all(|&x| !x.is_nan() && (x.abs() > K_ZERO || x.to_bits() == 0));
+        let mut sum = 0.0;
+        for tree in &self.trees {
+            let leaf = if tree.depth == 0 {
+                tree.root
+            } else {
+                let node = &self.nodes[tree.root as usize];
+                let x = row[node.feature()];
+                node.left + if tree.general { General::right(self, node, x) } else { Numerical::right(self, node, x) }
+            };
+            sum += match (tree.linear, plain) {
+                (false, _) => self.values[leaf as usize],
+                (true, true) => {
+                    let lin = self.linear[leaf as usize];
+                    let terms = &self.lin_terms[lin.start as usize..(lin.start + lin.len) as usize];
+                    terms.iter().fold(lin.constant, |acc, &(f, c)| acc + c * row[f as usize])
+                }
+                (true, false) => self.linear_output(leaf, |f| row[f]),
+            };
+        }
+        sum
     }
 
     /// The leaves one row reaches in up to `TREES_AT_ONCE` trees, walked together until

@@ -96,6 +96,8 @@ struct TreeInfo {
 pub struct CompiledModel {
     num_features: usize,
     trees: Vec<TreeInfo>,
+    /// Every tree has at most one split: a row's leaf comes straight from the root.
+    shallow: bool,
     nodes: Vec<Node>,
     /// Some split has missing type Zero, so values that read as zero need the full decision.
     zero_missing: bool,
