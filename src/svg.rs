@@ -49,8 +49,12 @@ pub fn label(v: f64) -> String {
         format!("{:.0}k", v / 1e3)
     } else if a >= 10.0 || a == 0.0 {
         format!("{v:.0}")
-    } else {
+    } else if a >= 0.1 {
         format!("{v:.2}")
+    } else {
+        // Two significant digits for small values (PSI of 0.002 is not "0.00").
+        let decimals = (-a.log10()).ceil() as usize + 1;
+        format!("{v:.prec$}", prec = decimals.min(8))
     }
 }
 
@@ -156,7 +160,24 @@ pub fn vmark(out: &mut String, a: &Axes, x: f64, text: &str, color: &str) {
         r#"<path class="mark" d="M{px:.1},{TOP}V{:.1}" stroke="{color}" stroke-dasharray="4 3"/><text x="{:.1}" y="{:.1}" font-size="10" fill="{color}">{}</text>"#,
         H - BOTTOM,
         px + 3.0,
-        TOP + 12.0,
+        // At the foot of the line, clear of the legend at the top.
+        H - BOTTOM - 6.0,
         escape(text)
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::label;
+
+    #[test]
+    fn tick_labels_keep_two_significant_digits_of_small_values() {
+        assert_eq!(label(2_500_000.0), "2.50M");
+        assert_eq!(label(12_000.0), "12k");
+        assert_eq!(label(42.0), "42");
+        assert_eq!(label(0.5), "0.50");
+        assert_eq!(label(0.0023), "0.0023");
+        assert_eq!(label(-0.04), "-0.040");
+        assert_eq!(label(0.0), "0");
+    }
 }

@@ -195,7 +195,7 @@ pub fn html(run: &ScenarioRun) -> String {
             &format!("drift-{m}"),
             &format!("Drift `{m}` (latest window)"),
             "statistic",
-            &[("psi".into(), stat("psi")), ("ks".into(), stat("ks"))],
+            &[("PSI".into(), stat("psi")), ("KS D".into(), stat("ks_d"))],
         );
     }
     chart(
