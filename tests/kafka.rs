@@ -277,6 +277,10 @@ fn a_scenario_takes_the_broker_down_and_the_pipeline_loses_nothing() {
     assert!(seconds[4..9].iter().any(|s| s["source_up"] == false), "the outage was never seen: {seconds:?}");
     assert!(seconds[8..].iter().any(|s| s["events"].as_u64().unwrap() > 6_000), "no catch-up after the outage");
     assert_eq!(seconds.last().unwrap()["source_up"], true);
+    // The report charts the outage: the source line drops to 0 and comes back.
+    let html = std::fs::read_to_string(dir.join("reports/outage/report.html")).unwrap();
+    let start = html.find("id=\"source\"").expect("no source chart");
+    assert!(html[start..].contains("fault kafka down"), "no outage mark on the source chart");
     // The broker runs again: it still answers.
     broker.create_topic("after_the_outage", 1);
 }

@@ -198,6 +198,16 @@ pub fn html(run: &ScenarioRun) -> String {
             &[("PSI".into(), stat("psi")), ("KS D".into(), stat("ks_d"))],
         );
     }
+    if run.produced.is_some() || run.stream.iter().any(|s| !s.source_up) {
+        chart(
+            &mut body,
+            run,
+            "source",
+            "Source reachable (1) or down (0)",
+            "up",
+            &[("source up".into(), stream(&|s| Some(f64::from(u8::from(s.source_up)))))],
+        );
+    }
     chart(
         &mut body,
         run,
