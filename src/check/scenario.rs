@@ -269,10 +269,10 @@ impl Checker<'_> {
                     );
                     return None;
                 };
-                let known = self.drift_field(&field);
-                let value = self.plain(rhs, "the value compared with");
+                // Both are checked, so that both problems are reported at once.
+                let (known, value) = (self.drift_field(&field), self.plain(rhs, "the value compared with"));
+                known?;
                 Some(vec![FieldTest { field: field.node, op: super::drift::cmp_op(*op)?, value: value? }])
-                    .filter(|_| known.is_some())
             }
             _ => {
                 self.error(
