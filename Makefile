@@ -15,7 +15,7 @@ EVENTS ?=
 PY_SCRIPTS := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)
 export PATH := $(PY_SCRIPTS):$(HOME)/.local/bin:$(PATH)
 
-.PHONY: all deps build run test scenarios bench fuzz fmt lint clean
+.PHONY: all deps build run test scenarios bench bench-peers fuzz fmt lint clean
 
 all: build
 
@@ -63,6 +63,14 @@ scenarios: build
 
 bench: deps
 	$(CARGO) bench --locked --bench frontend
+
+## bench-peers: a virtualenv with the tree compilers the inference benchmark compares with
+## (lleaves on LLVM, tl2cgen on treelite), then that benchmark.
+PEERS_VENV := $(HOME)/.cache/housing-flow/peers-venv
+bench-peers: deps
+	[ -x $(PEERS_VENV)/bin/python ] || python3 -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install -q "lleaves==1.3.*" "llvmlite==0.44.*" "tl2cgen==1.0.*" "treelite==4.1.2"
+	$(CARGO) bench --locked --bench inference -- --warm-up-time 1 --measurement-time 3
 
 ## fuzz: five minutes of cargo-fuzz on the front end (needs nightly and cargo-fuzz).
 fuzz:

@@ -4,6 +4,11 @@
 //! 500-tree, 31-leaf model.
 //!
 //! `cargo bench --bench inference`
+//!
+//! Then, when a Python with lleaves and tl2cgen is found (`$HF_PEERS_PYTHON`, else
+//! `~/.cache/housing-flow/peers-venv/bin/python`; `make bench-peers` makes it), the same model
+//! files and rows go to `benches/peers/tree_compilers.py`, and its rows per second and largest
+//! difference from LightGBM are printed next to the compiled evaluator's for the same rows.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use housing_flow::model::{CompiledModel, LightgbmModel};
@@ -119,6 +124,12 @@ fn inference(c: &mut Criterion) {
         ("plain_31_leaves_100_trees", train(&train_rows, &labels, "objective=regression num_leaves=31", 100)),
         ("plain_31_leaves_500_trees", train(&train_rows, &labels, "objective=regression num_leaves=31", 500)),
     ];
+    let peers = std::env::temp_dir().join(format!("hf-inference-peers-{}", std::process::id()));
+    std::fs::create_dir_all(&peers).unwrap();
+    let csv: String =
+        rows.chunks(FEATURES).map(|r| r.iter().map(f64::to_string).collect::<Vec<_>>().join(",") + "\n").collect();
+    std::fs::write(peers.join("rows.csv"), csv).unwrap();
+    let mut ours = Vec::new();
     for (name, text) in &models {
         let native = LightgbmModel::from_text(text).unwrap();
         let compiled = CompiledModel::from_text(text).unwrap();
@@ -126,6 +137,16 @@ fn inference(c: &mut Criterion) {
         native.predict(&rows, FEATURES, &mut want).unwrap();
         compiled.predict(&rows, FEATURES, &mut got);
         assert!(want.iter().zip(&got).all(|(a, b)| a.to_bits() == b.to_bits()), "{name}: predictions differ");
+        std::fs::write(peers.join(format!("{name}.txt")), text).unwrap();
+        let expected: String = want.iter().map(|y| format!("{y:e}\n")).collect();
+        std::fs::write(peers.join(format!("{name}.expected")), expected).unwrap();
+        let start = std::time::Instant::now();
+        let mut runs = 0;
+        while start.elapsed().as_secs_f64() < 1.0 {
+            compiled.predict(black_box(&rows), FEATURES, &mut got);
+            runs += 1;
+        }
+        ours.push((name.to_string(), (runs * BATCH) as f64 / start.elapsed().as_secs_f64()));
 
         let mut group = c.benchmark_group(format!("batch_10k/{name}"));
         group.throughput(Throughput::Elements(BATCH as u64));
@@ -148,6 +169,49 @@ fn inference(c: &mut Criterion) {
             b.iter(|| compiled.predict_one(black_box(next_row())))
         });
         group.finish();
+    }
+    tree_compilers(&peers, &ours);
+    let _ = std::fs::remove_dir_all(&peers);
+}
+
+/// lleaves and tl2cgen on the same model files and rows, when their Python is there.
+fn tree_compilers(folder: &std::path::Path, ours: &[(String, f64)]) {
+    let python = std::env::var_os("HF_PEERS_PYTHON").map(std::path::PathBuf::from).or_else(|| {
+        let home = std::env::var_os("HOME")?;
+        Some(std::path::Path::new(&home).join(".cache/housing-flow/peers-venv/bin/python"))
+    });
+    let Some(python) = python.filter(|p| p.exists()) else {
+        eprintln!("tree compilers: no Python with lleaves and tl2cgen (run `make bench-peers`); skipped");
+        return;
+    };
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/tree_compilers.py");
+    let out = std::process::Command::new(&python).arg(&script).arg(folder).output().expect("the peers' Python runs");
+    if !out.status.success() {
+        eprintln!("tree compilers failed: {}", String::from_utf8_lossy(&out.stderr));
+        return;
+    }
+    println!("\ntree compilers on the same 10,000 rows, one thread (best of 5; ours: 1 s of batches):");
+    println!("{:<28} {:>12} {:>14} {:>12}  {}", "model", "peer", "rows/s", "vs ours", "largest |diff| from LightGBM");
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(r) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let model = r["model"].as_str().unwrap_or("?");
+        let mine = ours.iter().find(|(n, _)| n == model).map_or(f64::NAN, |(_, v)| *v);
+        match r["rows_per_s"].as_f64() {
+            Some(rate) => println!(
+                "{model:<28} {:>12} {rate:>14.0} {:>11.2}×  {:e}",
+                r["peer"].as_str().unwrap_or("?"),
+                rate / mine,
+                r["max_abs_diff"].as_f64().unwrap_or(f64::NAN)
+            ),
+            None => println!(
+                "{model:<28} {:>12} refused: {}",
+                r["peer"].as_str().unwrap_or("?"),
+                r["error"].as_str().unwrap_or("")
+            ),
+        }
+    }
+    for (name, rate) in ours {
+        println!("{name:<28} {:>12} {rate:>14.0}", "compiled");
     }
 }
 
