@@ -191,7 +191,7 @@ fn tree_compilers(folder: &std::path::Path, ours: &[(String, f64)]) {
         return;
     }
     println!("\ntree compilers on the same 10,000 rows, one thread (best of 5; ours: 1 s of batches):");
-    println!("{:<28} {:>12} {:>14} {:>12}  {}", "model", "peer", "rows/s", "vs ours", "largest |diff| from LightGBM");
+    println!("{:<28} {:>12} {:>14} {:>12}  largest |diff| from LightGBM", "model", "peer", "rows/s", "vs ours");
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let Ok(r) = serde_json::from_str::<serde_json::Value>(line) else { continue };
         let model = r["model"].as_str().unwrap_or("?");
