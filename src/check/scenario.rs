@@ -180,7 +180,7 @@ impl Checker<'_> {
                         ),
                         Some(other) => self.not_available(
                             fault.span,
-                            &format!("the fault `{}`", describe_fault(other)),
+                            &format!("the fault `{other}`"),
                             "`scenario` injects latency in the features or model stage, drops at the source, stalls workers, fails HTTP requests and takes a Kafka source's broker down",
                         ),
                     }
@@ -629,18 +629,5 @@ impl Checker<'_> {
             return Some(Expectation::NotDetected { drift });
         }
         Some(Expectation::Detected { drift, within_ms, of_ms })
-    }
-}
-
-/// A fault as the diagnostics name it.
-fn describe_fault(f: &Fault) -> String {
-    let stage = |s: &Stage| format!("{s:?}").to_lowercase();
-    match f {
-        Fault::Latency { stage: s, .. } => format!("latency(stage: {})", stage(s)),
-        Fault::Drop { stage: s, .. } => format!("drop(stage: {})", stage(s)),
-        Fault::CacheDown => "cache down".into(),
-        Fault::KafkaDown => "kafka down".into(),
-        Fault::Stall { .. } => "stall".into(),
-        Fault::Error { route, .. } => format!("error(route: \"{route}\")"),
     }
 }

@@ -317,24 +317,25 @@ impl Rules {
             Action::Alert => "alerted".into(),
             // The alert line itself is the log entry.
             Action::Log => "logged".into(),
-            Action::Rollback => {
-                let d = &self.cx.drift;
-                let name = d.model.model.registered_name();
-                let from = self.cx.handle.current().version();
-                match d.registry.rollback(name, &format!("{why} tripped")) {
-                    Ok(to) => {
-                        match self.cx.handle.refresh(d.registry.as_ref(), &d.model.features, d.model.model.predictor) {
-                            Ok(_) => format!("rolled {name} back from v{from} to v{to}"),
-                            Err(e) => format!("rolled {name} back to v{to} in the registry, but cannot load it: {e}"),
-                        }
-                    }
-                    Err(e) => format!("cannot roll {name} back: {e}"),
-                }
-            }
+            Action::Rollback => roll_back(self.cx.drift.registry.as_ref(), &self.cx.handle, &self.cx.drift.model, why),
             Action::AbortCanary | Action::Shed { .. } | Action::Abort => {
                 format!("`{action}` needs a scenario; `run` only records it")
             }
         }
+    }
+}
+
+/// A guardrail's `rollback`: the registry's production pointer back one version, and the served
+/// model reloaded from it; returns what happened, in words (`rolled price back from v2 to v1`).
+pub fn roll_back(registry: &dyn Registry, handle: &ModelHandle, model: &ModelPlan, why: &str) -> String {
+    let name = model.model.registered_name();
+    let from = handle.current().version();
+    match registry.rollback(name, &format!("{why} tripped")) {
+        Ok(to) => match handle.refresh(registry, &model.features, model.model.predictor) {
+            Ok(_) => format!("rolled {name} back from v{from} to v{to}"),
+            Err(e) => format!("rolled {name} back to v{to} in the registry, but cannot load it: {e}"),
+        },
+        Err(e) => format!("cannot roll {name} back: {e}"),
     }
 }
 

@@ -595,6 +595,21 @@ pub enum Fault {
     },
 }
 
+impl std::fmt::Display for Fault {
+    /// The fault by its kind and what it acts on: `latency(stage: model)`, `kafka down`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let stage = |s: &Stage| format!("{s:?}").to_lowercase();
+        match self {
+            Fault::Latency { stage: s, .. } => write!(f, "latency(stage: {})", stage(s)),
+            Fault::Drop { stage: s, .. } => write!(f, "drop(stage: {})", stage(s)),
+            Fault::CacheDown => write!(f, "cache down"),
+            Fault::KafkaDown => write!(f, "kafka down"),
+            Fault::Stall { .. } => write!(f, "stall"),
+            Fault::Error { route, .. } => write!(f, "error(route: \"{route}\")"),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {

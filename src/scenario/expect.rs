@@ -29,31 +29,33 @@ pub struct Judged {
 }
 
 fn describe(e: &Expectation) -> String {
-    let secs = |ms: u64| format!("{}s", ms as f64 / 1e3);
     match e {
         Expectation::Holds { condition } => condition.to_string(),
         Expectation::Detected { drift, within_ms, of_ms } => {
-            let mut s = format!("drift({drift}) detected");
-            if let Some(w) = within_ms {
-                s += &format!(" within {}", secs(*w));
-            }
-            if let Some(o) = of_ms {
-                s += &format!(" of {}", secs(*o));
-            }
-            s
+            format!("drift({drift}) detected{}", timing(*within_ms, *of_ms))
         }
         Expectation::NotDetected { drift } => format!("drift({drift}) not detected"),
-        Expectation::RolledBack { within_ms, of_ms } => {
-            let mut s = "rollback".to_string();
-            if let Some(w) = within_ms {
-                s += &format!(" within {}", secs(*w));
-            }
-            if let Some(o) = of_ms {
-                s += &format!(" of {}", secs(*o));
-            }
-            s
-        }
+        Expectation::RolledBack { within_ms, of_ms } => format!("rollback{}", timing(*within_ms, *of_ms)),
     }
+}
+
+/// ` within 5s of 10s`, as written.
+fn timing(within_ms: Option<u64>, of_ms: Option<u64>) -> String {
+    let secs = |ms: u64| format!("{}s", ms as f64 / 1e3);
+    let mut s = String::new();
+    if let Some(w) = within_ms {
+        s += &format!(" within {}", secs(w));
+    }
+    if let Some(o) = of_ms {
+        s += &format!(" of {}", secs(o));
+    }
+    s
+}
+
+/// The span `within D of T` allows, in ms since the start: [T, T + D] (T = 0 and D unbounded when absent).
+fn allowed(within_ms: Option<u64>, of_ms: Option<u64>) -> (u64, u64) {
+    let from = of_ms.unwrap_or(0);
+    (from, within_ms.map_or(u64::MAX, |w| from.saturating_add(w)))
 }
 
 /// Rollbacks that happened (ms since the start, what was done): the pipeline's guardrails' and the scenario's.
@@ -140,8 +142,7 @@ pub fn judge(
                     (held == Some(true), if held.is_none() { format!("unknown ({shown})") } else { shown })
                 }
                 Expectation::Detected { drift, within_ms, of_ms } => {
-                    let from = of_ms.unwrap_or(0);
-                    let until = within_ms.map_or(u64::MAX, |w| from.saturating_add(w));
+                    let (from, until) = allowed(*within_ms, *of_ms);
                     let times = alerts(drift);
                     let first = times.iter().copied().filter(|&t| t >= from).min();
                     let passed = first.is_some_and(|t| t <= until);
@@ -155,8 +156,7 @@ pub fn judge(
                     (passed, measured)
                 }
                 Expectation::RolledBack { within_ms, of_ms } => {
-                    let from = of_ms.unwrap_or(0);
-                    let until = within_ms.map_or(u64::MAX, |w| from.saturating_add(w));
+                    let (from, until) = allowed(*within_ms, *of_ms);
                     let all = rollbacks(outcome, decisions, started_ms);
                     // A rollback that could not be done (no earlier version) does not count.
                     let done = all.iter().find(|(t, what)| *t >= from && what.starts_with("rolled "));

@@ -350,21 +350,8 @@ fn kafka_source(prepared: &Prepared) -> Result<Option<(crate::kafka::Brokers, St
     Ok(None)
 }
 
-/// The scenario guardrail's `rollback`: the production alias back one version, and the model reloaded.
+/// The scenario guardrail's `rollback`, as the pipeline's guardrails do it.
 fn rollback(prepared: &Prepared) -> guardrail::Rollback {
-    let registry = prepared.registry.clone();
-    let handle = prepared.handle.clone();
-    let features = prepared.model.features.clone();
-    let predictor = prepared.model.model.predictor;
-    let name = prepared.model.model.registered_name().to_string();
-    Box::new(move |why: &str| {
-        let from = handle.current().version();
-        match registry.rollback(&name, &format!("{why} tripped")) {
-            Ok(to) => match handle.refresh(registry.as_ref(), &features, predictor) {
-                Ok(_) => format!("rolled {name} back from v{from} to v{to}"),
-                Err(e) => format!("rolled {name} back to v{to} in the registry, but cannot load it: {e}"),
-            },
-            Err(e) => format!("cannot roll {name} back: {e}"),
-        }
-    })
+    let (registry, handle, model) = (prepared.registry.clone(), prepared.handle.clone(), prepared.model.clone());
+    Box::new(move |why: &str| crate::engine::drift::roll_back(registry.as_ref(), &handle, &model, why))
 }

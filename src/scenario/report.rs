@@ -137,15 +137,7 @@ fn chart(
         vmark(body, &a, d.t, &format!("guardrail {}", d.action), "#ff7f0e");
     }
     for f in &run.faults.faults {
-        let name = match &f.fault {
-            crate::program::Fault::Latency { .. } => "latency",
-            crate::program::Fault::Drop { .. } => "drop",
-            crate::program::Fault::Stall { .. } => "stall",
-            crate::program::Fault::Error { .. } => "error",
-            crate::program::Fault::KafkaDown => "kafka down",
-            _ => "fault",
-        };
-        vmark(body, &a, f.from_ms as f64 / 1e3, &format!("fault {name}"), "#d62728");
+        vmark(body, &a, f.from_ms as f64 / 1e3, &format!("fault {}", f.fault), "#d62728");
     }
     for (i, (_, s)) in series.iter().enumerate() {
         line(body, &a, s, COLORS[i % COLORS.len()], "series");
