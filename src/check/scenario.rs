@@ -133,6 +133,15 @@ impl Checker<'_> {
                         ok = false;
                         continue;
                     }
+                    if t == Some(TrafficTarget::Http) && self.program.serve.is_none() {
+                        self.error(
+                            Diagnostic::new(Code::BadStatement, target.span, "the scenario's pipeline serves no HTTP")
+                                .label("no server to send to")
+                                .hint("add `serve http(port: 8000)` to the pipeline"),
+                        );
+                        ok = false;
+                        continue;
+                    }
                     match (t, ps.into_iter().collect::<Option<Vec<_>>>()) {
                         (Some(target), Some(patterns)) => {
                             traffic.push(Traffic { target, patterns });
@@ -173,6 +182,11 @@ impl Checker<'_> {
                         )
                         | None => {}
                         Some(Fault::KafkaDown) if reads_kafka => {}
+                        Some(Fault::Drop { .. }) if reads_kafka => self.not_available(
+                            fault.span,
+                            "the fault `drop(stage: source)` here",
+                            "drops at the source act on generated events; this pipeline reads Kafka",
+                        ),
                         Some(Fault::KafkaDown) => self.not_available(
                             fault.span,
                             "the fault `kafka down` here",

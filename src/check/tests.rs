@@ -139,7 +139,7 @@ fn names_share_one_namespace_across_files() {
 fn scenarios_and_auctions_are_typed() {
     let p = ok(&format!(
         "{SCHEMA}source raw = generate(housing)\n\
-         features f from housing {{ r = rooms }}\nmodel m = lightgbm(f, label: price)\n\
+         features f from housing {{ r = rooms }}\nmodel m = lightgbm(f, label: price)\nserve http(port: 0)\n\
          drift d on income window tumbling(1k events) {{ psi() > 0.2 => alert }}\n\
          scenario s {{\n duration 1m\n traffic http ramp(10/s -> 100/s, over: 10s) then constant(100/s)\n\
           at 20s drift income scale(1.2)\n at 30s fault cache down for 5s\n\
@@ -219,4 +219,9 @@ fn scenario_guardrails_concept_drift_and_timed_rollbacks_are_typed() {
     assert_eq!(bad(" guardrail alert when throughput > 1/s for 1500ms"), [Code::OutOfRange]);
     assert_eq!(bad(" expect rise(p99(latency), at: 5s) > 10%"), [Code::TypeMismatch]);
     assert_eq!(bad(" expect rollback detected"), [Code::BadStatement]);
+
+    // HTTP traffic against a pipeline with no server is refused, as is an error fault there.
+    let no_server = base.replace("serve http(port: 0)\n", "");
+    let c = codes(&format!("{no_server}scenario s {{\n duration 1m\n traffic http constant(1k/s)\n}}\n"));
+    assert_eq!(c, [Code::BadStatement]);
 }

@@ -202,9 +202,6 @@ pub fn run(
         (Some((brokers, _)), false) => Some(broker::Broker::find(&brokers.0)?),
         (None, false) => return Err("`kafka down` needs a pipeline that reads Kafka".into()),
     };
-    if kafka.is_some() && fault_injector.faults.iter().any(|f| matches!(f.fault, crate::program::Fault::Drop { .. })) {
-        return Err("`drop(stage: source)` drops generated events; this pipeline reads Kafka".into());
-    }
     let (traffic, kafka_traffic) = match (&kafka, traffic) {
         (Some(k), Some(t)) => (None, Some((k.clone(), t))),
         (_, t) => (t, None),
