@@ -14,7 +14,9 @@ use std::time::Duration;
 fn with_test_scenarios(name: &str) -> std::path::PathBuf {
     let dir = project(name, true);
     std::fs::create_dir_all(dir.join("tests/scenarios")).unwrap();
-    for f in ["quick_drift.hf", "must_fail.hf", "faults.hf", "concept.hf", "guardrails.hf", "unavailable.hf"] {
+    for f in
+        ["quick_drift.hf", "must_fail.hf", "faults.hf", "concept.hf", "guardrails.hf", "unavailable.hf", "rollback.hf"]
+    {
         std::fs::copy(root().join("tests/scenarios").join(f), dir.join("tests/scenarios").join(f)).unwrap();
     }
     dir
@@ -259,4 +261,26 @@ fn scenario_guardrails_shed_with_429_then_abort_and_log_why() {
     assert!(dom.contains("guardrail abort"), "no guardrail mark on the charts");
     assert!(dom.contains("shed (429)"), "the shed series is missing");
     assert!(!log.contains("Uncaught") && !log.contains(":ERROR:CONSOLE"), "{log}");
+}
+
+#[test]
+fn a_rollback_is_expected_on_time_and_fails_when_there_is_nothing_to_roll_back_to() {
+    let dir = with_test_scenarios("scenario-rollback");
+    // Only v1, trained by the scenario itself: the guardrail fires but cannot roll back.
+    let (code, out, err) = run_to_end(&dir, &["scenario", "tests/scenarios/rollback.hf"], Duration::from_secs(300));
+    assert_eq!(code, 99, "{out}\n{err}");
+    assert!(out.contains("FAIL  rollback within 4s of 3s") && out.contains("cannot roll price back"), "{out}");
+    // v2 promoted over v1: the same scenario rolls back to v1 in time.
+    let (code, out, err) = run_to_end(&dir, &["train", "pipelines/main.hf"], Duration::from_secs(300));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (code, out, err) =
+        run_to_end(&dir, &["models", "promote", "price", "2", "--registry", "models"], Duration::from_secs(60));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (code, out, err) = run_to_end(&dir, &["scenario", "tests/scenarios/rollback.hf"], Duration::from_secs(300));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let r = report(&dir, "rollback");
+    let measured = r["expectations"][0]["measured"].as_str().unwrap();
+    assert!(measured.starts_with("rolled price back from v2 to v1 at "), "{measured}");
+    let at: f64 = measured.rsplit(" at ").next().unwrap().trim_end_matches(" s").parse().unwrap();
+    assert!((3.0..=7.0).contains(&at), "rolled back at {at} s");
 }
