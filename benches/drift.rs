@@ -1,7 +1,8 @@
 //! What one slide of a drift window costs: the incremental way (the slide's 1,000 values in,
-//! the 1,000 values of 100 slides ago out, as counts per cell, then PSI, KS and p-value from the
-//! counts) against recomputing the 100,000-value window from scratch (sort and scan, as batch
-//! tools do). Also the full dataflow per slide, and mapping values to cells.
+//! the 1,000 values of 100 slides ago out, as counts per cell, then PSI, KS, its p-value and
+//! Wasserstein from the counts), with KS on the grid and exact, against recomputing the
+//! 100,000-value window from scratch (sort and scan, as batch tools do). Also the full dataflow
+//! per slide, and mapping values to cells.
 //!
 //! `cargo bench --bench drift`
 
@@ -30,7 +31,7 @@ struct Setup {
 fn setup() -> Setup {
     let mut rng = StdRng::seed_from_u64(7);
     let reference: Vec<f64> = (0..20_000).map(|_| normal(&mut rng, 68_000.0, 10_600.0)).collect();
-    let binning = Binning::from_baseline(&numeric(&reference).unwrap(), 10, 1000);
+    let binning = Binning::from_baseline(&numeric(&reference).unwrap(), 10, 1000, None);
     let stream: Vec<f64> = (0..WINDOW + 100 * SLIDE).map(|_| normal(&mut rng, 68_000.0, 10_600.0)).collect();
     Setup { reference, binning, stream }
 }
@@ -48,36 +49,43 @@ fn slides(c: &mut Criterion) {
     let mut group = c.benchmark_group("drift slide (W = 100k, S = 1k)");
     group.sample_size(20);
 
-    // Incremental: counts per cell, updated by the slide's entering and leaving values.
-    let cells: Vec<u32> = s.stream.iter().map(|&x| b.cell(x).unwrap()).collect();
-    let mut counts = WindowCounts::new(&s.binning);
-    for &c in &cells[..WINDOW] {
-        counts.apply(u64::from(c), 1);
-    }
-    let mut at = WINDOW;
-    let mut scratch = vec![0i64; b.cells()];
-    group.bench_function("incremental", |bench| {
-        bench.iter(|| {
-            if at + SLIDE > cells.len() {
-                at = WINDOW;
-            }
-            // Pre-aggregate the entering and the leaving slide, as the feed does, then apply.
-            for &c in &cells[at..at + SLIDE] {
-                scratch[c as usize] += 1;
-            }
-            for &c in &cells[at - WINDOW..at - WINDOW + SLIDE] {
-                scratch[c as usize] -= 1;
-            }
-            for (cell, n) in scratch.iter_mut().enumerate() {
-                if *n != 0 {
-                    counts.apply(cell as u64, *n);
-                    *n = 0;
+    // Incremental: counts per cell, updated by the slide's entering and leaving values; KS on
+    // the 1,000-cell grid, and exact against all 20,000 reference values (`ks(exact)`).
+    let mut sorted = s.reference.clone();
+    sorted.sort_by(f64::total_cmp);
+    let exact = Binning::from_baseline(&numeric(&s.reference).unwrap(), 10, 1000, Some(&sorted));
+    for (name, binning) in [("incremental", &s.binning), ("incremental, exact KS", &exact)] {
+        let Binning::Numeric(b) = binning else { unreachable!() };
+        let cells: Vec<u32> = s.stream.iter().map(|&x| b.cell(x).unwrap()).collect();
+        let mut counts = WindowCounts::new(binning);
+        for &c in &cells[..WINDOW] {
+            counts.apply(binning, u64::from(c), 1);
+        }
+        let mut at = WINDOW;
+        let mut scratch = vec![0i64; b.cells()];
+        group.bench_function(name, |bench| {
+            bench.iter(|| {
+                if at + SLIDE > cells.len() {
+                    at = WINDOW;
                 }
-            }
-            at += SLIDE;
-            black_box(counts.statistics(&s.binning))
-        })
-    });
+                // Pre-aggregate the entering and the leaving slide, as the feed does, then apply.
+                for &c in &cells[at..at + SLIDE] {
+                    scratch[c as usize] += 1;
+                }
+                for &c in &cells[at - WINDOW..at - WINDOW + SLIDE] {
+                    scratch[c as usize] -= 1;
+                }
+                for (cell, n) in scratch.iter_mut().enumerate() {
+                    if *n != 0 {
+                        counts.apply(binning, cell as u64, *n);
+                        *n = 0;
+                    }
+                }
+                at += SLIDE;
+                black_box(counts.statistics(binning))
+            })
+        });
+    }
 
     // From scratch: the window's values sorted, binned and compared with the sorted reference.
     let mut at = WINDOW;
@@ -96,6 +104,7 @@ fn slides(c: &mut Criterion) {
     group.finish();
 
     // The whole dataflow (one worker): 100 slides after a full window, per slide.
+    let cells: Vec<u32> = s.stream.iter().map(|&x| b.cell(x).unwrap()).collect();
     let mut group = c.benchmark_group("drift dataflow");
     group.sample_size(10);
     let values: Vec<(u64, u64)> = cells.iter().enumerate().map(|(i, &c)| (i as u64, u64::from(c))).collect();

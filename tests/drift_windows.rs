@@ -6,8 +6,8 @@
 use housing_flow::drift::binning::NumericBins;
 use housing_flow::drift::naive::{naive_windows, statistics, Reference};
 use housing_flow::drift::{
-    ks_counts, ks_exact, ks_pvalue, psi, psi_counts, run_windows, wasserstein_grid, Binning, Statistics, WindowSpec,
-    WindowStats, EXACT_DIGITS_ABOVE, PSI_FLOOR,
+    ks_counts, ks_exact, ks_pvalue, psi, psi_counts, run_windows, wasserstein_grid, wasserstein_value, Binning,
+    Statistics, WindowSpec, WindowStats, EXACT_DIGITS_ABOVE, PSI_FLOOR,
 };
 use housing_flow::model::baseline::numeric;
 use housing_flow::program::Measure;
@@ -30,7 +30,7 @@ struct Fixture {
 impl Fixture {
     fn new(reference: &[f64]) -> Fixture {
         let baseline = numeric(reference).expect("a reference with finite values");
-        let binning = Binning::from_baseline(&baseline, 10, 1000);
+        let binning = Binning::from_baseline(&baseline, 10, 1000, None);
         Fixture { baseline, binning }
     }
 
@@ -489,7 +489,9 @@ fn wasserstein_matches_scipy_within_its_stated_bound() {
         let got = windows[0].statistics.get("wasserstein").expect("a numeric window has W1");
         let (value, bound) =
             wasserstein_grid(grid, &ks_counts(grid, &case.window), case.reference.len() as u64).unwrap();
-        assert_eq!(got.to_bits(), value.to_bits(), "{}: the dataflow computes the stated value", case.name);
+        let fast = wasserstein_value(grid, &ks_counts(grid, &case.window)).unwrap();
+        assert_eq!(got.to_bits(), fast.to_bits(), "{}: the dataflow computes the one-pass value", case.name);
+        assert!((fast - value).abs() <= 1e-9 * value, "{}: which is the bounded one's", case.name);
         let scipy = number(&w1["w1_on_range"]);
         assert!((got - scipy).abs() <= bound, "{}: W1 {got} vs scipy {scipy}, bound {bound}", case.name);
         // The bound means something: well under the distance a clear shift makes.
@@ -682,5 +684,69 @@ fn agrees_with_scipy(p: f64, expected: f64) -> bool {
         relative_error(p, expected) <= 1e-6
     } else {
         p >= expected * (1.0 - 1e-9) && p < EXACT_DIGITS_ABOVE
+    }
+}
+
+/// A binning whose KS distance is exact: against every value of `reference`.
+fn exact_binning(reference: &[f64]) -> Binning {
+    let mut sorted: Vec<f64> = reference.iter().copied().filter(|v| !v.is_nan()).collect();
+    sorted.sort_by(f64::total_cmp);
+    Binning::from_baseline(&numeric(reference).expect("finite values"), 10, 1000, Some(&sorted))
+}
+
+/// `ks(exact)`: every ks_scipy.json case, as one tumbling window through the dataflow on 1, 2 and
+/// 4 workers, gives scipy's `ks_2samp` statistic to 1e-12 and its asymptotic p-value to its
+/// digits, tiny and tied samples included.
+#[test]
+fn exact_ks_is_scipys_ks_2samp() {
+    let cases = scipy_cases();
+    for case in &cases {
+        let binning = exact_binning(&case.reference);
+        let Binning::Numeric(bins) = &binning else { unreachable!() };
+        let m = case.window.len() as u64;
+        let values: Vec<(u64, u64)> =
+            case.window.iter().enumerate().map(|(i, &v)| (i as u64, u64::from(bins.cell(v).unwrap()))).collect();
+        for workers in WORKERS {
+            let (windows, _) = run_windows(WindowSpec::events(m, m), binning.clone(), values.clone(), workers, 777);
+            let s = &windows[0].statistics;
+            let (d, p) = (s.ks_d().unwrap(), s.ks_p().unwrap());
+            assert!((d - case.statistic).abs() <= 1e-12, "{} ({workers}w): D {d} scipy {}", case.name, case.statistic);
+            assert!(agrees_with_scipy(p, case.pvalue), "{} ({workers}w): p {p:e} scipy {:e}", case.name, case.pvalue);
+        }
+    }
+    assert!(cases.len() >= 8, "{}", cases.len());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    /// Sliding windows, values entering and leaving in any batches and on any number of workers:
+    /// every window's exact D is the two-sample statistic of that window's values, recomputed
+    /// from scratch. Rounded values make ties within and across the samples.
+    #[test]
+    fn exact_ks_slides_incrementally(
+        reference in prop::collection::vec(0.0f64..100.0, 1..400),
+        stream in prop::collection::vec(0.0f64..120.0, 1..1500),
+        round in prop::bool::ANY,
+        every in 1u64..60,
+        slides in 1u64..8,
+        workers in 1usize..4,
+        batch in 1usize..300,
+    ) {
+        let tidy = |v: &[f64]| -> Vec<f64> { v.iter().map(|x| if round { x.round() } else { *x }).collect() };
+        let (reference, stream) = (tidy(&reference), tidy(&stream));
+        let binning = exact_binning(&reference);
+        let Binning::Numeric(bins) = &binning else { unreachable!() };
+        let spec = WindowSpec::events(every * slides, every);
+        let values: Vec<(u64, u64)> =
+            stream.iter().enumerate().map(|(i, &v)| (i as u64, u64::from(bins.cell(v).unwrap()))).collect();
+        let (windows, _) = run_windows(spec, binning.clone(), values, workers, batch);
+        prop_assert!(!windows.is_empty());
+        for w in &windows {
+            let inside: Vec<f64> = stream[w.start as usize..(w.end as usize).min(stream.len())].to_vec();
+            let want = ks_exact(&reference, &inside);
+            let got = w.statistics.ks_d().unwrap();
+            prop_assert!((got - want).abs() <= 1e-12, "window {}: D {} from scratch {}", w.index, got, want);
+            prop_assert_eq!(w.statistics.n, inside.len() as u64);
+        }
     }
 }

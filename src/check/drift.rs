@@ -2,11 +2,13 @@
 
 use super::values::{as_call, describe_expr, Dim};
 use super::{Checker, Kind};
-use crate::ast::{BinaryOp, DriftDecl, Expr, ExprKind, Rule as AstRule};
+use crate::ast::{Arg, BinaryOp, DriftDecl, Expr, ExprKind, Ident, Rule as AstRule, Span};
 use crate::diagnostics::{did_you_mean, suggest_or_list, Code, Diagnostic};
 use crate::drift::{statistic, statistics};
 use crate::program::FeatureType;
-use crate::program::{CmpOp, Drift, DriftRule, DriftTarget, FieldType, Measure, Statistic, Window, WindowShape};
+use crate::program::{
+    CmpOp, Drift, DriftRule, DriftTarget, FieldType, Measure, Statistic, Window, WindowShape, EXACT, EXACT_STATISTICS,
+};
 
 impl Checker<'_> {
     pub(super) fn drift(&mut self, d: &DriftDecl) {
@@ -41,6 +43,28 @@ impl Checker<'_> {
                         );
                     }
                 }
+            }
+            let ks_rules: Vec<(&AstRule, &DriftRule)> = d
+                .rules
+                .iter()
+                .zip(&rules)
+                .filter(|(_, r)| EXACT_STATISTICS.contains(&r.statistic.name.as_str()))
+                .collect();
+            let exact = |r: &DriftRule| r.statistic.param(EXACT).is_some();
+            if let Some(((first, _), (other, _))) =
+                ks_rules.iter().find(|(_, r)| exact(r)).zip(ks_rules.iter().find(|(_, r)| !exact(r)))
+            {
+                self.error(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        other.condition.span,
+                        "one drift has one KS distance: this rule uses the quantile grid, another `exact`",
+                    )
+                    .label("on the grid")
+                    .also(first.condition.span, "exact")
+                    .hint("write `exact` in every KS rule of this drift, or in none; or monitor the target twice"),
+                );
+                return;
             }
             if rules.len() == d.rules.len() {
                 self.program.drifts.push(Drift { name: d.name.node.clone(), target, categorical, window, rules });
@@ -351,7 +375,8 @@ impl Checker<'_> {
                     );
                     return None;
                 }
-                let a = self.args(&callee, args, &[], &["p", "cells"]);
+                let (exact, args) = self.exact_flag(&callee, "ks", args)?;
+                let a = self.args(&callee, &args, &[], &["p", "cells"]);
                 let Some(p_e) = a.get("p") else {
                     self.error(
                         Diagnostic::new(
@@ -373,7 +398,8 @@ impl Checker<'_> {
                     return None;
                 }
                 let ks_p = statistics::find("ks_p").expect("ks_p is registered");
-                (self.statistic_params(ks_p, |name| a.get(name))?, CmpOp::Lt, p)
+                let statistic = self.statistic_params(ks_p, |name| a.get(name))?;
+                (self.with_exact(statistic, exact, a.get("cells"))?, CmpOp::Lt, p)
             }
             _ => {
                 self.error(
@@ -415,8 +441,46 @@ impl Checker<'_> {
             return None;
         };
         let declared: Vec<&str> = found.params().iter().map(|p| p.name).collect();
-        let a = self.args(&callee, args, &[], &declared);
-        self.statistic_params(found, |name| a.get(name))
+        let (exact, args) = self.exact_flag(&callee, found.name(), args)?;
+        let a = self.args(&callee, &args, &[], &declared);
+        let statistic = self.statistic_params(found, |name| a.get(name))?;
+        self.with_exact(statistic, exact, a.get("cells"))
+    }
+
+    /// Takes a bare `exact` out of a statistic's arguments: `ks(exact)`, `ks_p(exact)`,
+    /// `ks(exact, p: 0.01)`. Only the KS statistics have an exact form.
+    fn exact_flag(&mut self, callee: &Ident, statistic: &str, args: &[Arg]) -> Option<(Option<Span>, Vec<Arg>)> {
+        let is_exact = |a: &Arg| a.name.is_none() && matches!(&a.value.node, ExprKind::Name(n) if n == "exact");
+        let exact = args.iter().find(|a| is_exact(a)).map(|a| a.value.span);
+        if let Some(span) = exact {
+            if !EXACT_STATISTICS.contains(&statistic) {
+                self.error(
+                    Diagnostic::new(Code::UnknownProperty, span, format!("`{}` has no exact form", callee.node))
+                        .label("not for this statistic")
+                        .hint("`exact` compares with every reference value; `ks(exact)` and `ks_p(exact)` take it"),
+                );
+                return None;
+            }
+        }
+        Some((exact, args.iter().filter(|a| !is_exact(a)).cloned().collect()))
+    }
+
+    /// A KS statistic against the whole reference sample: `exact` replaces `cells`.
+    fn with_exact(&mut self, mut statistic: Statistic, exact: Option<Span>, cells: Option<&Expr>) -> Option<Statistic> {
+        if exact.is_none() {
+            return Some(statistic);
+        }
+        if let Some(cells) = cells {
+            self.error(
+                Diagnostic::new(Code::OutOfRange, cells.span, "`exact` compares with every reference value: no cells")
+                    .label("cells of the quantile grid")
+                    .hint("drop `cells:`, or drop `exact` to use the grid"),
+            );
+            return None;
+        }
+        statistic.params.remove("cells");
+        statistic.params.insert(EXACT.to_string(), 1);
+        Some(statistic)
     }
 
     /// The settings of `found`, defaults filled in, each within its bounds.

@@ -225,3 +225,23 @@ fn scenario_guardrails_concept_drift_and_timed_rollbacks_are_typed() {
     let c = codes(&format!("{no_server}scenario s {{\n duration 1m\n traffic http constant(1k/s)\n}}\n"));
     assert_eq!(c, [Code::BadStatement]);
 }
+
+#[test]
+fn exact_ks_is_a_bare_word_of_the_ks_statistics() {
+    let drift =
+        |rules: &str| format!("{SCHEMA}drift d on income window sliding(1_000 events, every: 100) {{\n{rules}\n}}\n");
+    let p = ok(&drift("  ks(exact) > 0.1 => alert\n  ks(exact, p: 0.01) => log\n  ks_p(exact) < 0.001 => log"));
+    let d = &p.drifts[0];
+    assert!(d.ks_exact());
+    assert_eq!(d.ks_cells(), None, "exact has no cells");
+    let texts: Vec<String> = d.rules.iter().map(|r| r.to_string()).collect();
+    assert_eq!(texts[0], "ks(exact) > 0.1 => alert");
+    assert_eq!(texts[1], "ks_p(exact) < 0.01 => log");
+    assert!(!ok(&drift("  ks(p: 0.01) => alert")).drifts[0].ks_exact());
+    // Only the KS statistics have it, without cells, and one drift has one KS distance.
+    assert_eq!(codes(&drift("  psi(exact) > 0.1 => alert")), [Code::UnknownProperty]);
+    assert_eq!(codes(&drift("  ks(exact, cells: 100) > 0.1 => alert")), [Code::OutOfRange]);
+    assert_eq!(codes(&drift("  ks(exact, p: 0.01, cells: 100) => alert")), [Code::OutOfRange]);
+    assert_eq!(codes(&drift("  ks(exact) > 0.1 => alert\n  ks(p: 0.01) => alert")), [Code::TypeMismatch]);
+    assert_eq!(codes(&drift("  ks(exactly) > 0.1 => alert")), [Code::WrongArity]);
+}

@@ -10,6 +10,7 @@
 //! reference never saw (keyed by a fixed hash of its name, with the top bit set), as in
 //! [`psi_categorical`](super::psi::psi_categorical).
 
+use super::ks_tree::KsReference;
 use crate::model::baseline::{quantile, KS_CELLS, PSI_BINS};
 use crate::registry::meta::Baseline;
 use std::collections::HashMap;
@@ -35,19 +36,23 @@ pub struct NumericBins {
     pub ks_grid: Vec<f64>,
     /// Size of the reference sample (for the KS p-value).
     pub reference_count: u64,
+    /// Whether the KS distance is exact: against the whole reference sample, not the grid.
+    pub exact: bool,
     /// Upper bounds of the refined cells; one more cell holds values above the last.
     bounds: Vec<f64>,
     cell_psi: Vec<u32>,
     cell_ks: Vec<u32>,
-    /// Lookup accelerator: [`LOOKUP`] equal-width slots over `[bounds[0], bounds[last]]`; slot
+    /// The reference side of the KS distance, per refined cell (see [`KsTree`](super::ks_tree::KsTree)).
+    pub ks_reference: KsReference,
+    /// Lookup accelerator: equal-width slots (four per bound) over `[bounds[0], bounds[last]]`; slot
     /// s holds the number of bounds below the slot's lower edge, so a value's cell is found by
     /// searching only the few bounds inside its slot.
-    slots: Vec<u16>,
+    slots: Vec<u32>,
     slot_scale: f64,
 }
 
-/// Slots of the lookup accelerator.
-const LOOKUP: usize = 2048;
+/// Slots of the lookup accelerator: four per bound, at least this many.
+const MIN_LOOKUP: usize = 2048;
 
 #[derive(Clone, Debug)]
 pub struct CategoryBins {
@@ -58,8 +63,30 @@ pub struct CategoryBins {
 }
 
 impl NumericBins {
+    /// Cells for the PSI edges and the KS grid: the KS distance is the grid's.
     pub fn new(psi_edges: Vec<f64>, psi_reference: Vec<f64>, ks_grid: Vec<f64>, reference_count: u64) -> Self {
-        let mut bounds: Vec<f64> = psi_edges.iter().chain(&ks_grid).copied().filter(|x| !x.is_nan()).collect();
+        NumericBins::build(psi_edges, psi_reference, ks_grid, reference_count, None)
+    }
+
+    /// Cells for the PSI edges, the KS grid and every value of the reference `sample` (sorted,
+    /// no NaN): the KS distance is the exact two-sample statistic against the sample. Each
+    /// distinct reference value `u` gets a cell of its own, `(u⁻, u]` with `u⁻` the float just
+    /// below it, so the window's CDF is known both at `u` and just before it, the two places
+    /// where the distance between two step functions can be largest.
+    pub fn exact(psi_edges: Vec<f64>, psi_reference: Vec<f64>, ks_grid: Vec<f64>, sample: &[f64]) -> Self {
+        NumericBins::build(psi_edges, psi_reference, ks_grid, sample.len() as u64, Some(sample))
+    }
+
+    fn build(
+        psi_edges: Vec<f64>,
+        psi_reference: Vec<f64>,
+        ks_grid: Vec<f64>,
+        reference_count: u64,
+        sample: Option<&[f64]>,
+    ) -> Self {
+        let around_sample = sample.into_iter().flatten().flat_map(|&u| [u.next_down(), u]);
+        let mut bounds: Vec<f64> =
+            psi_edges.iter().chain(&ks_grid).copied().chain(around_sample).filter(|x| !x.is_nan()).collect();
         bounds.sort_by(f64::total_cmp);
         bounds.dedup();
         let cells = bounds.len() + 1;
@@ -77,21 +104,53 @@ impl NumericBins {
                 }
             }
         }
+        let ks_reference = match sample {
+            // Reference values in each cell, out of the whole sample; every bound is compared.
+            Some(sample) => {
+                let at_or_below =
+                    |c: usize| bounds.get(c).map_or(sample.len(), |&b| sample.partition_point(|&u| u <= b));
+                let weights = (0..cells).map(|c| (at_or_below(c) - if c == 0 { 0 } else { at_or_below(c - 1) }) as u32);
+                KsReference { q: sample.len() as u64, weights: weights.collect(), evaluated: vec![true; cells] }
+            }
+            // Grid values at each cell's bound, out of the grid's length; only those bounds are compared.
+            None => {
+                let on_grid = |c: usize| {
+                    bounds.get(c).map_or(0, |&b| {
+                        (ks_grid.partition_point(|&g| g <= b) - ks_grid.partition_point(|&g| g < b)) as u32
+                    })
+                };
+                let weights: Vec<u32> = (0..cells).map(on_grid).collect();
+                let evaluated = weights.iter().map(|&w| w > 0).collect();
+                KsReference { q: ks_grid.len() as u64, weights, evaluated }
+            }
+        };
         let (slots, slot_scale) = match (bounds.first(), bounds.last()) {
-            // Slots index bounds as u16: grids of up to 65,535 bounds use them.
-            (Some(&lo), Some(&hi)) if hi > lo && (hi - lo).is_finite() && bounds.len() < u16::MAX as usize => {
-                let scale = LOOKUP as f64 / (hi - lo);
-                let slots = (0..=LOOKUP)
+            (Some(&lo), Some(&hi)) if hi > lo && (hi - lo).is_finite() => {
+                let lookup = (4 * bounds.len()).next_power_of_two().max(MIN_LOOKUP);
+                let scale = lookup as f64 / (hi - lo);
+                let slots = (0..=lookup)
                     .map(|s| {
                         let edge = lo + s as f64 / scale;
-                        bounds.partition_point(|&b| b < edge) as u16
+                        bounds.partition_point(|&b| b < edge) as u32
                     })
                     .collect();
                 (slots, scale)
             }
             _ => (Vec::new(), 0.0),
         };
-        NumericBins { psi_edges, psi_reference, ks_grid, reference_count, bounds, cell_psi, cell_ks, slots, slot_scale }
+        NumericBins {
+            psi_edges,
+            psi_reference,
+            ks_grid,
+            reference_count,
+            exact: sample.is_some(),
+            bounds,
+            cell_psi,
+            cell_ks,
+            ks_reference,
+            slots,
+            slot_scale,
+        }
     }
 
     /// Number of refined cells.
@@ -110,12 +169,16 @@ impl NumericBins {
             return Some(0);
         }
         let slot = ((x - lo) * self.slot_scale) as usize;
-        if self.slots.is_empty() || slot >= LOOKUP {
+        if slot >= self.slots.len().saturating_sub(1) {
             return Some(self.bounds.partition_point(|&b| b < x) as u32);
         }
-        // Every bound below the previous slot's lower edge is below x, with a whole slot to
-        // spare for rounding; scan forward from there to the first bound not below x.
-        let mut c = self.slots[slot.saturating_sub(1)] as usize;
+        // The bounds below the slot's lower edge are below x; scan forward from there to the
+        // first bound not below x (a slot holds a quarter of a bound on average).
+        let mut c = self.slots[slot] as usize;
+        if c > 0 && self.bounds[c - 1] >= x {
+            // Rounding put x a hair below its slot's lower edge: search the bounds below it.
+            c = self.bounds[..c].partition_point(|&b| b < x);
+        }
         while c < self.bounds.len() && self.bounds[c] < x {
             c += 1;
         }
@@ -161,7 +224,11 @@ impl Binning {
     /// 1000·i/bins − 1, interpolated when that is not whole) with reference proportions 1/bins;
     /// other cell counts take every (1000/cells)-th grid value. The grid cannot be refined, so at
     /// most 1,000 KS cells are used.
-    pub fn from_baseline(baseline: &Baseline, bins: u32, cells: u32) -> Binning {
+    ///
+    /// With the training `sample` (sorted, no NaN) the KS distance is exact, against every
+    /// reference value ([`NumericBins::exact`]); `cells` then only shapes the grid that the
+    /// Wasserstein distance reads.
+    pub fn from_baseline(baseline: &Baseline, bins: u32, cells: u32, sample: Option<&[f64]>) -> Binning {
         match baseline {
             Baseline::Numeric { psi_edges, psi_reference, ks_grid, count } => {
                 let bins = bins.max(2) as usize;
@@ -177,7 +244,10 @@ impl Binning {
                 } else {
                     (0..cells).map(|k| grid_quantile(ks_grid, (k + 1) as f64 / cells as f64)).collect()
                 };
-                Binning::Numeric(NumericBins::new(edges, reference, grid, *count as u64))
+                match sample {
+                    Some(sample) => Binning::Numeric(NumericBins::exact(edges, reference, grid, sample)),
+                    None => Binning::Numeric(NumericBins::new(edges, reference, grid, *count as u64)),
+                }
             }
             Baseline::Categorical { proportions, .. } => {
                 Binning::Categorical(CategoryBins::new(proportions.iter().map(|(k, v)| (k.clone(), *v))))
@@ -205,7 +275,7 @@ mod tests {
     #[test]
     fn refined_cells_agree_with_psi_bins_and_ks_cells() {
         let values: Vec<f64> = (0..5000).map(|i| ((i * 7919) % 5000) as f64 / 3.0).collect();
-        let Binning::Numeric(b) = Binning::from_baseline(&numeric(&values).unwrap(), 10, 1000) else { panic!() };
+        let Binning::Numeric(b) = Binning::from_baseline(&numeric(&values).unwrap(), 10, 1000, None) else { panic!() };
         let probes = [-1e300, -1.0, 0.0, 0.1, 1.0, 17.5, 333.333, 1000.0, 1666.0, 1666.334, 1e9, f64::INFINITY];
         for x in probes.into_iter().chain(values.iter().copied()) {
             let c = b.cell(x).unwrap() as usize;
@@ -226,7 +296,7 @@ mod tests {
             // Repeated values make repeated grid points and empty slots.
             let first = reference[0];
             reference.extend(std::iter::repeat_n(first, ties));
-            let Binning::Numeric(b) = Binning::from_baseline(&numeric(&reference).unwrap(), 10, 1000) else { panic!() };
+            let Binning::Numeric(b) = Binning::from_baseline(&numeric(&reference).unwrap(), 10, 1000, None) else { panic!() };
             for x in probes.iter().copied().chain(reference.iter().copied()).chain(b.bounds.clone()) {
                 let full = b.bounds.partition_point(|&v| v < x) as u32;
                 proptest::prop_assert_eq!(b.cell(x), Some(full), "x = {}", x);
@@ -239,7 +309,7 @@ mod tests {
     #[test]
     fn other_bin_counts_come_from_the_grid() {
         let values: Vec<f64> = (1..=10_000).map(f64::from).collect();
-        let Binning::Numeric(b) = Binning::from_baseline(&numeric(&values).unwrap(), 4, 100) else { panic!() };
+        let Binning::Numeric(b) = Binning::from_baseline(&numeric(&values).unwrap(), 4, 100, None) else { panic!() };
         assert_eq!(b.psi_edges.len(), 3);
         assert!((b.psi_edges[1] - 5000.5).abs() < 2.0, "{:?}", b.psi_edges);
         assert_eq!(b.ks_grid.len(), 100);

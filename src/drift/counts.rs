@@ -1,9 +1,11 @@
 //! A window's contents as counts per cell, kept up to date by ±n updates, and the statistics
-//! derived from them. Applying an update is O(1); evaluating a window is O(cells) (one pass to
-//! fold refined cells into PSI bins and KS cells, one pass each for PSI and the KS distance),
-//! independent of how many values the window holds.
+//! derived from them, independent of how many values the window holds. An update adds to its
+//! refined cell, its PSI bin and its KS grid cell, and marks its leaf of the KS tree. A window
+//! then costs O(bins) for PSI, O(changed cells · log cells) for the KS distance (O(cells) when
+//! the window's size changed), and O(grid cells) for the Wasserstein distance.
 
 use super::binning::{Binning, UNSEEN};
+use super::ks_tree::KsTree;
 use super::psi::PSI_FLOOR;
 use super::statistic::{CategoricalWindow, NumericWindow};
 pub use super::statistics::Statistics;
@@ -12,14 +14,26 @@ use std::collections::HashMap;
 /// Counts per cell of one drift's current window.
 #[derive(Clone, Debug)]
 pub enum WindowCounts {
-    Numeric { cells: Vec<i64> },
-    Categorical { known: Vec<i64>, unseen: HashMap<u64, i64> },
+    /// Counts per refined cell, per PSI bin and per KS grid cell, and the KS tree.
+    Numeric {
+        psi: Vec<u64>,
+        ks: Vec<u64>,
+        tree: Box<KsTree>,
+    },
+    Categorical {
+        known: Vec<i64>,
+        unseen: HashMap<u64, i64>,
+    },
 }
 
 impl WindowCounts {
     pub fn new(binning: &Binning) -> WindowCounts {
         match binning {
-            Binning::Numeric(b) => WindowCounts::Numeric { cells: vec![0; b.cells()] },
+            Binning::Numeric(b) => WindowCounts::Numeric {
+                psi: vec![0; b.psi_reference.len()],
+                ks: vec![0; b.ks_grid.len() + 1],
+                tree: Box::new(KsTree::new(&b.ks_reference)),
+            },
             Binning::Categorical(b) => {
                 WindowCounts::Categorical { known: vec![0; b.categories.len()], unseen: HashMap::new() }
             }
@@ -28,14 +42,18 @@ impl WindowCounts {
 
     /// Adds `diff` values to `cell` (negative: values leaving the window).
     #[inline]
-    pub fn apply(&mut self, cell: u64, diff: i64) {
-        match self {
-            WindowCounts::Numeric { cells } => {
-                if let Some(c) = cells.get_mut(cell as usize) {
-                    *c += diff;
+    pub fn apply(&mut self, binning: &Binning, cell: u64, diff: i64) {
+        match (self, binning) {
+            (WindowCounts::Numeric { psi, ks, tree }, Binning::Numeric(b)) => {
+                if (cell as usize) < b.cells() {
+                    let (p, k) = b.split(cell as usize);
+                    // Counts only go below zero between a time's updates, never after them.
+                    psi[p] = psi[p].wrapping_add_signed(diff);
+                    ks[k] = ks[k].wrapping_add_signed(diff);
+                    tree.apply(cell as usize, diff);
                 }
             }
-            WindowCounts::Categorical { known, unseen } => {
+            (WindowCounts::Categorical { known, unseen }, _) => {
                 if cell & UNSEEN != 0 {
                     let c = unseen.entry(cell).or_default();
                     *c += diff;
@@ -46,41 +64,32 @@ impl WindowCounts {
                     *c += diff;
                 }
             }
+            (WindowCounts::Numeric { .. }, Binning::Categorical(_)) => {}
         }
     }
 
     /// Values in the window.
     pub fn total(&self) -> u64 {
         let sum: i64 = match self {
-            WindowCounts::Numeric { cells } => cells.iter().sum(),
+            WindowCounts::Numeric { tree, .. } => return tree.total(),
             WindowCounts::Categorical { known, unseen } => known.iter().sum::<i64>() + unseen.values().sum::<i64>(),
         };
         sum.max(0) as u64
     }
 
     /// Every statistic of the window against the binning's reference.
-    pub fn statistics(&self, binning: &Binning) -> Statistics {
+    pub fn statistics(&mut self, binning: &Binning) -> Statistics {
         let n = self.total();
         match (self, binning) {
-            (WindowCounts::Numeric { cells }, Binning::Numeric(b)) => {
-                let mut bins = vec![0u64; b.psi_reference.len()];
-                let mut ks = vec![0u64; b.ks_grid.len() + 1];
-                for (c, &count) in cells.iter().enumerate() {
-                    if count > 0 {
-                        let (p, k) = b.split(c);
-                        bins[p] += count as u64;
-                        ks[k] += count as u64;
-                    }
-                }
-                Statistics::numeric(&NumericWindow {
-                    n,
-                    psi_reference: &b.psi_reference,
-                    psi_counts: &bins,
-                    ks_grid: &b.ks_grid,
-                    ks_counts: &ks,
-                    reference_count: b.reference_count,
-                })
-            }
+            (WindowCounts::Numeric { psi, ks, tree, .. }, Binning::Numeric(b)) => Statistics::numeric(&NumericWindow {
+                n,
+                psi_reference: &b.psi_reference,
+                psi_counts: psi,
+                ks_grid: &b.ks_grid,
+                ks_counts: ks,
+                ks_d: tree.distance(),
+                reference_count: b.reference_count,
+            }),
             (WindowCounts::Categorical { known, unseen }, Binning::Categorical(b)) => {
                 Statistics::categorical(&CategoricalWindow {
                     n,
@@ -123,7 +132,7 @@ mod tests {
         let mut counts = WindowCounts::new(&bins);
         let window = ["a", "a", "b", "z", "z", "y", "a"];
         for v in window {
-            counts.apply(cb.cell(v), 1);
+            counts.apply(&bins, cb.cell(v), 1);
         }
         let mut direct: BTreeMap<String, u64> = BTreeMap::new();
         for v in window {
@@ -134,7 +143,7 @@ mod tests {
         assert!((s.psi().unwrap() - psi_categorical(&reference, &direct).unwrap()).abs() < 1e-12);
         // Values leave: the unseen categories go with them.
         for v in ["z", "z", "y"] {
-            counts.apply(cb.cell(v), -1);
+            counts.apply(&bins, cb.cell(v), -1);
         }
         let WindowCounts::Categorical { unseen, .. } = &counts else { panic!() };
         assert!(unseen.is_empty());

@@ -1,9 +1,10 @@
 //! Drift windows as a differential collection.
 //!
 //! Each worker maps its values to cells ([`Binning`]) and feeds a [`Feed`]. The feed turns the
-//! values entering window `j` into updates `(cell, j, +n)` of a differential collection whose
-//! logical time is the window index, pre-aggregated per (window, cell) on the worker, so a slide
-//! of S values costs at most min(S, cells) updates, whatever the window length.
+//! values entering window `j` into one update `((), j, counts)` of a differential collection
+//! whose logical time is the window index and whose difference is the slide's counts per cell
+//! ([`CellDelta`]), so a slide costs one update per worker, whatever the window length and
+//! however many cells it touches.
 //!
 //! [`window_stats`] exchanges them to the drift's owner worker and forms the window with the
 //! delayed retraction: `window = entering + delay(negate(entering), size/every)`, so the
@@ -15,6 +16,7 @@
 
 use super::binning::Binning;
 use super::counts::{Statistics, WindowCounts};
+use super::delta::CellDelta;
 use super::window::WindowSpec;
 use crate::program::Measure;
 use differential_dataflow::input::InputSession;
@@ -40,11 +42,11 @@ pub struct WindowStats {
     pub statistics: Statistics,
 }
 
-/// The updates of one drift's window collection: (cell, window index, ±count).
-pub type CellUpdates<'s> = VecCollection<'s, u64, u64, isize>;
+/// The updates of one drift's window collection: ((), window index, ±counts per cell).
+pub type CellUpdates<'s> = VecCollection<'s, u64, (), CellDelta>;
 
 /// A worker's input handle to such a collection.
-pub type CellInput = InputSession<u64, u64, isize>;
+pub type CellInput = InputSession<u64, (), CellDelta>;
 
 /// A worker's side of one drift's window collection: pre-aggregates values per window and cell,
 /// and hands them to the collection once the worker can no longer add to that window.
@@ -66,19 +68,35 @@ pub struct Feed {
 }
 
 enum Pending {
-    Dense { counts: Vec<u32>, touched: Vec<u32> },
+    /// Counts by cell; with many cells also the cells touched, so a short slide is read off
+    /// without scanning them all.
+    Dense {
+        counts: Vec<u32>,
+        touched: Option<Vec<u32>>,
+    },
     Sparse(HashMap<u64, isize>),
 }
 
 impl Pending {
+    /// Counts for `dense` cells (0: sparse).
+    fn new(dense: usize) -> Pending {
+        if dense > 0 {
+            let touched = (dense > TRACK_TOUCHED_ABOVE).then(Vec::new);
+            Pending::Dense { counts: vec![0; dense], touched }
+        } else {
+            Pending::Sparse(HashMap::new())
+        }
+    }
+
+    #[inline]
     fn add(&mut self, cell: u64) {
         match self {
             Pending::Dense { counts, touched } => {
                 let c = &mut counts[cell as usize];
-                if *c == 0 {
+                *c += 1;
+                if let Some(touched) = touched.as_mut().filter(|_| *c == 1) {
                     touched.push(cell as u32);
                 }
-                *c += 1;
             }
             Pending::Sparse(map) => *map.entry(cell).or_default() += 1,
         }
@@ -122,6 +140,54 @@ impl Feed {
         self.offer_elsewhere(position, cell)
     }
 
+    /// Adds the values at consecutive positions from `first` (`None`: a value with no cell,
+    /// skipped): [`offer`](Feed::offer) for each, with the window found once per run of values
+    /// that enter the same window rather than once per value.
+    pub fn offer_consecutive(&mut self, first: u64, cells: &[Option<u32>]) {
+        let mut position = first;
+        let mut rest = cells;
+        while let Some((&head, tail)) = rest.split_first() {
+            let hot = self.hot.as_ref().is_some_and(|(_, lo, hi, _)| *lo <= position && position < *hi);
+            if !hot {
+                // Switches the hot window (or counts a late value) through the general path.
+                if let Some(c) = head {
+                    self.offer(position, u64::from(c));
+                } else if self.spec.enters(position) >= self.open() {
+                    self.offer_elsewhere_empty(position);
+                }
+                position += 1;
+                rest = tail;
+                continue;
+            }
+            let Some((_, _, hi, pending)) = self.hot.as_mut() else { unreachable!("checked above") };
+            let run = ((*hi - position) as usize).min(rest.len());
+            match pending {
+                Pending::Dense { counts, touched: None } => {
+                    for c in rest[..run].iter().flatten() {
+                        counts[*c as usize] += 1;
+                    }
+                }
+                pending => {
+                    for c in rest[..run].iter().flatten() {
+                        pending.add(u64::from(*c));
+                    }
+                }
+            }
+            position += run as u64;
+            rest = &rest[run..];
+        }
+    }
+
+    /// Makes the window `position` enters hot without adding a value to it.
+    fn offer_elsewhere_empty(&mut self, position: u64) {
+        let enters = self.spec.enters(position);
+        self.cool();
+        let dense = self.dense;
+        let pending = self.pending.remove(&enters).unwrap_or_else(|| Pending::new(dense));
+        let lo = (enters - 1) * self.spec.every;
+        self.hot = Some((enters, lo, lo + self.spec.every, pending));
+    }
+
     /// A value outside the hot window: switch the hot window, or handle a late value.
     fn offer_elsewhere(&mut self, position: u64, cell: u64) -> bool {
         let enters = self.spec.enters(position);
@@ -129,13 +195,7 @@ impl Feed {
         if enters >= open {
             self.cool();
             let dense = self.dense;
-            let pending = self.pending.remove(&enters).unwrap_or_else(|| {
-                if dense > 0 {
-                    Pending::Dense { counts: vec![0; dense], touched: Vec::new() }
-                } else {
-                    Pending::Sparse(HashMap::new())
-                }
-            });
+            let pending = self.pending.remove(&enters).unwrap_or_else(|| Pending::new(dense));
             let lo = (enters - 1) * self.spec.every;
             self.hot = Some((enters, lo, lo + self.spec.every, pending));
             if let Some((_, _, _, p)) = self.hot.as_mut() {
@@ -148,8 +208,8 @@ impl Feed {
         // It joins the open windows now and leaves when it would have: not the entering
         // collection's delayed retraction, which would keep it too long.
         if let Some((_, adjust)) = self.session.as_mut().filter(|_| leaves > open) {
-            adjust.update_at(cell, open, 1);
-            adjust.update_at(cell, leaves, -1);
+            adjust.update_at((), open, CellDelta::one(cell, 1));
+            adjust.update_at((), leaves, CellDelta::one(cell, -1));
         }
         false
     }
@@ -184,7 +244,7 @@ impl Feed {
         }
     }
 
-    /// Hands over every window below `open` as (cell, window, +n).
+    /// Hands over every window below `open` as ((), window, counts).
     fn hand_over(&mut self, open: u64) {
         if self.hot.as_ref().is_some_and(|h| h.0 < open) {
             self.cool();
@@ -195,18 +255,24 @@ impl Feed {
                 break;
             }
             let (at, pending) = entry.remove_entry();
-            match pending {
+            let delta = match pending {
                 Pending::Dense { counts, touched } => {
-                    for cell in touched {
-                        session.update_at(u64::from(cell), at, counts[cell as usize] as isize);
-                    }
+                    // A slide that touched many cells reads them off in order; a few are sorted.
+                    let pairs = match touched {
+                        Some(mut touched) if touched.len() * 16 <= counts.len() => {
+                            touched.sort_unstable();
+                            touched.iter().map(|&c| (u64::from(c), i64::from(counts[c as usize]))).collect()
+                        }
+                        _ => {
+                            let nonzero = counts.iter().enumerate().filter(|(_, &n)| n > 0);
+                            nonzero.map(|(c, &n)| (c as u64, i64::from(n))).collect()
+                        }
+                    };
+                    CellDelta::from_sorted(pairs)
                 }
-                Pending::Sparse(map) => {
-                    for (cell, n) in map {
-                        session.update_at(cell, at, n);
-                    }
-                }
-            }
+                Pending::Sparse(map) => CellDelta::from_pairs(map.into_iter().map(|(c, n)| (c, n as i64)).collect()),
+            };
+            session.update_at((), at, delta);
         }
     }
 
@@ -224,8 +290,11 @@ impl Feed {
     }
 }
 
+/// Above this many cells a window's pending counts also list the cells they touched.
+const TRACK_TOUCHED_ABOVE: usize = 8192;
+
 /// Updates waiting for the frontier to pass their window index, with the capability to report it.
-type Held = (Capability<u64>, Vec<(u64, isize)>);
+type Held = (Capability<u64>, Vec<CellDelta>);
 
 /// The `drift-window` operator: a drift's window as a differential collection of cells on worker
 /// `owner`, timed by window index: the entering updates, the same updates negated `size/every`
@@ -237,7 +306,7 @@ pub fn window_collection<'s>(
     spec: WindowSpec,
     owner: u64,
 ) -> CellUpdates<'s> {
-    let to_owner = move |_: &(u64, u64, isize)| owner;
+    let to_owner = move |_: &((), u64, CellDelta)| owner;
     let entering = entering.inner.exchange(to_owner).as_collection();
     let adjust = adjust.inner.exchange(to_owner).as_collection();
     let slides = spec.slides();
@@ -274,21 +343,11 @@ pub fn window_statistics<'s>(
             let mut last_entry = 0u64;
             move |(input, frontier), output| {
                 input.for_each(|cap, data| {
-                    // Updates come in runs of one time: one map lookup per run.
-                    let mut run: Option<(u64, &mut Vec<(u64, isize)>)> = None;
-                    for (cell, time, diff) in data.drain(..) {
-                        if diff > 0 {
+                    for ((), time, delta) in data.drain(..) {
+                        if delta.adds() {
                             last_entry = last_entry.max(time);
                         }
-                        match &mut run {
-                            Some((t, held)) if *t == time => held.push((cell, diff)),
-                            _ => {
-                                let held =
-                                    &mut pending.entry(time).or_insert_with(|| (cap.delayed(&time, 0), Vec::new())).1;
-                                held.push((cell, diff));
-                                run = Some((time, held));
-                            }
-                        }
+                        pending.entry(time).or_insert_with(|| (cap.delayed(&time, 0), Vec::new())).1.push(delta);
                     }
                 });
                 let ended = frontier.frontier().is_empty();
@@ -298,8 +357,8 @@ pub fn window_statistics<'s>(
                         break;
                     }
                     let (cap, updates) = entry.remove();
-                    for (cell, diff) in updates {
-                        counts.apply(cell, diff as i64);
+                    for (cell, diff) in updates.iter().flat_map(CellDelta::iter) {
+                        counts.apply(&binning, cell, diff);
                     }
                     if ended && time > last_entry {
                         continue;
@@ -314,7 +373,8 @@ pub fn window_statistics<'s>(
 }
 
 /// Runs one drift's windows over `values` — (position, cell) in arrival order, dealt to
-/// `workers` threads round-robin — and returns every window's statistics in index order, with
+/// `workers` threads round-robin; runs of consecutive positions go in through
+/// [`Feed::offer_consecutive`] — and returns every window's statistics in index order, with
 /// the number of late values. The engine builds the same dataflow; this is its test harness.
 pub fn run_windows(
     spec: WindowSpec,
@@ -334,8 +394,8 @@ pub fn run_windows(
         let (index, peers) = (worker.index(), worker.peers());
         let (binning, results) = (binning.clone(), r.clone());
         let mut feed = worker.dataflow::<u64, _, _>(|scope| {
-            let (entering, entering_updates) = scope.new_collection::<u64, isize>();
-            let (adjust, adjust_updates) = scope.new_collection::<u64, isize>();
+            let (entering, entering_updates) = scope.new_collection::<(), CellDelta>();
+            let (adjust, adjust_updates) = scope.new_collection::<(), CellDelta>();
             let stats = window_stats(entering_updates, adjust_updates, binning.clone(), spec, 0);
             stats.inspect(move |s| results.lock().expect("results").push(s.clone()));
             Feed::new(spec, &binning, entering, adjust)
@@ -343,9 +403,17 @@ pub fn run_windows(
         let mine: Vec<(u64, u64)> = values.iter().skip(index).step_by(peers).copied().collect();
         for chunk in mine.chunks(batch.max(1)) {
             let mut high = 0;
-            for &(position, cell) in chunk {
-                feed.offer(position, cell);
-                high = high.max(position);
+            // Consecutive positions (one worker, windows of events) go in as a run, as the engine's do.
+            let consecutive = chunk.windows(2).all(|w| w[1].0 == w[0].0 + 1) && spec.measure == Measure::Events;
+            if consecutive && chunk.iter().all(|&(_, c)| c < u64::from(u32::MAX)) {
+                let cells: Vec<Option<u32>> = chunk.iter().map(|&(_, c)| Some(c as u32)).collect();
+                feed.offer_consecutive(chunk[0].0, &cells);
+                high = chunk[chunk.len() - 1].0;
+            } else {
+                for &(position, cell) in chunk {
+                    feed.offer(position, cell);
+                    high = high.max(position);
+                }
             }
             // Windows of events: positions arrive in order, so the next one is above `high`.
             feed.advance(if spec.measure == Measure::Events { high + 1 } else { high });

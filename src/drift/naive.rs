@@ -3,7 +3,7 @@
 //! lateness rules as the dataflow (the watermark moves after each batch of `batch` values), none
 //! of its machinery: no cells, no updates, no workers.
 
-use super::ks::ks_counts;
+use super::ks::{ks_counts, ks_grid};
 use super::psi::psi_counts;
 use super::statistic::NumericWindow;
 use super::statistics::Statistics;
@@ -76,6 +76,11 @@ pub fn statistics(reference: &Reference<'_>, window: &[f64]) -> Statistics {
         psi_counts: &psi_counts(reference.psi_edges, window),
         ks_grid: reference.ks_grid,
         ks_counts: &ks_counts(reference.ks_grid, window),
+        ks_d: if reference.ks_grid.is_empty() {
+            None
+        } else {
+            ks_grid(reference.ks_grid, &ks_counts(reference.ks_grid, window))
+        },
         reference_count: reference.count,
     })
 }

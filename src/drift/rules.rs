@@ -5,6 +5,7 @@
 use super::counts::Statistics;
 use crate::program::{DriftRule, Statistic};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// The statistic a rule or a guardrail reads from a window.
 pub fn value_of(statistic: &Statistic, s: &Statistics) -> Option<f64> {
@@ -39,6 +40,8 @@ impl Hysteresis {
 pub struct RuleState {
     pub rule: DriftRule,
     hysteresis: Hysteresis,
+    /// The rule as `/drift` describes it, written once: every window shares it.
+    text: Arc<RuleText>,
 }
 
 /// A rule that tripped on a window.
@@ -49,19 +52,22 @@ pub struct Trip {
 
 impl RuleState {
     pub fn new(rule: DriftRule) -> Self {
-        RuleState { rule, hysteresis: Hysteresis::default() }
+        let text = Arc::new(RuleText {
+            rule: rule.to_string(),
+            statistic: rule.statistic.name.clone(),
+            op: rule.op.symbol().into(),
+            threshold: rule.threshold,
+            for_windows: rule.for_windows,
+            action: rule.action.to_string(),
+        });
+        RuleState { rule, hysteresis: Hysteresis::default(), text }
     }
 
     /// The rule as of the latest window checked.
     pub fn status(&self, s: &Statistics) -> RuleStatus {
         let value = value_of(&self.rule.statistic, s);
         RuleStatus {
-            rule: self.rule.to_string(),
-            statistic: self.rule.statistic.name.clone(),
-            op: self.rule.op.symbol().into(),
-            threshold: self.rule.threshold,
-            for_windows: self.rule.for_windows,
-            action: self.rule.action.to_string(),
+            text: self.text.clone(),
             value,
             holds: value.is_some_and(|v| self.rule.op.holds(v, self.rule.threshold)),
             consecutive: self.hysteresis.run(),
@@ -105,15 +111,22 @@ pub struct AlertWindow {
     pub n: u64,
 }
 
-/// A rule (or guardrail) as of the latest window.
-#[derive(Clone, Debug, Serialize)]
-pub struct RuleStatus {
+/// What a rule says, as `/drift` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RuleText {
     pub rule: String,
     pub statistic: String,
     pub op: String,
     pub threshold: f64,
     pub for_windows: u32,
     pub action: String,
+}
+
+/// A rule (or guardrail) as of the latest window.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleStatus {
+    #[serde(flatten)]
+    pub text: Arc<RuleText>,
     pub value: Option<f64>,
     pub holds: bool,
     /// Consecutive windows it has held.

@@ -12,6 +12,8 @@ pub struct NumericWindow<'a> {
     /// per cell (cell k holds values in (grid[k − 1], grid[k]]; the last, values above).
     pub ks_grid: &'a [f64],
     pub ks_counts: &'a [u64],
+    /// The KS distance, on the grid or exact (see `ks_tree.rs`); `None` for an empty window.
+    pub ks_d: Option<f64>,
     /// Size of the reference sample.
     pub reference_count: u64,
 }

@@ -3,7 +3,6 @@
 //! name, so adding one is its own file, a line in [`ALL`], and its documentation and test.
 
 use super::kolmogorov::ks_pvalue;
-use super::ks::ks_grid;
 use super::psi::psi;
 use super::statistic::{CategoricalWindow, DriftStatistic, NumericWindow, Param};
 use super::wasserstein::Wasserstein;
@@ -137,11 +136,7 @@ impl DriftStatistic for KsDistance {
         &[KS_CELLS]
     }
     fn numeric(&self, w: &NumericWindow) -> Option<f64> {
-        if w.ks_grid.is_empty() {
-            None
-        } else {
-            ks_grid(w.ks_grid, w.ks_counts)
-        }
+        w.ks_d
     }
 }
 

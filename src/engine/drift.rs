@@ -68,8 +68,22 @@ impl DriftRuntime {
                     drift.name, model.meta.name, model.meta.version
                 ));
             };
-            let binning =
-                Binning::from_baseline(baseline, drift.psi_bins().unwrap_or(10), drift.ks_cells().unwrap_or(1000));
+            let sample = match drift.ks_exact() {
+                false => None,
+                true => Some(model.reference.get(&key).ok_or_else(|| {
+                    format!(
+                        "drift `{}`: `ks(exact)` compares with the training values of `{key}`, which {} v{} does not keep \
+                         (trained before versions kept them, or logged outside housing-flow); retrain it, or use `ks()` on the grid",
+                        drift.name, model.meta.name, model.meta.version
+                    )
+                })?),
+            };
+            let binning = Binning::from_baseline(
+                baseline,
+                drift.psi_bins().unwrap_or(10),
+                drift.ks_cells().unwrap_or(1000),
+                sample.as_deref(),
+            );
             let extract = match &drift.target {
                 DriftTarget::Field { field, .. } => Extract::Field {
                     index: plan
@@ -125,6 +139,59 @@ pub type Feeds = Vec<Rc<RefCell<Feed>>>;
 pub fn feed_batch(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel, board: &DriftBoard) {
     let late_before = feed.late;
     let spec = &m.spec;
+    // Count windows over a batch of consecutive event numbers (the usual case): the cells in
+    // one tight pass, then the feed finds each window once per run rather than once per value.
+    // Rows follow the events one for one.
+    let events = spec.measure == crate::program::Measure::Events;
+    let run: Option<(u64, Vec<Option<u32>>)> = match (&m.extract, m.binning.as_ref()) {
+        _ if !events => None,
+        (Extract::Prediction, Binning::Numeric(bins)) => consecutive(b.predictions.iter().map(|p| p.seq))
+            .map(|first| (first, b.predictions.iter().map(|p| bins.cell(p.estimated_price)).collect())),
+        (Extract::Feature { index, categorical: false }, Binning::Numeric(bins)) => {
+            let width = model.features.len().max(1);
+            let cells =
+                || -> Vec<Option<u32>> { b.rows.chunks_exact(width).map(|row| bins.cell(row[*index])).collect() };
+            consecutive(b.events.iter().map(|e| e.seq)).map(|first| (first, cells()))
+        }
+        (Extract::Field { index }, Binning::Numeric(bins)) => {
+            let value = |e: &crate::data::Event| e.values.get(*index).and_then(|v| v.as_f64());
+            let cells =
+                || -> Vec<Option<u32>> { b.events.iter().map(|e| value(e).and_then(|x| bins.cell(x))).collect() };
+            consecutive(b.events.iter().map(|e| e.seq)).map(|first| (first, cells()))
+        }
+        _ => None,
+    };
+    match run {
+        Some((first, cells)) => feed.offer_consecutive(first, &cells),
+        None => offer_each(m, feed, b, model),
+    }
+    // How far this worker has come: the next event number, or the newest event time.
+    let progress = match spec.measure {
+        crate::program::Measure::Events => {
+            b.events.iter().map(|e| e.seq).chain(b.rejected.iter().map(|d| d.seq)).max().map(|m| m + 1)
+        }
+        crate::program::Measure::EventTime => b.events.iter().map(|e| e.ts_ms.max(0) as u64).max(),
+    };
+    if let Some(p) = progress {
+        feed.advance(p);
+    }
+    board.add_late(m.index, feed.late - late_before);
+}
+
+/// The first of consecutive numbers; `None` if empty or not consecutive.
+fn consecutive(mut seqs: impl Iterator<Item = u64>) -> Option<u64> {
+    let first = seqs.next()?;
+    let mut last = first;
+    seqs.all(|s| {
+        last += 1;
+        s == last
+    })
+    .then_some(first)
+}
+
+/// Offers every value of the batch on its own, at its position.
+fn offer_each(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel) {
+    let spec = &m.spec;
     match (&m.extract, m.binning.as_ref()) {
         (Extract::Prediction, Binning::Numeric(bins)) => {
             for p in &b.predictions {
@@ -163,17 +230,6 @@ pub fn feed_batch(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel,
         }
         _ => {}
     }
-    // How far this worker has come: the next event number, or the newest event time.
-    let progress = match spec.measure {
-        crate::program::Measure::Events => {
-            b.events.iter().map(|e| e.seq).chain(b.rejected.iter().map(|d| d.seq)).max().map(|m| m + 1)
-        }
-        crate::program::Measure::EventTime => b.events.iter().map(|e| e.ts_ms.max(0) as u64).max(),
-    };
-    if let Some(p) = progress {
-        feed.advance(p);
-    }
-    board.add_late(m.index, feed.late - late_before);
 }
 
 /// What the rules stage reads and acts on: the monitors' board and registry, the served model,

@@ -10,7 +10,7 @@ use super::runtime::{Runtime, SinkRuntime};
 use super::stats::new_histogram;
 use crate::data::dead_letter::DeadLetter;
 use crate::data::validate::validate;
-use crate::drift::{window_collection, window_statistics, Alert, Feed, WindowStats};
+use crate::drift::{window_collection, window_statistics, Alert, CellDelta, Feed, WindowStats};
 use crate::plan::{BatchPolicy, Dataflow, Exchange, Operator, OperatorKind};
 use crate::program::Schema;
 use std::cell::RefCell;
@@ -52,8 +52,8 @@ pub fn render_drift(
     let (index, peers) = (worker.index(), worker.peers());
     let ops: Vec<&Operator> = df.operators.iter().filter(|o| o.kind.monitor() == Some(m.drift.name.as_str())).collect();
     worker.dataflow::<u64, _, _>(|scope| {
-        let (entering, entering_updates) = scope.new_collection::<u64, isize>();
-        let (adjust, adjust_updates) = scope.new_collection::<u64, isize>();
+        let (entering, entering_updates) = scope.new_collection::<(), CellDelta>();
+        let (adjust, adjust_updates) = scope.new_collection::<(), CellDelta>();
         let mut window = None;
         let mut windows = None;
         for op in ops {

@@ -150,6 +150,9 @@ pub fn prepare(plan: &Plan, file_sinks: bool) -> Result<Prepared, String> {
             _ => None,
         })
         .ok_or("the dataflow validates nothing")?;
+    // Monitors first: a monitor that cannot run refuses the run before any sink truncates a file.
+    let drift = DriftRuntime::new(&dataflow, &serving, &model, registry.clone())?;
+    let drift = (!drift.monitors.is_empty()).then(|| Arc::new(drift));
     let mut sinks = Vec::new();
     for op in &dataflow.operators {
         if let OperatorKind::Sink { sink, stream, targets } = &op.kind {
@@ -162,8 +165,6 @@ pub fn prepare(plan: &Plan, file_sinks: bool) -> Result<Prepared, String> {
             tracing::debug!("opened sink `{sink}` ({stream:?}): {} target(s)", targets.len());
         }
     }
-    let drift = DriftRuntime::new(&dataflow, &serving, &model, registry.clone())?;
-    let drift = (!drift.monitors.is_empty()).then(|| Arc::new(drift));
     let handle = Arc::new(ModelHandle::new(serving));
     Ok(Prepared {
         dataflow,

@@ -8,6 +8,7 @@ pub mod evaluate;
 pub mod linear;
 pub mod native;
 pub mod predictor;
+pub mod reference;
 pub mod serving;
 pub mod train;
 

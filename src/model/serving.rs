@@ -5,6 +5,7 @@ use super::compiled::CompiledModel;
 use super::error::ModelError;
 use super::native::LightgbmModel;
 use super::predictor::Predictor;
+use super::reference::{ReferenceSamples, REFERENCE_FILE};
 use crate::data::Value;
 use crate::features::{CategoryMaps, CompiledFeatures};
 use crate::program::{FeatureSet, PredictorKind};
@@ -47,6 +48,8 @@ pub struct ServingModel {
     /// For a model logged outside housing-flow whose columns are the declared features in
     /// another order: the declared column each model column reads.
     permutation: Option<Vec<usize>>,
+    /// The training values of the numeric drift targets (empty for versions that lack them).
+    pub reference: ReferenceSamples,
 }
 
 impl std::fmt::Debug for ServingModel {
@@ -115,7 +118,15 @@ impl ServingModel {
             (Some(lo), Some(hi)) if meta.quantiles.len() >= 2 => Some((predictor(&lo.file)?, predictor(&hi.file)?)),
             _ => None,
         };
-        Ok(ServingModel { meta, features, categories, estimate, bounds, permutation })
+        let reference = match loaded.files.get(REFERENCE_FILE) {
+            Some(bytes) => ReferenceSamples::decode(bytes).map_err(|message| LoadError::Invalid {
+                name: name.clone(),
+                version,
+                message,
+            })?,
+            None => ReferenceSamples::default(),
+        };
+        Ok(ServingModel { meta, features, categories, estimate, bounds, permutation, reference })
     }
 
     /// Loads the production version of `name` from a registry.

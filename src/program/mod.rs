@@ -287,6 +287,11 @@ impl Drift {
     pub fn ks_cells(&self) -> Option<u32> {
         self.rules.iter().find_map(|r| r.statistic.param("cells"))
     }
+
+    /// Whether its KS rules compare with the whole reference sample (`ks(exact)`).
+    pub fn ks_exact(&self) -> bool {
+        self.rules.iter().any(|r| r.statistic.param(EXACT).is_some())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -371,10 +376,17 @@ impl Statistic {
     }
 }
 
+/// The setting of `ks(exact)`: a bare word in the language, `exact: 1` among the settings.
+pub const EXACT: &str = "exact";
+
+/// The statistics that have an exact form.
+pub const EXACT_STATISTICS: [&str; 2] = ["ks", "ks_p"];
+
 impl std::fmt::Display for Statistic {
-    /// `psi(bins: 10)`, `ks(cells: 1000)`, `wasserstein()`.
+    /// `psi(bins: 10)`, `ks(cells: 1000)`, `ks(exact)`, `wasserstein()`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let params: Vec<String> = self.params.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let params: Vec<String> =
+            self.params.iter().map(|(k, v)| if k == EXACT { k.clone() } else { format!("{k}: {v}") }).collect();
         write!(f, "{}({})", self.name, params.join(", "))
     }
 }

@@ -11,6 +11,7 @@ pub use register::{train_and_register, Registered};
 use super::baseline;
 use super::evaluate;
 use super::linear::Linear;
+use super::reference::{ReferenceSamples, REFERENCE_FILE};
 use crate::data::{Event, Value};
 use crate::features::{CategoryMaps, Cell, CompiledFeatures};
 use crate::plan::ModelPlan;
@@ -147,7 +148,8 @@ pub fn train(plan: &ModelPlan, events: &[Event], opts: &TrainOptions) -> Result<
     };
 
     let train_pred = predict(&text, &train_rows, nf)?;
-    let baselines = baselines(plan, &features, &train_events, &train_rows, &train_pred);
+    let (baselines, reference) = baselines(plan, &features, &train_events, &train_rows, &train_pred);
+    files.push((REFERENCE_FILE.to_string(), reference.encode()));
     let meta = ModelMeta {
         name: model.name.clone(),
         version: 0,
@@ -275,16 +277,18 @@ fn predict(model_text: &str, rows: &[f64], n_features: usize) -> Result<Vec<f64>
 }
 
 /// Baselines for each feature, each numeric schema field, and the prediction, keyed as
-/// drift targets print: `set.feature`, `schema.field`, `model.prediction`.
+/// drift targets print: `set.feature`, `schema.field`, `model.prediction`; and the training
+/// values of the numeric ones, for `ks(exact)`.
 fn baselines(
     plan: &ModelPlan,
     features: &CompiledFeatures,
     events: &[&[Value]],
     rows: &[f64],
     pred: &[f64],
-) -> BTreeMap<String, Baseline> {
+) -> (BTreeMap<String, Baseline>, ReferenceSamples) {
     let nf = features.len();
     let mut out = BTreeMap::new();
+    let mut samples = ReferenceSamples::default();
     for (i, name) in features.names.iter().enumerate() {
         let key = format!("{}.{name}", plan.features.name);
         if features.types[i] == FeatureType::Category {
@@ -297,6 +301,7 @@ fn baselines(
         } else {
             let column: Vec<f64> = rows.chunks(nf).map(|r| r[i]).collect();
             if let Some(b) = baseline::numeric(&column) {
+                samples.insert(key.clone(), &column);
                 out.insert(key, b);
             }
         }
@@ -309,6 +314,7 @@ fn baselines(
         if field.ty.is_numeric() {
             let column: Vec<f64> = events.iter().filter_map(|e| e.get(j).and_then(Value::as_f64)).collect();
             if let Some(b) = baseline::numeric(&column) {
+                samples.insert(key.clone(), &column);
                 out.insert(key, b);
             }
         } else if matches!(field.ty, crate::program::FieldType::Category(_) | crate::program::FieldType::Bool) {
@@ -324,9 +330,11 @@ fn baselines(
         }
     }
     if let Some(b) = baseline::numeric(pred) {
-        out.insert(format!("{}.prediction", plan.model.name), b);
+        let key = format!("{}.prediction", plan.model.name);
+        samples.insert(key.clone(), pred);
+        out.insert(key, b);
     }
-    out
+    (out, samples)
 }
 
 fn data_hash(a: &[f64], ay: &[f64], b: &[f64], by: &[f64]) -> String {

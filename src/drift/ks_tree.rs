@@ -1,0 +1,253 @@
+//! The KS distance of a window, kept up to date as counts change: a segment tree over the cells.
+//!
+//! Cell `c` has a window count `w_c` and a reference weight `r_c`, the reference CDF at the
+//! cell's upper bound being `R_c / q` (`R_c` the sum of `r` through `c`) and the window's
+//! `P_c / m` (`P_c` the sum of `w`, `m` the window's size). The distance is
+//! `D = max |P_c/m − R_c/q|` over the cells that are evaluation points, which is
+//! `max |q·P_c − m·R_c| / (q·m)`: the largest absolute prefix sum of the leaf values
+//! `v_c = q·w_c − m·r_c`. Each node keeps its sum and the largest and smallest prefix sum over
+//! its evaluation points, so the root answers D, in exact integers until the one division.
+//!
+//! A count change touches one leaf and its log₂(cells) ancestors. A change of `m` changes every
+//! leaf, so the tree is rebuilt in O(cells); that happens while a window of events fills up and
+//! for windows of event time, whose size varies. It is also rebuilt when so many leaves changed
+//! that walking their ancestors would cost more.
+//!
+//! With the reference quantile grid (`q` = cells, `r_c` the grid values at the cell's bound)
+//! this is the grid distance of [`ks_grid`](super::ks::ks_grid); with the reference sample
+//! itself (`q` = its size, a cell bound at every reference value and just below it) it is the
+//! exact two-sample statistic of [`ks_exact`](super::ks::ks_exact).
+
+/// No evaluation point in the node: prefix extremes that any real value beats.
+const NO_MAX: i64 = i64::MIN / 4;
+const NO_MIN: i64 = i64::MAX / 4;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Node {
+    sum: i64,
+    max: i64,
+    min: i64,
+}
+
+impl Node {
+    const EMPTY: Node = Node { sum: 0, max: NO_MAX, min: NO_MIN };
+
+    fn join(l: Node, r: Node) -> Node {
+        Node {
+            sum: l.sum + r.sum,
+            max: if r.max == NO_MAX { l.max } else { l.max.max(l.sum + r.max) },
+            min: if r.min == NO_MIN { l.min } else { l.min.min(l.sum + r.min) },
+        }
+    }
+}
+
+/// The reference side of a KS distance: per cell, its weight and whether the CDFs are compared
+/// at its upper bound; and the weights' denominator.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KsReference {
+    pub q: u64,
+    pub weights: Vec<u32>,
+    pub evaluated: Vec<bool>,
+}
+
+/// The window's side, and the tree over both.
+#[derive(Clone, Debug)]
+pub struct KsTree {
+    q: i64,
+    weights: Vec<i64>,
+    evaluated: Vec<bool>,
+    counts: Vec<i64>,
+    total: i64,
+    /// The window size the leaves were computed for.
+    built_for: i64,
+    /// Leaves start at `size` (a power of two); node `i` has children `2i` and `2i + 1`.
+    size: usize,
+    nodes: Vec<Node>,
+    dirty: Vec<u32>,
+    is_dirty: Vec<bool>,
+    /// Levels of the tree: what one leaf's change costs to bring up to the root.
+    depth: usize,
+    /// So many leaves changed that rebuilding is cheaper than walking up from each.
+    rebuild_due: bool,
+}
+
+impl KsTree {
+    pub fn new(reference: &KsReference) -> KsTree {
+        let cells = reference.weights.len();
+        assert_eq!(cells, reference.evaluated.len(), "one evaluation flag per cell");
+        let size = cells.next_power_of_two().max(2);
+        let mut tree = KsTree {
+            q: reference.q as i64,
+            weights: reference.weights.iter().map(|&w| i64::from(w)).collect(),
+            evaluated: reference.evaluated.clone(),
+            counts: vec![0; cells],
+            total: 0,
+            built_for: -1,
+            size,
+            nodes: vec![Node::EMPTY; 2 * size],
+            dirty: Vec::new(),
+            is_dirty: vec![false; cells],
+            depth: size.trailing_zeros() as usize + 1,
+            rebuild_due: false,
+        };
+        tree.rebuild();
+        tree
+    }
+
+    /// Adds `diff` values to `cell`.
+    #[inline]
+    pub fn apply(&mut self, cell: usize, diff: i64) {
+        let Some(c) = self.counts.get_mut(cell) else { return };
+        *c += diff;
+        self.total += diff;
+        // Once a rebuild is due, which leaves changed no longer matters.
+        if !self.is_dirty[cell] && !self.rebuild_due {
+            self.is_dirty[cell] = true;
+            self.dirty.push(cell as u32);
+            self.rebuild_due = self.dirty.len() * self.depth >= self.counts.len();
+        }
+    }
+
+    /// Values in the window.
+    pub fn total(&self) -> u64 {
+        self.total.max(0) as u64
+    }
+
+    /// The distance D; `None` for an empty window or a reference without evaluation points.
+    pub fn distance(&mut self) -> Option<f64> {
+        self.refresh();
+        let root = self.nodes[1];
+        if self.total <= 0 || root.max == NO_MAX {
+            return None;
+        }
+        let largest = root.max.max(-root.min);
+        Some(largest as f64 / (self.q as f64 * self.total as f64))
+    }
+
+    fn leaf(&self, c: usize) -> Node {
+        let v = self.q * self.counts[c] - self.total * self.weights[c];
+        if self.evaluated[c] {
+            Node { sum: v, max: v, min: v }
+        } else {
+            Node { sum: v, max: NO_MAX, min: NO_MIN }
+        }
+    }
+
+    /// Brings the tree up to date with the counts.
+    fn refresh(&mut self) {
+        if self.dirty.is_empty() && !self.rebuild_due && self.built_for == self.total {
+            return;
+        }
+        if self.built_for != self.total || self.rebuild_due {
+            self.rebuild();
+            return;
+        }
+        let mut level: Vec<usize> = Vec::with_capacity(self.dirty.len());
+        for &c in &self.dirty {
+            let c = c as usize;
+            self.is_dirty[c] = false;
+            self.nodes[self.size + c] = self.leaf(c);
+            level.push((self.size + c) / 2);
+        }
+        self.dirty.clear();
+        level.sort_unstable();
+        level.dedup();
+        while !level.is_empty() {
+            for &i in &level {
+                self.nodes[i] = Node::join(self.nodes[2 * i], self.nodes[2 * i + 1]);
+            }
+            if level[0] == 1 {
+                break;
+            }
+            for i in level.iter_mut() {
+                *i /= 2;
+            }
+            level.dedup();
+        }
+    }
+
+    fn rebuild(&mut self) {
+        for c in self.dirty.drain(..) {
+            self.is_dirty[c as usize] = false;
+        }
+        self.rebuild_due = false;
+        for c in 0..self.counts.len() {
+            self.nodes[self.size + c] = self.leaf(c);
+        }
+        for i in (1..self.size).rev() {
+            self.nodes[i] = Node::join(self.nodes[2 * i], self.nodes[2 * i + 1]);
+        }
+        self.built_for = self.total;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// D straight from the definition.
+    fn direct(reference: &KsReference, counts: &[i64]) -> Option<f64> {
+        let m: i64 = counts.iter().sum();
+        let (mut p, mut r, mut d, mut any) = (0i64, 0i64, 0f64, false);
+        for (c, &count) in counts.iter().enumerate() {
+            p += count;
+            r += i64::from(reference.weights[c]);
+            if reference.evaluated[c] {
+                any = true;
+                d = d.max((p as f64 / m as f64 - r as f64 / reference.q as f64).abs());
+            }
+        }
+        (m > 0 && any).then_some(d)
+    }
+
+    #[test]
+    fn empty_window_and_no_points() {
+        let reference = KsReference { q: 2, weights: vec![1, 1], evaluated: vec![true, true] };
+        assert_eq!(KsTree::new(&reference).distance(), None);
+        let blind = KsReference { q: 2, weights: vec![1, 1], evaluated: vec![false, false] };
+        let mut tree = KsTree::new(&blind);
+        tree.apply(0, 3);
+        assert_eq!(tree.distance(), None);
+    }
+
+    #[test]
+    fn all_in_the_last_cell() {
+        let reference = KsReference { q: 4, weights: vec![1, 1, 1, 1, 0], evaluated: vec![true; 5] };
+        let mut tree = KsTree::new(&reference);
+        tree.apply(4, 10);
+        // The reference CDF reaches 1 at cell 3, where the window's is still 0.
+        assert_eq!(tree.distance(), Some(1.0));
+    }
+
+    proptest! {
+        /// After any sequence of changes, in any batches, D is the direct one.
+        #[test]
+        fn matches_the_definition(
+            cells in 1usize..200,
+            weights in prop::collection::vec(0u32..5, 200),
+            evaluated in prop::collection::vec(prop::bool::weighted(0.8), 200),
+            steps in prop::collection::vec(prop::collection::vec((0usize..200, 1i64..6), 0..30), 1..12),
+        ) {
+            let weights: Vec<u32> = weights[..cells].to_vec();
+            let q = weights.iter().map(|&w| u64::from(w)).sum::<u64>().max(1);
+            let reference = KsReference { q, weights, evaluated: evaluated[..cells].to_vec() };
+            let mut tree = KsTree::new(&reference);
+            let mut counts = vec![0i64; cells];
+            for (s, step) in steps.iter().enumerate() {
+                for &(c, n) in step {
+                    let c = c % cells;
+                    // Every other step takes values out again where there are some.
+                    let n = if s % 2 == 1 { -n.min(counts[c]) } else { n };
+                    counts[c] += n;
+                    tree.apply(c, n);
+                }
+                let (got, want) = (tree.distance(), direct(&reference, &counts));
+                match (got, want) {
+                    (Some(a), Some(b)) => prop_assert!((a - b).abs() < 1e-12, "{} vs {}", a, b),
+                    (a, b) => prop_assert_eq!(a, b),
+                }
+            }
+        }
+    }
+}
