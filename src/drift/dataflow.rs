@@ -65,6 +65,8 @@ pub struct Feed {
     watermark: u64,
     /// Values that arrived after a window they belong to had closed.
     pub late: u64,
+    /// Zeroed dense counts of windows already handed over, for the next windows.
+    spare: Vec<Vec<u32>>,
 }
 
 enum Pending {
@@ -78,11 +80,11 @@ enum Pending {
 }
 
 impl Pending {
-    /// Counts for `dense` cells (0: sparse).
-    fn new(dense: usize) -> Pending {
+    /// Counts for `dense` cells (0: sparse), in `spare` (zeroed) if given.
+    fn new(dense: usize, spare: Option<Vec<u32>>) -> Pending {
         if dense > 0 {
             let touched = (dense > TRACK_TOUCHED_ABOVE).then(Vec::new);
-            Pending::Dense { counts: vec![0; dense], touched }
+            Pending::Dense { counts: spare.unwrap_or_else(|| vec![0; dense]), touched }
         } else {
             Pending::Sparse(HashMap::new())
         }
@@ -119,6 +121,7 @@ impl Feed {
             dense,
             watermark: 0,
             late: 0,
+            spare: Vec::new(),
         }
     }
 
@@ -183,7 +186,8 @@ impl Feed {
         let enters = self.spec.enters(position);
         self.cool();
         let dense = self.dense;
-        let pending = self.pending.remove(&enters).unwrap_or_else(|| Pending::new(dense));
+        let spare = self.spare.pop();
+        let pending = self.pending.remove(&enters).unwrap_or_else(|| Pending::new(dense, spare));
         let lo = (enters - 1) * self.spec.every;
         self.hot = Some((enters, lo, lo + self.spec.every, pending));
     }
@@ -195,7 +199,8 @@ impl Feed {
         if enters >= open {
             self.cool();
             let dense = self.dense;
-            let pending = self.pending.remove(&enters).unwrap_or_else(|| Pending::new(dense));
+            let spare = self.spare.pop();
+            let pending = self.pending.remove(&enters).unwrap_or_else(|| Pending::new(dense, spare));
             let lo = (enters - 1) * self.spec.every;
             self.hot = Some((enters, lo, lo + self.spec.every, pending));
             if let Some((_, _, _, p)) = self.hot.as_mut() {
@@ -256,18 +261,28 @@ impl Feed {
             }
             let (at, pending) = entry.remove_entry();
             let delta = match pending {
-                Pending::Dense { counts, touched } => {
+                Pending::Dense { mut counts, touched } => {
                     // A slide that touched many cells reads them off in order; a few are sorted.
-                    let pairs = match touched {
+                    let pairs: Vec<(u64, i64)> = match touched {
                         Some(mut touched) if touched.len() * 16 <= counts.len() => {
                             touched.sort_unstable();
-                            touched.iter().map(|&c| (u64::from(c), i64::from(counts[c as usize]))).collect()
+                            let pairs =
+                                touched.iter().map(|&c| (u64::from(c), i64::from(counts[c as usize]))).collect();
+                            for &c in &touched {
+                                counts[c as usize] = 0;
+                            }
+                            pairs
                         }
                         _ => {
                             let nonzero = counts.iter().enumerate().filter(|(_, &n)| n > 0);
-                            nonzero.map(|(c, &n)| (c as u64, i64::from(n))).collect()
+                            let pairs = nonzero.map(|(c, &n)| (c as u64, i64::from(n))).collect();
+                            counts.fill(0);
+                            pairs
                         }
                     };
+                    if self.spare.len() < 4 {
+                        self.spare.push(counts);
+                    }
                     CellDelta::from_sorted(pairs)
                 }
                 Pending::Sparse(map) => CellDelta::from_pairs(map.into_iter().map(|(c, n)| (c, n as i64)).collect()),
