@@ -1,24 +1,24 @@
 //! Drift windows as a differential collection.
 //!
 //! Each worker maps its values to cells ([`Binning`]) and feeds a [`Feed`]. The feed turns the
-//! values entering window `j` into one update `((), j, counts)` of a differential collection
-//! whose logical time is the window index and whose difference is the slide's counts per cell
-//! ([`CellDelta`]), so a slide costs one update per worker, whatever the window length and
-//! however many cells it touches.
+//! values entering window `j` into updates of a differential collection whose logical time is
+//! the window index and whose difference is the slide's counts per cell ([`CellDelta`]): the
+//! counts at time `j`, and the same counts negated at `j + size/every`, the window they leave.
+//! The collection at time `j` is exactly the multiset of cells in window `j`, and a slide costs
+//! two updates per worker, whatever the window length and however many cells it touches. (A
+//! late value of an event-time window joins the open windows and leaves when it would have,
+//! as its own +1 and −1.)
 //!
-//! [`window_stats`] exchanges them to the drift's owner worker and forms the window with the
-//! delayed retraction: `window = entering + delay(negate(entering), size/every)`, so the
-//! collection at time `j` is exactly the multiset of cells in window `j`. (Late values of
-//! event-time windows, which leave earlier than that, come through a second collection of
-//! explicit adjustments.) It then accumulates the window into [`WindowCounts`] in time order as
-//! the frontier passes each index and emits the window's [`Statistics`]: no window is ever
-//! rescanned.
+//! [`window_stats`] exchanges the collection to the drift's owner worker, accumulates it into
+//! [`WindowCounts`] in time order as the frontier passes each index and emits the window's
+//! [`Statistics`]: no window is ever rescanned.
 
 use super::binning::Binning;
 use super::counts::{Statistics, WindowCounts};
 use super::delta::CellDelta;
 use super::window::WindowSpec;
 use crate::program::Measure;
+use differential_dataflow::difference::Abelian as _;
 use differential_dataflow::input::InputSession;
 use differential_dataflow::{AsCollection as _, VecCollection};
 use serde::Serialize;
@@ -52,8 +52,8 @@ pub type CellInput = InputSession<u64, (), CellDelta>;
 /// and hands them to the collection once the worker can no longer add to that window.
 pub struct Feed {
     spec: WindowSpec,
-    /// The entering updates, and the adjustments for late values; `None` once closed.
-    session: Option<(CellInput, CellInput)>,
+    /// The window collection's input; `None` once closed.
+    session: Option<CellInput>,
     /// Entering updates not yet handed over, by window index.
     pending: BTreeMap<u64, Pending>,
     /// The window most values enter right now, kept out of the map: (index, first position,
@@ -67,6 +67,8 @@ pub struct Feed {
     pub late: u64,
     /// Zeroed dense counts of windows already handed over, for the next windows.
     spare: Vec<Vec<u32>>,
+    /// A batch's cells, kept between batches by [`Feed::offer_consecutive_from`].
+    cells: Vec<Option<u32>>,
 }
 
 enum Pending {
@@ -106,28 +108,30 @@ impl Pending {
 }
 
 impl Feed {
-    /// A feed into `entering` (values entering windows) and `adjust` (late values' explicit
+    /// A feed into `input`, the window collection's updates: what enters each window and,
+    /// at the same moment, its retraction from the window it leaves.
     /// entries and exits), the two inputs of [`window_stats`].
-    pub fn new(spec: WindowSpec, binning: &Binning, entering: CellInput, adjust: CellInput) -> Feed {
+    pub fn new(spec: WindowSpec, binning: &Binning, input: CellInput) -> Feed {
         let dense = match binning {
             Binning::Numeric(b) => b.cells(),
             Binning::Categorical(_) => 0,
         };
         Feed {
             spec,
-            session: Some((entering, adjust)),
+            session: Some(input),
             pending: BTreeMap::new(),
             hot: None,
             dense,
             watermark: 0,
             late: 0,
             spare: Vec::new(),
+            cells: Vec::new(),
         }
     }
 
     /// The lowest window index still open to this worker's values.
     fn open(&self) -> u64 {
-        self.session.as_ref().map_or(u64::MAX, |s| *s.0.time())
+        self.session.as_ref().map_or(u64::MAX, |s| *s.time())
     }
 
     /// Adds a value at `position` in `cell`. Returns false for a late value: one whose first
@@ -181,6 +185,16 @@ impl Feed {
         }
     }
 
+    /// [`offer_consecutive`](Feed::offer_consecutive) of the cells `cells` yields, collected in
+    /// a buffer the feed keeps from batch to batch.
+    pub fn offer_consecutive_from(&mut self, first: u64, cells: impl Iterator<Item = Option<u32>>) {
+        let mut buffer = std::mem::take(&mut self.cells);
+        buffer.clear();
+        buffer.extend(cells);
+        self.offer_consecutive(first, &buffer);
+        self.cells = buffer;
+    }
+
     /// Makes the window `position` enters hot without adding a value to it.
     fn offer_elsewhere_empty(&mut self, position: u64) {
         let enters = self.spec.enters(position);
@@ -210,11 +224,11 @@ impl Feed {
         }
         self.late += 1;
         let leaves = self.spec.leaves(enters);
-        // It joins the open windows now and leaves when it would have: not the entering
-        // collection's delayed retraction, which would keep it too long.
-        if let Some((_, adjust)) = self.session.as_mut().filter(|_| leaves > open) {
-            adjust.update_at((), open, CellDelta::one(cell, 1));
-            adjust.update_at((), leaves, CellDelta::one(cell, -1));
+        // It joins the open windows now and leaves when it would have, not `size/every` windows
+        // after the window it joins, which would keep it too long.
+        if let Some(input) = self.session.as_mut().filter(|_| leaves > open) {
+            input.update_at((), open, CellDelta::one(cell, 1));
+            input.update_at((), leaves, CellDelta::one(cell, -1));
         }
         false
     }
@@ -231,14 +245,12 @@ impl Feed {
         let open = self.spec.open_index(watermark);
         if open > self.open() {
             self.hand_over(open);
-            if let Some((entering, adjust)) = self.session.as_mut() {
-                entering.advance_to(open);
-                adjust.advance_to(open);
+            if let Some(input) = self.session.as_mut() {
+                input.advance_to(open);
             }
         }
-        if let Some((entering, adjust)) = self.session.as_mut() {
-            entering.flush();
-            adjust.flush();
+        if let Some(input) = self.session.as_mut() {
+            input.flush();
         }
     }
 
@@ -254,7 +266,8 @@ impl Feed {
         if self.hot.as_ref().is_some_and(|h| h.0 < open) {
             self.cool();
         }
-        let Some((session, _)) = self.session.as_mut() else { return };
+        let slides = self.spec.slides();
+        let Some(session) = self.session.as_mut() else { return };
         while let Some(entry) = self.pending.first_entry() {
             if *entry.key() >= open {
                 break;
@@ -287,16 +300,19 @@ impl Feed {
                 }
                 Pending::Sparse(map) => CellDelta::from_pairs(map.into_iter().map(|(c, n)| (c, n as i64)).collect()),
             };
+            // What enters window `at` leaves window `at + size/every`.
+            let mut leaving = delta.clone();
+            leaving.negate();
             session.update_at((), at, delta);
+            session.update_at((), at + slides, leaving);
         }
     }
 
     /// The input has ended: hands over everything and closes this worker's side of the collection.
     pub fn close(&mut self) {
         self.hand_over(u64::MAX);
-        if let Some((entering, adjust)) = self.session.take() {
-            entering.close();
-            adjust.close();
+        if let Some(input) = self.session.take() {
+            input.close();
         }
     }
 
@@ -311,33 +327,25 @@ const TRACK_TOUCHED_ABOVE: usize = 8192;
 /// Updates waiting for the frontier to pass their window index, with the capability to report it.
 type Held = (Capability<u64>, Vec<CellDelta>);
 
-/// The `drift-window` operator: a drift's window as a differential collection of cells on worker
-/// `owner`, timed by window index: the entering updates, the same updates negated `size/every`
-/// windows later (what enters window j leaves window j + size/every), and the late values'
-/// explicit adjustments.
-pub fn window_collection<'s>(
-    entering: CellUpdates<'s>,
-    adjust: CellUpdates<'s>,
-    spec: WindowSpec,
-    owner: u64,
-) -> CellUpdates<'s> {
+/// The `drift-window` operator: a drift's window as a differential collection of cell counts on
+/// worker `owner`, timed by window index. The feeds already put each slide's counts in at the
+/// window they enter and, negated, at the window they leave (and a late value's +1 and −1 at the
+/// windows it joins and leaves), so the collection at time `j` is window `j`; this exchanges it
+/// to its owner.
+pub fn window_collection(updates: CellUpdates<'_>, owner: u64) -> CellUpdates<'_> {
     let to_owner = move |_: &((), u64, CellDelta)| owner;
-    let entering = entering.inner.exchange(to_owner).as_collection();
-    let adjust = adjust.inner.exchange(to_owner).as_collection();
-    let slides = spec.slides();
-    entering.clone().concat(entering.negate().delay(move |t| t + slides)).concat(adjust)
+    updates.inner.exchange(to_owner).as_collection()
 }
 
 /// Accumulates a drift's window collection on worker `owner` and emits each window's statistics
 /// once the frontier has passed its index: [`window_collection`] then [`window_statistics`].
 pub fn window_stats<'s>(
-    entering: CellUpdates<'s>,
-    adjust: CellUpdates<'s>,
+    updates: CellUpdates<'s>,
     binning: Arc<Binning>,
     spec: WindowSpec,
     owner: u64,
 ) -> Stream<'s, u64, Vec<WindowStats>> {
-    window_statistics(window_collection(entering, adjust, spec, owner), binning, spec)
+    window_statistics(window_collection(updates, owner), binning, spec)
 }
 
 /// The `drift-stats` operator: applies the window collection's updates to counts per cell in
@@ -409,11 +417,10 @@ pub fn run_windows(
         let (index, peers) = (worker.index(), worker.peers());
         let (binning, results) = (binning.clone(), r.clone());
         let mut feed = worker.dataflow::<u64, _, _>(|scope| {
-            let (entering, entering_updates) = scope.new_collection::<(), CellDelta>();
-            let (adjust, adjust_updates) = scope.new_collection::<(), CellDelta>();
-            let stats = window_stats(entering_updates, adjust_updates, binning.clone(), spec, 0);
+            let (input, updates) = scope.new_collection::<(), CellDelta>();
+            let stats = window_stats(updates, binning.clone(), spec, 0);
             stats.inspect(move |s| results.lock().expect("results").push(s.clone()));
-            Feed::new(spec, &binning, entering, adjust)
+            Feed::new(spec, &binning, input)
         });
         let mine: Vec<(u64, u64)> = values.iter().skip(index).step_by(peers).copied().collect();
         for chunk in mine.chunks(batch.max(1)) {

@@ -9,9 +9,10 @@
 //! its evaluation points, so the root answers D, in exact integers until the one division.
 //!
 //! A count change touches one leaf and its log₂(cells) ancestors. A change of `m` changes every
-//! leaf, so the tree is rebuilt in O(cells); that happens while a window of events fills up and
-//! for windows of event time, whose size varies. It is also rebuilt when so many leaves changed
-//! that walking their ancestors would cost more.
+//! leaf; that happens while a window of events fills up and for windows of event time, whose
+//! size varies. Then, or when so many leaves changed that walking their ancestors would cost
+//! more, D comes from one pass over the cells instead, and the tree is rebuilt (O(cells)) the
+//! next time few leaves change.
 //!
 //! With the reference quantile grid (`q` = cells, `r_c` the grid values at the cell's bound)
 //! this is the grid distance of [`ks_grid`](super::ks::ks_grid); with the reference sample
@@ -69,6 +70,8 @@ pub struct KsTree {
     depth: usize,
     /// So many leaves changed that rebuilding is cheaper than walking up from each.
     rebuild_due: bool,
+    /// The window size at the previous distance.
+    last_total: i64,
 }
 
 impl KsTree {
@@ -89,6 +92,7 @@ impl KsTree {
             is_dirty: vec![false; cells],
             depth: size.trailing_zeros() as usize + 1,
             rebuild_due: false,
+            last_total: 0,
         };
         tree.rebuild();
         tree
@@ -115,13 +119,42 @@ impl KsTree {
 
     /// The distance D; `None` for an empty window or a reference without evaluation points.
     pub fn distance(&mut self) -> Option<f64> {
-        self.refresh();
-        let root = self.nodes[1];
+        let resized = std::mem::replace(&mut self.last_total, self.total) != self.total;
+        let root = if self.rebuild_due || resized {
+            // Most leaves changed, or all of them (a new window size): one pass over the cells
+            // answers without writing the tree, which is rebuilt only once changes are few again.
+            self.scan()
+        } else {
+            self.refresh();
+            self.nodes[1]
+        };
         if self.total <= 0 || root.max == NO_MAX {
             return None;
         }
         let largest = root.max.max(-root.min);
         Some(largest as f64 / (self.q as f64 * self.total as f64))
+    }
+
+    /// The root's prefix extremes by one pass over the leaves; leaves the tree out of date.
+    fn scan(&mut self) -> Node {
+        let (q, m) = (self.q, self.total);
+        let mut node = Node::EMPTY;
+        let mut prefix = 0i64;
+        for ((&w, &r), &evaluated) in self.counts.iter().zip(&self.weights).zip(&self.evaluated) {
+            prefix += q * w - m * r;
+            if evaluated {
+                node.max = node.max.max(prefix);
+                node.min = node.min.min(prefix);
+            }
+        }
+        node.sum = prefix;
+        for c in self.dirty.drain(..) {
+            self.is_dirty[c as usize] = false;
+        }
+        self.rebuild_due = false;
+        // Built for no size: the next refresh rebuilds.
+        self.built_for = -1;
+        node
     }
 
     fn leaf(&self, c: usize) -> Node {

@@ -143,27 +143,31 @@ pub fn feed_batch(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel,
     // one tight pass, then the feed finds each window once per run rather than once per value.
     // Rows follow the events one for one.
     let events = spec.measure == crate::program::Measure::Events;
-    let run: Option<(u64, Vec<Option<u32>>)> = match (&m.extract, m.binning.as_ref()) {
-        _ if !events => None,
-        (Extract::Prediction, Binning::Numeric(bins)) => consecutive(b.predictions.iter().map(|p| p.seq))
-            .map(|first| (first, b.predictions.iter().map(|p| bins.cell(p.estimated_price)).collect())),
-        (Extract::Feature { index, categorical: false }, Binning::Numeric(bins)) => {
-            let width = model.features.len().max(1);
-            let cells =
-                || -> Vec<Option<u32>> { b.rows.chunks_exact(width).map(|row| bins.cell(row[*index])).collect() };
-            consecutive(b.events.iter().map(|e| e.seq)).map(|first| (first, cells()))
+    let by_events = || consecutive(b.events.iter().map(|e| e.seq));
+    match (&m.extract, m.binning.as_ref()) {
+        (Extract::Prediction, Binning::Numeric(bins)) if events => {
+            match consecutive(b.predictions.iter().map(|p| p.seq)) {
+                Some(first) => {
+                    feed.offer_consecutive_from(first, b.predictions.iter().map(|p| bins.cell(p.estimated_price)))
+                }
+                None => offer_each(m, feed, b, model),
+            }
         }
-        (Extract::Field { index }, Binning::Numeric(bins)) => {
-            let value = |e: &crate::data::Event| e.values.get(*index).and_then(|v| v.as_f64());
-            let cells =
-                || -> Vec<Option<u32>> { b.events.iter().map(|e| value(e).and_then(|x| bins.cell(x))).collect() };
-            consecutive(b.events.iter().map(|e| e.seq)).map(|first| (first, cells()))
-        }
-        _ => None,
-    };
-    match run {
-        Some((first, cells)) => feed.offer_consecutive(first, &cells),
-        None => offer_each(m, feed, b, model),
+        (Extract::Feature { index, categorical: false }, Binning::Numeric(bins)) if events => match by_events() {
+            Some(first) => {
+                let width = model.features.len().max(1);
+                feed.offer_consecutive_from(first, b.rows.chunks_exact(width).map(|row| bins.cell(row[*index])))
+            }
+            None => offer_each(m, feed, b, model),
+        },
+        (Extract::Field { index }, Binning::Numeric(bins)) if events => match by_events() {
+            Some(first) => {
+                let value = |e: &crate::data::Event| e.values.get(*index).and_then(|v| v.as_f64());
+                feed.offer_consecutive_from(first, b.events.iter().map(|e| value(e).and_then(|x| bins.cell(x))))
+            }
+            None => offer_each(m, feed, b, model),
+        },
+        _ => offer_each(m, feed, b, model),
     }
     // How far this worker has come: the next event number, or the newest event time.
     let progress = match spec.measure {

@@ -52,8 +52,7 @@ pub fn render_drift(
     let (index, peers) = (worker.index(), worker.peers());
     let ops: Vec<&Operator> = df.operators.iter().filter(|o| o.kind.monitor() == Some(m.drift.name.as_str())).collect();
     worker.dataflow::<u64, _, _>(|scope| {
-        let (entering, entering_updates) = scope.new_collection::<(), CellDelta>();
-        let (adjust, adjust_updates) = scope.new_collection::<(), CellDelta>();
+        let (input, updates) = scope.new_collection::<(), CellDelta>();
         let mut window = None;
         let mut windows = None;
         for op in ops {
@@ -63,8 +62,7 @@ pub fn render_drift(
                         Exchange::ToOwner { monitor } => monitor % peers,
                         Exchange::Pipeline => index,
                     };
-                    let (e, a) = (entering_updates.clone(), adjust_updates.clone());
-                    window = Some(window_collection(e, a, m.spec, owner as u64));
+                    window = Some(window_collection(updates.clone(), owner as u64));
                 }
                 OperatorKind::DriftStats { .. } => {
                     windows = window.clone().map(|w| window_statistics(w, m.binning.clone(), m.spec));
@@ -85,7 +83,7 @@ pub fn render_drift(
                 _ => unreachable!("only monitor operators are selected"),
             }
         }
-        Rc::new(RefCell::new(Feed::new(m.spec, &m.binning, entering, adjust)))
+        Rc::new(RefCell::new(Feed::new(m.spec, &m.binning, input)))
     })
 }
 

@@ -175,13 +175,16 @@ fn describe(k: &OperatorKind, workers: usize) -> String {
         OperatorKind::Predict { model, batch: BatchPolicy::Adaptive { max } } => {
             format!("model `{model}` (production version), adaptive batches ≤ {max} rows")
         }
-        OperatorKind::DriftCells { drift, target, cells, bins } => {
+        OperatorKind::DriftCells { drift, target, cells, bins, exact } => {
             let mut parts = Vec::new();
             if *bins > 0 {
                 parts.push(format!("{bins} PSI bins"));
             }
             if *cells > 0 {
                 parts.push(format!("{cells} KS cells"));
+            }
+            if *exact {
+                parts.push("two cells per training value (exact KS)".to_string());
             }
             let grid = if parts.len() > 1 { "the refined grid of " } else { "" };
             format!(

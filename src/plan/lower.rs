@@ -117,7 +117,13 @@ fn dataflow(program: &Program, source: &Source) -> Dataflow {
         let bins = d.psi_bins().unwrap_or(10);
         let cells = d.ks_cells().unwrap_or(if d.categorical { 0 } else { 1000 });
         let c = b.add(
-            OperatorKind::DriftCells { drift: d.name.clone(), target: d.target.clone(), cells, bins },
+            OperatorKind::DriftCells {
+                drift: d.name.clone(),
+                target: d.target.clone(),
+                cells,
+                bins,
+                exact: d.ks_exact(),
+            },
             main_of(input),
             Exchange::Pipeline,
         );

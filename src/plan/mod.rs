@@ -122,10 +122,19 @@ pub enum OperatorKind {
     /// Batched inference with the registry's production model.
     Predict { model: String, batch: BatchPolicy },
     /// Maps each batch's values to cells of the baseline and pre-aggregates them per window.
-    DriftCells { drift: String, target: DriftTarget, cells: u32, bins: u32 },
-    /// The window as a differential collection of cells, in the monitor's own dataflow whose
-    /// time is the window index: +n when values enter, the same update negated `size/every`
-    /// windows later when they leave. Updates go to the worker that owns the monitor.
+    DriftCells {
+        drift: String,
+        target: DriftTarget,
+        cells: u32,
+        bins: u32,
+        /// `ks(exact)`: also two cells per training value.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        exact: bool,
+    },
+    /// The window as a differential collection of cell counts, in the monitor's own dataflow
+    /// whose time is the window index: +n when values enter, the same counts negated
+    /// `size/every` windows later when they leave (both put in by the feeds). Updates go to the
+    /// worker that owns the monitor.
     DriftWindow { drift: Drift },
     /// Accumulates the updates into counts per cell as the frontier passes each window index,
     /// and derives every registered statistic from them (PSI over `bins` bins; the grid ones
