@@ -40,6 +40,8 @@ pub struct NumericBins {
     pub exact: bool,
     /// Upper bounds of the refined cells; one more cell holds values above the last.
     bounds: Vec<f64>,
+    /// The bounds followed by two +∞, so that the lookup may compare past the last bound.
+    padded: Vec<f64>,
     cell_psi: Vec<u32>,
     cell_ks: Vec<u32>,
     /// The reference side of the KS distance, per refined cell (see [`KsTree`](super::ks_tree::KsTree)).
@@ -144,6 +146,7 @@ impl NumericBins {
             ks_grid,
             reference_count,
             exact: sample.is_some(),
+            padded: bounds.iter().copied().chain([f64::INFINITY; 2]).collect(),
             bounds,
             cell_psi,
             cell_ks,
@@ -172,14 +175,18 @@ impl NumericBins {
         if slot >= self.slots.len().saturating_sub(1) {
             return Some(self.bounds.partition_point(|&b| b < x) as u32);
         }
-        // The bounds below the slot's lower edge are below x; scan forward from there to the
-        // first bound not below x (a slot holds a quarter of a bound on average).
+        // The bounds below the slot's lower edge are below x; step forward from there to the
+        // first bound not below x. A slot holds a quarter of a bound on average, so two steps
+        // without a branch (the padding keeps them in range) nearly always get there; a branch
+        // on each comparison would be mispredicted about once per value.
         let mut c = self.slots[slot] as usize;
         if c > 0 && self.bounds[c - 1] >= x {
             // Rounding put x a hair below its slot's lower edge: search the bounds below it.
             c = self.bounds[..c].partition_point(|&b| b < x);
         }
-        while c < self.bounds.len() && self.bounds[c] < x {
+        c += usize::from(self.padded[c] < x);
+        c += usize::from(self.padded[c] < x);
+        while self.padded[c] < x {
             c += 1;
         }
         Some(c as u32)
