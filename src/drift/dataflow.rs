@@ -160,7 +160,7 @@ impl Feed {
                 if let Some(c) = head {
                     self.offer(position, u64::from(c));
                 } else if self.spec.enters(position) >= self.open() {
-                    self.offer_elsewhere_empty(position);
+                    self.heat(self.spec.enters(position));
                 }
                 position += 1;
                 rest = tail;
@@ -195,9 +195,8 @@ impl Feed {
         self.cells = buffer;
     }
 
-    /// Makes the window `position` enters hot without adding a value to it.
-    fn offer_elsewhere_empty(&mut self, position: u64) {
-        let enters = self.spec.enters(position);
+    /// Makes window `enters` the hot one.
+    fn heat(&mut self, enters: u64) {
         self.cool();
         let dense = self.dense;
         let spare = self.spare.pop();
@@ -211,12 +210,7 @@ impl Feed {
         let enters = self.spec.enters(position);
         let open = self.open();
         if enters >= open {
-            self.cool();
-            let dense = self.dense;
-            let spare = self.spare.pop();
-            let pending = self.pending.remove(&enters).unwrap_or_else(|| Pending::new(dense, spare));
-            let lo = (enters - 1) * self.spec.every;
-            self.hot = Some((enters, lo, lo + self.spec.every, pending));
+            self.heat(enters);
             if let Some((_, _, _, p)) = self.hot.as_mut() {
                 p.add(cell);
             }
