@@ -36,8 +36,6 @@ pub struct NumericBins {
     pub ks_grid: Vec<f64>,
     /// Size of the reference sample (for the KS p-value).
     pub reference_count: u64,
-    /// Whether the KS distance is exact: against the whole reference sample, not the grid.
-    pub exact: bool,
     /// Upper bounds of the refined cells; one more cell holds values above the last.
     bounds: Vec<f64>,
     /// The bounds followed by two +∞, so that the lookup may compare past the last bound.
@@ -145,7 +143,6 @@ impl NumericBins {
             psi_reference,
             ks_grid,
             reference_count,
-            exact: sample.is_some(),
             padded: bounds.iter().copied().chain([f64::INFINITY; 2]).collect(),
             bounds,
             cell_psi,

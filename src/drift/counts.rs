@@ -1,8 +1,9 @@
 //! A window's contents as counts per cell, kept up to date by ±n updates, and the statistics
-//! derived from them, independent of how many values the window holds. An update adds to its
-//! refined cell, its PSI bin and its KS grid cell, and marks its leaf of the KS tree. A window
-//! then costs O(bins) for PSI, O(changed cells · log cells) for the KS distance (O(cells) when
-//! the window's size changed), and O(grid cells) for the Wasserstein distance.
+//! derived from them, independent of how many values the window holds. An update of a refined
+//! cell adds to its PSI bin and its KS grid cell and to its leaf of the KS tree (which keeps the
+//! counts per refined cell). A window then costs O(bins) for PSI, O(changed cells · log cells)
+//! for the KS distance (O(cells) when most cells or the window's size changed), and O(grid
+//! cells) for the Wasserstein distance.
 
 use super::binning::{Binning, UNSEEN};
 use super::ks_tree::KsTree;
@@ -14,7 +15,7 @@ use std::collections::HashMap;
 /// Counts per cell of one drift's current window.
 #[derive(Clone, Debug)]
 pub enum WindowCounts {
-    /// Counts per refined cell, per PSI bin and per KS grid cell, and the KS tree.
+    /// Counts per PSI bin and per KS grid cell, and the KS tree over the refined cells.
     Numeric {
         psi: Vec<u64>,
         ks: Vec<u64>,

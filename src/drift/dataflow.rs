@@ -67,8 +67,6 @@ pub struct Feed {
     pub late: u64,
     /// Zeroed dense counts of windows already handed over, for the next windows.
     spare: Vec<Vec<u32>>,
-    /// A batch's cells, kept between batches by [`Feed::offer_consecutive_from`].
-    cells: Vec<Option<u32>>,
 }
 
 enum Pending {
@@ -92,7 +90,6 @@ impl Pending {
         }
     }
 
-    #[inline]
     fn add(&mut self, cell: u64) {
         match self {
             Pending::Dense { counts, touched } => {
@@ -110,7 +107,6 @@ impl Pending {
 impl Feed {
     /// A feed into `input`, the window collection's updates: what enters each window and,
     /// at the same moment, its retraction from the window it leaves.
-    /// entries and exits), the two inputs of [`window_stats`].
     pub fn new(spec: WindowSpec, binning: &Binning, input: CellInput) -> Feed {
         let dense = match binning {
             Binning::Numeric(b) => b.cells(),
@@ -125,7 +121,6 @@ impl Feed {
             watermark: 0,
             late: 0,
             spare: Vec::new(),
-            cells: Vec::new(),
         }
     }
 
@@ -145,54 +140,6 @@ impl Feed {
             }
         }
         self.offer_elsewhere(position, cell)
-    }
-
-    /// Adds the values at consecutive positions from `first` (`None`: a value with no cell,
-    /// skipped): [`offer`](Feed::offer) for each, with the window found once per run of values
-    /// that enter the same window rather than once per value.
-    pub fn offer_consecutive(&mut self, first: u64, cells: &[Option<u32>]) {
-        let mut position = first;
-        let mut rest = cells;
-        while let Some((&head, tail)) = rest.split_first() {
-            let hot = self.hot.as_ref().is_some_and(|(_, lo, hi, _)| *lo <= position && position < *hi);
-            if !hot {
-                // Switches the hot window (or counts a late value) through the general path.
-                if let Some(c) = head {
-                    self.offer(position, u64::from(c));
-                } else if self.spec.enters(position) >= self.open() {
-                    self.heat(self.spec.enters(position));
-                }
-                position += 1;
-                rest = tail;
-                continue;
-            }
-            let Some((_, _, hi, pending)) = self.hot.as_mut() else { unreachable!("checked above") };
-            let run = ((*hi - position) as usize).min(rest.len());
-            match pending {
-                Pending::Dense { counts, touched: None } => {
-                    for c in rest[..run].iter().flatten() {
-                        counts[*c as usize] += 1;
-                    }
-                }
-                pending => {
-                    for c in rest[..run].iter().flatten() {
-                        pending.add(u64::from(*c));
-                    }
-                }
-            }
-            position += run as u64;
-            rest = &rest[run..];
-        }
-    }
-
-    /// [`offer_consecutive`](Feed::offer_consecutive) of the cells `cells` yields, collected in
-    /// a buffer the feed keeps from batch to batch.
-    pub fn offer_consecutive_from(&mut self, first: u64, cells: impl Iterator<Item = Option<u32>>) {
-        let mut buffer = std::mem::take(&mut self.cells);
-        buffer.clear();
-        buffer.extend(cells);
-        self.offer_consecutive(first, &buffer);
-        self.cells = buffer;
     }
 
     /// Makes window `enters` the hot one.
@@ -390,8 +337,7 @@ pub fn window_statistics<'s>(
 }
 
 /// Runs one drift's windows over `values` — (position, cell) in arrival order, dealt to
-/// `workers` threads round-robin; runs of consecutive positions go in through
-/// [`Feed::offer_consecutive`] — and returns every window's statistics in index order, with
+/// `workers` threads round-robin — and returns every window's statistics in index order, with
 /// the number of late values. The engine builds the same dataflow; this is its test harness.
 pub fn run_windows(
     spec: WindowSpec,
@@ -419,17 +365,9 @@ pub fn run_windows(
         let mine: Vec<(u64, u64)> = values.iter().skip(index).step_by(peers).copied().collect();
         for chunk in mine.chunks(batch.max(1)) {
             let mut high = 0;
-            // Consecutive positions (one worker, windows of events) go in as a run, as the engine's do.
-            let consecutive = chunk.windows(2).all(|w| w[1].0 == w[0].0 + 1) && spec.measure == Measure::Events;
-            if consecutive && chunk.iter().all(|&(_, c)| c < u64::from(u32::MAX)) {
-                let cells: Vec<Option<u32>> = chunk.iter().map(|&(_, c)| Some(c as u32)).collect();
-                feed.offer_consecutive(chunk[0].0, &cells);
-                high = chunk[chunk.len() - 1].0;
-            } else {
-                for &(position, cell) in chunk {
-                    feed.offer(position, cell);
-                    high = high.max(position);
-                }
+            for &(position, cell) in chunk {
+                feed.offer(position, cell);
+                high = high.max(position);
             }
             // Windows of events: positions arrive in order, so the next one is above `high`.
             feed.advance(if spec.measure == Measure::Events { high + 1 } else { high });

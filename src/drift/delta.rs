@@ -52,14 +52,6 @@ impl CellDelta {
     pub fn adds(&self) -> bool {
         self.0.iter().any(|&(_, n)| n > 0)
     }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 impl IsZero for CellDelta {

@@ -70,17 +70,14 @@ pub fn naive_windows(
 /// Every statistic of a sample against a reference, by counting the values directly.
 pub fn statistics(reference: &Reference<'_>, window: &[f64]) -> Statistics {
     let n = window.iter().filter(|v| !v.is_nan()).count() as u64;
+    let ks = ks_counts(reference.ks_grid, window);
     Statistics::numeric(&NumericWindow {
         n,
         psi_reference: reference.psi_reference,
         psi_counts: &psi_counts(reference.psi_edges, window),
         ks_grid: reference.ks_grid,
-        ks_counts: &ks_counts(reference.ks_grid, window),
-        ks_d: if reference.ks_grid.is_empty() {
-            None
-        } else {
-            ks_grid(reference.ks_grid, &ks_counts(reference.ks_grid, window))
-        },
+        ks_d: if reference.ks_grid.is_empty() { None } else { ks_grid(reference.ks_grid, &ks) },
+        ks_counts: &ks,
         reference_count: reference.count,
     })
 }

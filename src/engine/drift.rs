@@ -139,63 +139,6 @@ pub type Feeds = Vec<Rc<RefCell<Feed>>>;
 pub fn feed_batch(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel, board: &DriftBoard) {
     let late_before = feed.late;
     let spec = &m.spec;
-    // Count windows over a batch of consecutive event numbers (the usual case): the cells in
-    // one tight pass, then the feed finds each window once per run rather than once per value.
-    // Rows follow the events one for one.
-    let events = spec.measure == crate::program::Measure::Events;
-    let by_events = || consecutive(b.events.iter().map(|e| e.seq));
-    match (&m.extract, m.binning.as_ref()) {
-        (Extract::Prediction, Binning::Numeric(bins)) if events => {
-            match consecutive(b.predictions.iter().map(|p| p.seq)) {
-                Some(first) => {
-                    feed.offer_consecutive_from(first, b.predictions.iter().map(|p| bins.cell(p.estimated_price)))
-                }
-                None => offer_each(m, feed, b, model),
-            }
-        }
-        (Extract::Feature { index, categorical: false }, Binning::Numeric(bins)) if events => match by_events() {
-            Some(first) => {
-                let width = model.features.len().max(1);
-                feed.offer_consecutive_from(first, b.rows.chunks_exact(width).map(|row| bins.cell(row[*index])))
-            }
-            None => offer_each(m, feed, b, model),
-        },
-        (Extract::Field { index }, Binning::Numeric(bins)) if events => match by_events() {
-            Some(first) => {
-                let value = |e: &crate::data::Event| e.values.get(*index).and_then(|v| v.as_f64());
-                feed.offer_consecutive_from(first, b.events.iter().map(|e| value(e).and_then(|x| bins.cell(x))))
-            }
-            None => offer_each(m, feed, b, model),
-        },
-        _ => offer_each(m, feed, b, model),
-    }
-    // How far this worker has come: the next event number, or the newest event time.
-    let progress = match spec.measure {
-        crate::program::Measure::Events => {
-            b.events.iter().map(|e| e.seq).chain(b.rejected.iter().map(|d| d.seq)).max().map(|m| m + 1)
-        }
-        crate::program::Measure::EventTime => b.events.iter().map(|e| e.ts_ms.max(0) as u64).max(),
-    };
-    if let Some(p) = progress {
-        feed.advance(p);
-    }
-    board.add_late(m.index, feed.late - late_before);
-}
-
-/// The first of consecutive numbers; `None` if empty or not consecutive.
-fn consecutive(mut seqs: impl Iterator<Item = u64>) -> Option<u64> {
-    let first = seqs.next()?;
-    let mut last = first;
-    seqs.all(|s| {
-        last += 1;
-        s == last
-    })
-    .then_some(first)
-}
-
-/// Offers every value of the batch on its own, at its position.
-fn offer_each(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel) {
-    let spec = &m.spec;
     match (&m.extract, m.binning.as_ref()) {
         (Extract::Prediction, Binning::Numeric(bins)) => {
             for p in &b.predictions {
@@ -234,6 +177,17 @@ fn offer_each(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel) {
         }
         _ => {}
     }
+    // How far this worker has come: the next event number, or the newest event time.
+    let progress = match spec.measure {
+        crate::program::Measure::Events => {
+            b.events.iter().map(|e| e.seq).chain(b.rejected.iter().map(|d| d.seq)).max().map(|m| m + 1)
+        }
+        crate::program::Measure::EventTime => b.events.iter().map(|e| e.ts_ms.max(0) as u64).max(),
+    };
+    if let Some(p) = progress {
+        feed.advance(p);
+    }
+    board.add_late(m.index, feed.late - late_before);
 }
 
 /// What the rules stage reads and acts on: the monitors' board and registry, the served model,

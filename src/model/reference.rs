@@ -33,10 +33,6 @@ impl ReferenceSamples {
         self.samples.get(key).cloned()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.samples.is_empty()
-    }
-
     pub fn encode(&self) -> Vec<u8> {
         let values: usize = self.samples.values().map(|s| s.len()).sum();
         let mut out = Vec::with_capacity(MAGIC.len() + 4 + self.samples.len() * 64 + values * 8);
