@@ -120,6 +120,10 @@ fn check_model(name: &str, text: &str, rows: &[f64], nf: usize) -> usize {
         let ok = (w - g).abs() <= 1e-9 * w.abs().max(1.0);
         assert!(ok, "{name}: row {i} {:?}: LightGBM {w:e}, compiled {g:e}", &rows[i * nf..(i + 1) * nf]);
     }
+    // The code chosen for this CPU (AVX2 where there is one) and the portable code agree.
+    let mut portable = vec![0.0; n];
+    compiled.predict_portable(rows, nf, &mut portable);
+    assert!(portable.iter().zip(&got).all(|(&a, &b)| same(a, b)), "{name}: portable and CPU-specific code differ");
     // Small batches (blocks shorter than the block size) agree with the large one.
     for k in [1, 3, 17] {
         let k = k.min(n);

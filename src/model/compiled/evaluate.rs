@@ -232,6 +232,19 @@ impl CompiledModel {
         }
     }
 
+    /// [`Self::predict`] without the CPU-specific code, for checking that both give the same
+    /// bits.
+    #[doc(hidden)]
+    pub fn predict_portable(&self, rows: &[f64], n_features: usize, out: &mut [f64]) {
+        if let Err(e) = check_shape(self.num_features, rows.len(), n_features, out.len()) {
+            panic!("CompiledModel::predict_portable: {e}");
+        }
+        let mut block = Block::new(n_features, out.len().clamp(1, BLOCK_ROWS));
+        for (rows, out) in rows.chunks(BLOCK_ROWS * n_features).zip(out.chunks_mut(BLOCK_ROWS)) {
+            self.predict_block_portable(rows, out, &mut block);
+        }
+    }
+
     /// Predicts one row.
     ///
     /// # Panics
@@ -308,8 +321,30 @@ impl CompiledModel {
         }
     }
 
-    /// All trees over one block of rows, in tree order.
+    /// All trees over one block of rows, in tree order, with the widest vector instructions
+    /// this CPU has (chosen at run time; the results are the same bits either way, as no
+    /// multiply and add is fused).
     fn predict_block(&self, rows: &[f64], out: &mut [f64], block: &mut Block) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { self.predict_block_avx2(rows, out, block) };
+        }
+        self.predict_block_portable(rows, out, block)
+    }
+
+    /// [`Self::predict_block_portable`] compiled for AVX2.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn predict_block_avx2(&self, rows: &[f64], out: &mut [f64], block: &mut Block) {
+        self.predict_block_portable(rows, out, block)
+    }
+
+    #[inline(always)]
+    fn predict_block_portable(&self, rows: &[f64], out: &mut [f64], block: &mut Block) {
         let n = out.len();
         let plain = block.load(rows, self.zero_missing);
         block.sums[..n].fill(0.0);
@@ -326,6 +361,7 @@ impl CompiledModel {
     }
 
     /// A one-leaf tree: its value, or its linear model, for every row.
+    #[inline(always)]
     fn add_single_leaf(&self, tree: &TreeInfo, n: usize, block: &mut Block) {
         let leaf = tree.root;
         let value = self.values[leaf as usize];
@@ -343,6 +379,7 @@ impl CompiledModel {
 
     /// A tree of one split, in straight-line passes over the block's columns: plain rows
     /// with the bare comparison, the others with the full decision.
+    #[inline(always)]
     fn add_stump(&self, tree: &TreeInfo, n: usize, plain: usize, block: &mut Block) {
         let node = self.nodes[tree.root as usize];
         if node.feature & CATEGORICAL != 0 {
@@ -453,6 +490,7 @@ impl CompiledModel {
 
     /// A linear leaf's `leaf_const + Σ coeff·x` for the positions `rows` into `sum`, and in
     /// `nan` whether one of its features is NaN (then LightGBM takes the leaf value).
+    #[inline(always)]
     fn linear_rows(
         &self,
         leaf: u32,
@@ -477,6 +515,7 @@ impl CompiledModel {
 
     /// A deeper tree, level by level: each node splits its list of positions between its
     /// children, and positions that reach a leaf get its output.
+    #[inline(always)]
     fn add_tree(&self, tree: &TreeInfo, n: usize, block: &mut Block) {
         let Block { stride, cols, sums, leaves, index, level, .. } = block;
         let [from, to] = index;
