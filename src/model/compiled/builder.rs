@@ -1,7 +1,7 @@
 //! Laying parsed trees out in the flat arrays the evaluator reads.
 
 use super::evaluate::Transform;
-use super::{CompiledModel, LinearLeaf, Node, TreeInfo};
+use super::{CompiledModel, LinearLeaf, LinearStump, Node, TreeInfo};
 use super::{CATEGORICAL, K_ZERO, LEAF_FLAGS, LEFT_LEAF_BIT, NAN_RIGHT, ZERO_MISSING};
 use crate::model::error::ModelError;
 use std::collections::VecDeque;
@@ -82,6 +82,35 @@ impl Builder {
         self.trees.len()
     }
 
+    /// Per tree, the tree as a [`LinearStump`], or `None` if it is not one: deeper or a single
+    /// leaf, categorical or with missing type Zero, not linear, or its leaves read other
+    /// features. Empty if no tree is one.
+    fn linear_stumps(&self) -> Vec<Option<LinearStump>> {
+        let stumps: Vec<Option<LinearStump>> = self
+            .trees
+            .iter()
+            .map(|tree| {
+                if tree.depth != 1 || tree.general || !tree.linear || tree.shared_terms != 1 {
+                    return None;
+                }
+                let node = &self.nodes[tree.root as usize];
+                let leaves = [node.left as usize, node.left as usize + 1].map(|leaf| self.linear[leaf]);
+                let terms = leaves.map(|leaf| self.lin_terms[leaf.start as usize]);
+                Some(LinearStump {
+                    split: node.feature() as u32,
+                    term: terms[0].0,
+                    threshold: node.threshold,
+                    constant: leaves.map(|leaf| leaf.constant),
+                    coefficient: terms.map(|(_, c)| c),
+                })
+            })
+            .collect();
+        if stumps.iter().all(Option::is_none) {
+            return Vec::new();
+        }
+        stumps
+    }
+
     pub(super) fn finish(mut self, average_output: bool, transform: Transform) -> CompiledModel {
         if !self.any_linear {
             self.linear = Vec::new();
@@ -89,6 +118,7 @@ impl Builder {
         CompiledModel {
             num_features: self.num_features,
             shallow: self.trees.iter().all(|t| t.depth <= 1),
+            linear_stumps: self.linear_stumps(),
             trees: self.trees,
             zero_missing: self.nodes.iter().any(|node| node.feature & ZERO_MISSING != 0),
             nodes: self.nodes,

@@ -276,8 +276,7 @@ impl CompiledModel {
         // A row with no NaN and no value that rounds to zero (other than +0) needs neither check
         // in a linear leaf: `constant + Σ c·x` in the same order is the same number.
         let plain = row.iter().all(|&x| !x.is_nan() && (x.abs() > K_ZERO || x.to_bits() == 0));
-        let mut sum = 0.0;
-        for tree in &self.trees {
+        let tree_output = |tree: &TreeInfo| {
             let leaf = if tree.depth == 0 {
                 tree.root
             } else {
@@ -285,7 +284,7 @@ impl CompiledModel {
                 let x = row[node.feature()];
                 node.left + if tree.general { General::right(self, node, x) } else { Numerical::right(self, node, x) }
             };
-            sum += match (tree.linear, plain) {
+            match (tree.linear, plain) {
                 (false, _) => self.values[leaf as usize],
                 (true, true) => {
                     let lin = self.linear[leaf as usize];
@@ -293,9 +292,22 @@ impl CompiledModel {
                     terms.iter().fold(lin.constant, |acc, &(f, c)| acc + c * row[f as usize])
                 }
                 (true, false) => self.linear_output(leaf, |f| row[f]),
-            };
+            }
+        };
+        if !plain || self.linear_stumps.is_empty() {
+            return self.trees.iter().fold(0.0, |sum, tree| sum + tree_output(tree));
         }
-        sum
+        // The same leaf and the same `constant + c·x` from one flat record for the trees that
+        // have one (the branch on which is the same for every row).
+        self.trees.iter().zip(&self.linear_stumps).fold(0.0, |sum, (tree, stump)| {
+            sum + match stump {
+                Some(s) => {
+                    let right = (row[s.split as usize] > s.threshold) as usize;
+                    s.constant[right] + s.coefficient[right] * row[s.term as usize]
+                }
+                None => tree_output(tree),
+            }
+        })
     }
 
     /// The leaves one row reaches in up to `TREES_AT_ONCE` trees, walked together until

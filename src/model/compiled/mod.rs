@@ -91,6 +91,18 @@ struct TreeInfo {
     shared_terms: u8,
 }
 
+/// A numerical linear stump whose two leaves read the same one feature (what `linear_tree`
+/// with two leaves trains): for a plain row, `constant[r] + coefficient[r] · x[term]` with
+/// `r = x[split] > threshold`. Laid out flat, so a row walks these with no branch.
+#[derive(Clone, Copy, Debug)]
+struct LinearStump {
+    split: u32,
+    term: u32,
+    threshold: f64,
+    constant: [f64; 2],
+    coefficient: [f64; 2],
+}
+
 /// A LightGBM model (single output) compiled for fast, exact batch and single-row prediction.
 #[derive(Clone, Debug)]
 pub struct CompiledModel {
@@ -98,6 +110,8 @@ pub struct CompiledModel {
     trees: Vec<TreeInfo>,
     /// Every tree has at most one split: a row's leaf comes straight from the root.
     shallow: bool,
+    /// Per tree, the tree as a [`LinearStump`] if it is one; empty if no tree is.
+    linear_stumps: Vec<Option<LinearStump>>,
     nodes: Vec<Node>,
     /// Some split has missing type Zero, so values that read as zero need the full decision.
     zero_missing: bool,
