@@ -381,46 +381,71 @@ const CITY_PREFIXES: [&str; 4] = ["Lake", "Port", "New", "East"];
 
 /// A US-style address with a two-letter state code and a five-digit ZIP (sometimes ZIP+4).
 fn address(rng: &mut SmallRng) -> String {
-    use std::fmt::Write;
-    // One buffer, no intermediate strings; the random draws keep their order, so every seed
-    // gives the same addresses as ever (a test compares with the plain `format!` version).
+    // One buffer, no intermediate strings and no formatter; the random draws keep their
+    // order, so every seed gives the same addresses as ever (a test compares with the plain
+    // `format!` version).
     let name = pick(rng, &NAMES);
     let prefixed = rng.random_bool(0.25);
     let other = if prefixed { pick(rng, &CITY_PREFIXES) } else { pick(rng, &CITY_SUFFIXES) };
     let state = pick(rng, &STATES);
     let zip = rng.random_range(0..100_000u32);
     let city = |out: &mut String| {
-        let _ = if prefixed { write!(out, "{other} {name}") } else { write!(out, "{name}{other}") };
+        if prefixed {
+            out.extend([other, " ", name]);
+        } else {
+            out.extend([name, other]);
+        }
+    };
+    let state_zip = |out: &mut String| {
+        out.extend([", ", state, " "]);
+        push_digits(out, zip, 5);
     };
     let mut out = String::with_capacity(64);
     if rng.random_bool(0.2) {
         // The short one-line form: "123 Main St, Austin, TX 78701".
-        let number = rng.random_range(1..10_000u32);
-        let _ = write!(out, "{number} {}, ", pick(rng, &SHORT_STREETS));
+        push_digits(&mut out, rng.random_range(1..10_000u32), 1);
+        out.extend([" ", pick(rng, &SHORT_STREETS), ", "]);
         city(&mut out);
-        let _ = write!(out, ", {state} {zip:05}");
+        state_zip(&mut out);
         return out;
     }
     // The data set's two-line form: "4759 Daniel Shoals Suite 442\nTylerland, TX 91479".
-    let number = rng.random_range(1..100_000u32);
+    push_digits(&mut out, rng.random_range(1..100_000u32), 1);
     let street = pick(rng, &NAMES);
-    let _ = write!(out, "{number} {street} {}", pick(rng, &STREET_KINDS));
+    out.extend([" ", street, " ", pick(rng, &STREET_KINDS)]);
     match rng.random_range(0..3u32) {
         0 => {
-            let _ = write!(out, " Apt. {:03}", rng.random_range(0..1_000u32));
+            out.push_str(" Apt. ");
+            push_digits(&mut out, rng.random_range(0..1_000u32), 3);
         }
         1 => {
-            let _ = write!(out, " Suite {:03}", rng.random_range(0..1_000u32));
+            out.push_str(" Suite ");
+            push_digits(&mut out, rng.random_range(0..1_000u32), 3);
         }
         _ => {}
     }
     out.push('\n');
     city(&mut out);
-    let _ = write!(out, ", {state} {zip:05}");
+    state_zip(&mut out);
     if rng.random_bool(0.25) {
-        let _ = write!(out, "-{:04}", rng.random_range(0..10_000u32));
+        out.push('-');
+        push_digits(&mut out, rng.random_range(0..10_000u32), 4);
     }
     out
+}
+
+/// Appends `n` in decimal, zero-padded to at least `width` digits (`{n:0width$}`).
+fn push_digits(out: &mut String, n: u32, width: usize) {
+    let mut digits = [b'0'; 10];
+    let (mut n, mut at) = (n, digits.len());
+    while n > 0 || at == digits.len() {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    let start = at.min(digits.len() - width.min(digits.len()));
+    // The digits are ASCII.
+    out.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
 }
 
 fn pick<'a>(rng: &mut SmallRng, list: &[&'a str]) -> &'a str {
@@ -473,6 +498,23 @@ mod tests {
         for seed in 0..100_000u64 {
             let (mut a, mut b) = (SmallRng::seed_from_u64(seed), SmallRng::seed_from_u64(seed));
             assert_eq!(address(&mut a), address_reference(&mut b), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn digits_are_formats_zero_padded_numbers() {
+        for n in [0, 1, 9, 10, 99, 100, 999, 1_000, 9_999, 12_345, 99_999, 100_000, u32::MAX] {
+            for width in [1, 3, 4, 5, 10, 12] {
+                let mut out = String::from("x");
+                push_digits(&mut out, n, width);
+                let want = format!("x{n:0width$}");
+                // Widths beyond ten digits are never asked for; up to ten they pad as `format!`.
+                if width <= 10 {
+                    assert_eq!(out, want, "{n} width {width}");
+                } else {
+                    assert_eq!(out.trim_start_matches('x').parse::<u32>().unwrap(), n);
+                }
+            }
         }
     }
 
