@@ -182,6 +182,15 @@ fn linear_trees_match_lightgbm() {
     for leaves in [2, 8] {
         let text = train(&rows, &labels, nf, &format!("objective=regression linear_tree=true num_leaves={leaves}"), 60);
         assert!(text.contains("is_linear=1"), "linear_tree must give linear leaves");
+        // With two leaves most trees are numerical stumps whose leaves read their split feature
+        // (50 of 60 here), so a single row takes those from a flat record, which check_model
+        // compares with the batch path on every row.
+        let flat = CompiledModel::from_text(&text).unwrap().flat_stumps();
+        if leaves == 2 {
+            assert!(flat >= 30, "{flat} of 60 trees are flat stumps");
+        } else {
+            assert_eq!(flat, 0, "deeper trees are not stumps");
+        }
         let name = format!("linear num_leaves={leaves}");
         assert_eq!(check_model(&name, &text, &check, nf), CHECK_ROWS, "{name}");
     }

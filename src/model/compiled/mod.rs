@@ -142,4 +142,10 @@ impl CompiledModel {
     pub fn num_trees(&self) -> usize {
         self.trees.len()
     }
+
+    /// How many trees a single row evaluates from a flat linear-stump record.
+    #[doc(hidden)]
+    pub fn flat_stumps(&self) -> usize {
+        self.linear_stumps.iter().flatten().count()
+    }
 }
