@@ -298,7 +298,7 @@ impl CompiledModel {
             return self.trees.iter().fold(0.0, |sum, tree| sum + tree_output(tree));
         }
         // The same leaf and the same `constant + c·x` from one flat record for the trees that
-        // have one (the branch on which is the same for every row).
+        // have one; which trees those are is the same for every row, so the branch predicts well.
         self.trees.iter().zip(&self.linear_stumps).fold(0.0, |sum, (tree, stump)| {
             sum + match stump {
                 Some(s) => {
