@@ -436,16 +436,10 @@ fn address(rng: &mut SmallRng) -> String {
 
 /// Appends `n` in decimal, zero-padded to at least `width` digits (`{n:0width$}`).
 fn push_digits(out: &mut String, n: u32, width: usize) {
-    let mut digits = [b'0'; 10];
-    let (mut n, mut at) = (n, digits.len());
-    while n > 0 || at == digits.len() {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    let start = at.min(digits.len() - width.min(digits.len()));
-    // The digits are ASCII.
-    out.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
+    let mut buffer = itoa::Buffer::new();
+    let digits = buffer.format(n);
+    out.extend(std::iter::repeat_n('0', width.saturating_sub(digits.len())));
+    out.push_str(digits);
 }
 
 fn pick<'a>(rng: &mut SmallRng, list: &[&'a str]) -> &'a str {

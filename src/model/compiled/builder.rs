@@ -84,8 +84,12 @@ impl Builder {
 
     /// Per tree, the tree as a [`LinearStump`], or `None` if it is not one: deeper or a single
     /// leaf, categorical or with missing type Zero, not linear, or its leaves read other
-    /// features. Empty if no tree is one.
+    /// features. Empty if no tree is one, or if some tree is deeper than one split (then a
+    /// single row walks the trees, and no record would be read).
     fn linear_stumps(&self) -> Vec<Option<LinearStump>> {
+        if self.trees.iter().any(|t| t.depth > 1) {
+            return Vec::new();
+        }
         let stumps: Vec<Option<LinearStump>> = self
             .trees
             .iter()

@@ -226,22 +226,30 @@ impl CompiledModel {
             out[0] = self.predict_one(rows);
             return;
         }
-        let mut block = Block::new(n_features, out.len().min(BLOCK_ROWS));
-        for (rows, out) in rows.chunks(BLOCK_ROWS * n_features).zip(out.chunks_mut(BLOCK_ROWS)) {
-            self.predict_block(rows, out, &mut block);
-        }
+        self.in_blocks(rows, n_features, out, Self::predict_block);
     }
 
-    /// [`Self::predict`] without the CPU-specific code, for checking that both give the same
-    /// bits.
+    /// [`Self::predict`] in blocks without the CPU-specific code, for checking that both give
+    /// the same bits.
     #[doc(hidden)]
     pub fn predict_portable(&self, rows: &[f64], n_features: usize, out: &mut [f64]) {
         if let Err(e) = check_shape(self.num_features, rows.len(), n_features, out.len()) {
             panic!("CompiledModel::predict_portable: {e}");
         }
+        self.in_blocks(rows, n_features, out, |model, rows, out, block| model.predict_block_portable(rows, out, block));
+    }
+
+    /// Runs `each` over blocks of up to [`BLOCK_ROWS`] rows, with one block's working memory.
+    fn in_blocks(
+        &self,
+        rows: &[f64],
+        n_features: usize,
+        out: &mut [f64],
+        each: impl Fn(&Self, &[f64], &mut [f64], &mut Block),
+    ) {
         let mut block = Block::new(n_features, out.len().clamp(1, BLOCK_ROWS));
         for (rows, out) in rows.chunks(BLOCK_ROWS * n_features).zip(out.chunks_mut(BLOCK_ROWS)) {
-            self.predict_block_portable(rows, out, &mut block);
+            each(self, rows, out, &mut block);
         }
     }
 

@@ -93,7 +93,8 @@ struct TreeInfo {
 
 /// A numerical linear stump whose two leaves read the same one feature (what `linear_tree`
 /// with two leaves trains): for a plain row, `constant[r] + coefficient[r] · x[term]` with
-/// `r = x[split] > threshold`. Laid out flat, so a row walks these with no branch.
+/// `r = x[split] > threshold`. Laid out flat, so a row reads one record per tree instead of
+/// the tree's node, leaf and terms.
 #[derive(Clone, Copy, Debug)]
 struct LinearStump {
     split: u32,
@@ -110,7 +111,8 @@ pub struct CompiledModel {
     trees: Vec<TreeInfo>,
     /// Every tree has at most one split: a row's leaf comes straight from the root.
     shallow: bool,
-    /// Per tree, the tree as a [`LinearStump`] if it is one; empty if no tree is.
+    /// Per tree, the tree as a [`LinearStump`] if it is one; empty if no tree is, or if the
+    /// model is not `shallow` (only the shallow single-row path reads them).
     linear_stumps: Vec<Option<LinearStump>>,
     nodes: Vec<Node>,
     /// Some split has missing type Zero, so values that read as zero need the full decision.
