@@ -34,6 +34,19 @@ impl Fixture {
         Fixture { baseline, binning }
     }
 
+    /// The same with a coarse KS grid of `cells` points taken from the baseline's, so that a
+    /// slide of a few dozen values touches a good share of the cells (and travels dense).
+    fn coarse(reference: &[f64], cells: usize) -> Fixture {
+        let Some(Baseline::Numeric { psi_edges, psi_reference, ks_grid, count }) = numeric(reference) else {
+            panic!("a reference with finite values")
+        };
+        let step = ks_grid.len() / cells;
+        let coarse: Vec<f64> = ks_grid.iter().skip(step - 1).step_by(step).copied().take(cells).collect();
+        let baseline = Baseline::Numeric { psi_edges, psi_reference, ks_grid: coarse, count };
+        let binning = Binning::from_baseline(&baseline, 10, cells as u32, None);
+        Fixture { baseline, binning }
+    }
+
     fn bins(&self) -> &NumericBins {
         match &self.binning {
             Binning::Numeric(b) => b,
@@ -243,8 +256,27 @@ proptest! {
         prop_assert_eq!(windows.is_empty(), values.is_empty());
     }
 
+    /// Long slides over a coarse grid: most slides touch a quarter of the cells or more, so
+    /// their counts travel as dense vectors and meet sparse ones (late values, short slides).
+    #[test]
+    fn dense_slides_match_naive_for_1_2_4_workers(
+        reference in reference_strategy(),
+        values in values_strategy(),
+        cells in 4usize..=16,
+        every in 4u64..=40,
+        slides in 1u64..=4,
+        batch in 1usize..60,
+    ) {
+        let fx = Fixture::coarse(&reference, cells);
+        let spec = WindowSpec::events(every * slides, every);
+        let values: Vec<(u64, f64)> = values.iter().enumerate().map(|(p, &v)| (p as u64, v)).collect();
+        let (windows, late) = check_all_workers(&fx, spec, &values, batch)?;
+        prop_assert_eq!(late, 0);
+        prop_assert_eq!(windows.is_empty(), values.is_empty());
+    }
+
     /// 2. Late values with 1 worker: arbitrary disorder, so some values arrive after their
-    /// first window closed. The late count and the windows (late values joining the windows still
+    /// first window closed (on the 1,000-cell grid or a coarse one, where slides travel dense). The late count and the windows (late values joining the windows still
     /// open) equal the naive ones.
     #[test]
     fn late_values_match_naive_with_one_worker(
@@ -255,8 +287,9 @@ proptest! {
         slides in 1u64..=4,
         lateness in 0u64..=50,
         batch in 1usize..20,
+        cells in prop_oneof![Just(1000usize), 4usize..=16],
     ) {
-        let fx = Fixture::new(&reference);
+        let fx = if cells == 1000 { Fixture::new(&reference) } else { Fixture::coarse(&reference, cells) };
         let spec = WindowSpec::event_time(every * slides, every, lateness);
         let values: Vec<(u64, f64)> = values.iter().zip(&positions).map(|(&v, &p)| (p, v)).collect();
         let (want, want_late) = fx.naive(spec, &values, batch);

@@ -3,9 +3,12 @@
 //! cell adds to its PSI bin and its KS grid cell and to its leaf of the KS tree (which keeps the
 //! counts per refined cell). A window then costs O(bins) for PSI, O(changed cells · log cells)
 //! for the KS distance (O(cells) when most cells or the window's size changed), and O(grid
-//! cells) for the Wasserstein distance.
+//! cells) for the Wasserstein distance. A dense slide (see `delta.rs`) is added to the counts per
+//! refined cell in one pass, and the bins are folded from them when the statistics are next
+//! computed, in one more.
 
 use super::binning::{Binning, UNSEEN};
+use super::delta::CellDelta;
 use super::ks_tree::KsTree;
 use super::psi::PSI_FLOOR;
 use super::statistic::{CategoricalWindow, NumericWindow};
@@ -20,6 +23,9 @@ pub enum WindowCounts {
         psi: Vec<u64>,
         ks: Vec<u64>,
         tree: Box<KsTree>,
+        /// Dense updates went to the tree's counts only: the bins are folded from them when
+        /// the statistics are next computed.
+        stale: bool,
     },
     Categorical {
         known: Vec<i64>,
@@ -34,6 +40,7 @@ impl WindowCounts {
                 psi: vec![0; b.psi_reference.len()],
                 ks: vec![0; b.ks_grid.len() + 1],
                 tree: Box::new(KsTree::new(&b.ks_reference)),
+                stale: false,
             },
             Binning::Categorical(b) => {
                 WindowCounts::Categorical { known: vec![0; b.categories.len()], unseen: HashMap::new() }
@@ -45,7 +52,7 @@ impl WindowCounts {
     #[inline]
     pub fn apply(&mut self, binning: &Binning, cell: u64, diff: i64) {
         match (self, binning) {
-            (WindowCounts::Numeric { psi, ks, tree }, Binning::Numeric(b)) => {
+            (WindowCounts::Numeric { psi, ks, tree, .. }, Binning::Numeric(b)) => {
                 if (cell as usize) < b.cells() {
                     let (p, k) = b.split(cell as usize);
                     // Counts only go below zero between a time's updates, never after them.
@@ -69,6 +76,22 @@ impl WindowCounts {
         }
     }
 
+    /// Applies a slide's counts. A dense slide of a numeric target is added to the counts per
+    /// refined cell in one pass; the bins follow when the statistics are computed.
+    pub fn apply_delta(&mut self, binning: &Binning, delta: &CellDelta) {
+        match (&mut *self, delta) {
+            (WindowCounts::Numeric { tree, stale, .. }, CellDelta::Dense(counts)) => {
+                tree.add_dense(counts);
+                *stale = true;
+            }
+            _ => {
+                for (cell, diff) in delta.iter() {
+                    self.apply(binning, cell, diff);
+                }
+            }
+        }
+    }
+
     /// Values in the window.
     pub fn total(&self) -> u64 {
         let sum: i64 = match self {
@@ -82,15 +105,20 @@ impl WindowCounts {
     pub fn statistics(&mut self, binning: &Binning) -> Statistics {
         let n = self.total();
         match (self, binning) {
-            (WindowCounts::Numeric { psi, ks, tree, .. }, Binning::Numeric(b)) => Statistics::numeric(&NumericWindow {
-                n,
-                psi_reference: &b.psi_reference,
-                psi_counts: psi,
-                ks_grid: &b.ks_grid,
-                ks_counts: ks,
-                ks_d: tree.distance(),
-                reference_count: b.reference_count,
-            }),
+            (WindowCounts::Numeric { psi, ks, tree, stale }, Binning::Numeric(b)) => {
+                if std::mem::take(stale) {
+                    b.fold(tree.counts(), psi, ks);
+                }
+                Statistics::numeric(&NumericWindow {
+                    n,
+                    psi_reference: &b.psi_reference,
+                    psi_counts: psi,
+                    ks_grid: &b.ks_grid,
+                    ks_counts: ks,
+                    ks_d: tree.distance(),
+                    reference_count: b.reference_count,
+                })
+            }
             (WindowCounts::Categorical { known, unseen }, Binning::Categorical(b)) => {
                 Statistics::categorical(&CategoricalWindow {
                     n,

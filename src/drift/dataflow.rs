@@ -142,6 +142,28 @@ impl Feed {
         self.offer_elsewhere(position, cell)
     }
 
+    /// [`offer`](Self::offer) for many values in arrival order: while they fall in the hot
+    /// window of a dense feed, each costs one count. Returns how many were late.
+    #[inline]
+    pub fn offer_many(&mut self, values: impl Iterator<Item = (u64, u64)>) -> u64 {
+        let mut values = values.peekable();
+        let late_before = self.late;
+        loop {
+            if let Some((_, lo, hi, Pending::Dense { counts, touched: None })) = self.hot.as_mut() {
+                let (lo, hi) = (*lo, *hi);
+                while let Some((_, cell)) = values.next_if(|&(p, _)| lo <= p && p < hi) {
+                    counts[cell as usize] += 1;
+                }
+            }
+            match values.next() {
+                Some((position, cell)) => {
+                    self.offer(position, cell);
+                }
+                None => return self.late - late_before,
+            }
+        }
+    }
+
     /// Makes window `enters` the hot one.
     fn heat(&mut self, enters: u64) {
         self.cool();
@@ -216,8 +238,8 @@ impl Feed {
             let (at, pending) = entry.remove_entry();
             let delta = match pending {
                 Pending::Dense { mut counts, touched } => {
-                    // A slide that touched many cells reads them off in order; a few are sorted.
-                    let pairs: Vec<(u64, i64)> = match touched {
+                    let delta = match touched {
+                        // Few of many cells: the touched ones, sorted, as pairs.
                         Some(mut touched) if touched.len() * 16 <= counts.len() => {
                             touched.sort_unstable();
                             let pairs =
@@ -225,19 +247,18 @@ impl Feed {
                             for &c in &touched {
                                 counts[c as usize] = 0;
                             }
-                            pairs
+                            CellDelta::from_sorted(pairs)
                         }
                         _ => {
-                            let nonzero = counts.iter().enumerate().filter(|(_, &n)| n > 0);
-                            let pairs = nonzero.map(|(c, &n)| (c as u64, i64::from(n))).collect();
+                            let delta = CellDelta::from_counts(&counts);
                             counts.fill(0);
-                            pairs
+                            delta
                         }
                     };
                     if self.spare.len() < 4 {
                         self.spare.push(counts);
                     }
-                    CellDelta::from_sorted(pairs)
+                    delta
                 }
                 Pending::Sparse(map) => CellDelta::from_pairs(map.into_iter().map(|(c, n)| (c, n as i64)).collect()),
             };
@@ -321,8 +342,8 @@ pub fn window_statistics<'s>(
                         break;
                     }
                     let (cap, updates) = entry.remove();
-                    for (cell, diff) in updates.iter().flat_map(CellDelta::iter) {
-                        counts.apply(&binning, cell, diff);
+                    for delta in &updates {
+                        counts.apply_delta(&binning, delta);
                     }
                     if ended && time > last_entry {
                         continue;
@@ -365,10 +386,8 @@ pub fn run_windows(
         let mine: Vec<(u64, u64)> = values.iter().skip(index).step_by(peers).copied().collect();
         for chunk in mine.chunks(batch.max(1)) {
             let mut high = 0;
-            for &(position, cell) in chunk {
-                feed.offer(position, cell);
-                high = high.max(position);
-            }
+            high = chunk.iter().map(|&(position, _)| position).fold(high, u64::max);
+            feed.offer_many(chunk.iter().copied());
             // Windows of events: positions arrive in order, so the next one is above `high`.
             feed.advance(if spec.measure == Measure::Events { high + 1 } else { high });
             worker.step();

@@ -4,22 +4,44 @@
 //! A window collection whose data were cells and whose differences were counts would carry one
 //! update per distinct cell a slide touches: with a 1,000-cell grid and slides of 1,000 values
 //! that is about 640 updates entering and 640 leaving per slide, each moved, exchanged, negated
-//! and delayed on its own. Here the datum is `()` and the difference is the whole slide's counts,
-//! a sparse vector: one update per slide and worker, and the collection at time `j` is still
-//! exactly window `j` (the sum of the differences up to `j`). Sparse vectors under addition form
-//! an abelian group, which is all differential dataflow asks of a difference.
+//! and delayed on its own. Here the datum is `()` and the difference is the whole slide's counts:
+//! one update per slide and worker, and the collection at time `j` is still exactly window `j`
+//! (the sum of the differences up to `j`). Vectors of counts under addition form an abelian
+//! group, which is all differential dataflow asks of a difference.
+//!
+//! A slide that touches a good share of the cells is a dense vector, one count per cell: it is
+//! smaller than the (cell, count) pairs, and adding, negating and applying it are straight loops
+//! over memory. A slide that touches few cells (short slides, the exact KS statistic's many
+//! cells, a late value) is sparse.
 
 use differential_dataflow::difference::{Abelian, IsZero, Monoid, Semigroup};
 use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
+use std::hash::{Hash, Hasher};
 
-/// Counts per cell, sorted by cell, with no zero entries.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct CellDelta(Vec<(u64, i64)>);
+/// Counts per cell. Equality, order and hashing are those of the nonzero (cell, count) pairs in
+/// cell order, whichever form holds them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum CellDelta {
+    /// (cell, count) sorted by cell, with no zero count.
+    Sparse(Vec<(u64, i64)>),
+    /// The count of cell `c` at index `c`; cells past the end are zero.
+    Dense(Vec<i64>),
+}
+
+/// Below one touched cell in this many, a slide's counts are sent as pairs.
+const DENSE_SHARE: usize = 4;
+
+impl Default for CellDelta {
+    fn default() -> Self {
+        CellDelta::Sparse(Vec::new())
+    }
+}
 
 impl CellDelta {
     /// One cell changed by `n`.
     pub fn one(cell: u64, n: i64) -> CellDelta {
-        CellDelta(if n == 0 { Vec::new() } else { vec![(cell, n)] })
+        CellDelta::Sparse(if n == 0 { Vec::new() } else { vec![(cell, n)] })
     }
 
     /// From (cell, n) pairs in any order; equal cells are added up.
@@ -34,78 +56,155 @@ impl CellDelta {
             }
         });
         pairs.retain(|&(_, n)| n != 0);
-        CellDelta(pairs)
+        CellDelta::Sparse(pairs)
     }
 
     /// From pairs already sorted by cell, each cell once, none zero.
     pub fn from_sorted(pairs: Vec<(u64, i64)>) -> CellDelta {
         debug_assert!(pairs.windows(2).all(|w| w[0].0 < w[1].0) && pairs.iter().all(|p| p.1 != 0));
-        CellDelta(pairs)
+        CellDelta::Sparse(pairs)
     }
 
-    /// (cell, n) in cell order.
+    /// From counts per cell (cell `c` at index `c`), in whichever form is smaller.
+    pub fn from_counts(counts: &[u32]) -> CellDelta {
+        let touched = counts.iter().filter(|&&n| n > 0).count();
+        if touched * DENSE_SHARE >= counts.len() {
+            CellDelta::Dense(counts.iter().map(|&n| i64::from(n)).collect())
+        } else {
+            let nonzero = counts.iter().enumerate().filter(|(_, &n)| n > 0);
+            CellDelta::Sparse(nonzero.map(|(c, &n)| (c as u64, i64::from(n))).collect())
+        }
+    }
+
+    /// (cell, n) in cell order, nonzero only.
     pub fn iter(&self) -> impl Iterator<Item = (u64, i64)> + '_ {
-        self.0.iter().copied()
+        let (sparse, dense) = match self {
+            CellDelta::Sparse(pairs) => (pairs.as_slice(), &[][..]),
+            CellDelta::Dense(counts) => (&[][..], counts.as_slice()),
+        };
+        let dense = dense.iter().enumerate().filter(|(_, &n)| n != 0).map(|(c, &n)| (c as u64, n));
+        sparse.iter().copied().chain(dense)
     }
 
     /// Whether any value enters (some count is positive).
     pub fn adds(&self) -> bool {
-        self.0.iter().any(|&(_, n)| n > 0)
+        match self {
+            CellDelta::Sparse(pairs) => pairs.iter().any(|&(_, n)| n > 0),
+            CellDelta::Dense(counts) => counts.iter().any(|&n| n > 0),
+        }
+    }
+}
+
+impl PartialEq for CellDelta {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for CellDelta {}
+
+impl PartialOrd for CellDelta {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for CellDelta {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.iter().cmp(other.iter())
+    }
+}
+
+impl Hash for CellDelta {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for pair in self.iter() {
+            pair.hash(state);
+        }
     }
 }
 
 impl IsZero for CellDelta {
     fn is_zero(&self) -> bool {
-        self.0.is_empty()
+        match self {
+            CellDelta::Sparse(pairs) => pairs.is_empty(),
+            CellDelta::Dense(counts) => counts.iter().all(|&n| n == 0),
+        }
     }
 }
 
 impl Semigroup for CellDelta {
-    /// Merges the two sorted vectors, dropping cells that cancel.
+    /// Adds cell by cell: dense plus anything stays dense; two sparse vectors are merged,
+    /// dropping cells that cancel.
     fn plus_equals(&mut self, rhs: &Self) {
-        if rhs.0.is_empty() {
-            return;
-        }
-        if self.0.is_empty() {
-            self.0.clone_from(&rhs.0);
-            return;
-        }
-        let (a, b) = (std::mem::take(&mut self.0), &rhs.0);
-        let mut out = Vec::with_capacity(a.len() + b.len());
-        let (mut i, mut j) = (0, 0);
-        while i < a.len() && j < b.len() {
-            let (ca, na) = a[i];
-            let (cb, nb) = b[j];
-            if ca < cb {
-                out.push(a[i]);
-                i += 1;
-            } else if cb < ca {
-                out.push(b[j]);
-                j += 1;
-            } else {
-                if na + nb != 0 {
-                    out.push((ca, na + nb));
+        match (&mut *self, rhs) {
+            (_, CellDelta::Sparse(b)) if b.is_empty() => {}
+            (CellDelta::Dense(a), CellDelta::Dense(b)) => {
+                if a.len() < b.len() {
+                    a.resize(b.len(), 0);
                 }
-                i += 1;
-                j += 1;
+                for (x, &y) in a.iter_mut().zip(b) {
+                    *x += y;
+                }
+            }
+            (CellDelta::Dense(a), CellDelta::Sparse(b)) => {
+                for &(c, n) in b {
+                    let c = c as usize;
+                    if c >= a.len() {
+                        a.resize(c + 1, 0);
+                    }
+                    a[c] += n;
+                }
+            }
+            (CellDelta::Sparse(a), CellDelta::Dense(b)) => {
+                let pairs = std::mem::take(a);
+                let mut dense = CellDelta::Dense(b.clone());
+                dense.plus_equals(&CellDelta::Sparse(pairs));
+                *self = dense;
+            }
+            (CellDelta::Sparse(a), CellDelta::Sparse(b)) => {
+                if a.is_empty() {
+                    a.clone_from(b);
+                    return;
+                }
+                let a_pairs = std::mem::take(a);
+                let mut out = Vec::with_capacity(a_pairs.len() + b.len());
+                let (mut i, mut j) = (0, 0);
+                while i < a_pairs.len() && j < b.len() {
+                    let (ca, na) = a_pairs[i];
+                    let (cb, nb) = b[j];
+                    if ca < cb {
+                        out.push(a_pairs[i]);
+                        i += 1;
+                    } else if cb < ca {
+                        out.push(b[j]);
+                        j += 1;
+                    } else {
+                        if na + nb != 0 {
+                            out.push((ca, na + nb));
+                        }
+                        i += 1;
+                        j += 1;
+                    }
+                }
+                out.extend_from_slice(&a_pairs[i..]);
+                out.extend_from_slice(&b[j..]);
+                *a = out;
             }
         }
-        out.extend_from_slice(&a[i..]);
-        out.extend_from_slice(&b[j..]);
-        self.0 = out;
     }
 }
 
 impl Monoid for CellDelta {
     fn zero() -> Self {
-        CellDelta(Vec::new())
+        CellDelta::Sparse(Vec::new())
     }
 }
 
 impl Abelian for CellDelta {
     fn negate(&mut self) {
-        for (_, n) in &mut self.0 {
-            *n = -*n;
+        match self {
+            CellDelta::Sparse(pairs) => pairs.iter_mut().for_each(|(_, n)| *n = -*n),
+            CellDelta::Dense(counts) => counts.iter_mut().for_each(|n| *n = -*n),
         }
     }
 }
@@ -132,14 +231,40 @@ mod tests {
         assert!(CellDelta::one(7, 0).is_zero());
     }
 
+    /// The same counts in the dense form, over `len` cells.
+    fn densified(d: &CellDelta, len: usize) -> CellDelta {
+        let mut counts = vec![0; len];
+        for (c, n) in d.iter() {
+            counts[c as usize] += n;
+        }
+        CellDelta::Dense(counts)
+    }
+
+    #[test]
+    fn a_slide_is_dense_when_it_touches_many_cells() {
+        let many = CellDelta::from_counts(&[1, 0, 2, 0, 0, 0, 0, 0]);
+        assert!(matches!(many, CellDelta::Dense(_)));
+        let few = CellDelta::from_counts(&[0, 0, 3, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(few, CellDelta::from_sorted(vec![(2, 3)]));
+        assert!(matches!(few, CellDelta::Sparse(_)));
+        assert_eq!(many, CellDelta::from_sorted(vec![(0, 1), (2, 2)]));
+    }
+
     proptest! {
-        /// Adding deltas is adding their dense vectors, and the result stays sorted and zero-free.
+        /// Adding deltas is adding their dense vectors, in any mix of forms; sparse sums stay
+        /// sorted and zero-free, and equality sees through the form.
         #[test]
         fn addition_is_elementwise(
             a in prop::collection::vec((0u64..50, -3i64..4), 0..40),
             b in prop::collection::vec((0u64..50, -3i64..4), 0..40),
+            a_dense in any::<bool>(),
+            b_dense in any::<bool>(),
+            len in 53usize..60,
         ) {
-            let (da, db) = (CellDelta::from_pairs(a.clone()), CellDelta::from_pairs(b.clone()));
+            let (mut da, mut db) = (CellDelta::from_pairs(a.clone()), CellDelta::from_pairs(b.clone()));
+            prop_assert_eq!(&densified(&da, len), &da);
+            if a_dense { da = densified(&da, len) }
+            if b_dense { db = densified(&db, len - 3) }
             let mut sum = da.clone();
             sum.plus_equals(&db);
             let mut expected: BTreeMap<u64, i64> = BTreeMap::new();
@@ -147,9 +272,16 @@ mod tests {
                 *expected.entry(c).or_default() += n;
             }
             expected.retain(|_, n| *n != 0);
+            prop_assert_eq!(sum.is_zero(), expected.is_empty());
             prop_assert_eq!(dense(&sum), expected);
-            prop_assert!(sum.0.windows(2).all(|w| w[0].0 < w[1].0));
-            prop_assert!(sum.0.iter().all(|p| p.1 != 0));
+            if let CellDelta::Sparse(pairs) = &sum {
+                prop_assert!(pairs.windows(2).all(|w| w[0].0 < w[1].0));
+                prop_assert!(pairs.iter().all(|p| p.1 != 0));
+            }
+            let mut negated = sum.clone();
+            negated.negate();
+            negated.plus_equals(&sum);
+            prop_assert!(negated.is_zero());
         }
     }
 }

@@ -112,6 +112,23 @@ impl KsTree {
         }
     }
 
+    /// Adds counts per cell (cell `c` at index `c`; at most one per cell), as a slide that
+    /// touched many cells does: the next distance is one pass over the cells.
+    pub fn add_dense(&mut self, counts: &[i64]) {
+        let mut added = 0;
+        for (c, &n) in self.counts.iter_mut().zip(counts) {
+            *c += n;
+            added += n;
+        }
+        self.total += added;
+        self.rebuild_due = true;
+    }
+
+    /// Counts per cell.
+    pub fn counts(&self) -> &[i64] {
+        &self.counts
+    }
+
     /// Values in the window.
     pub fn total(&self) -> u64 {
         self.total.max(0) as u64

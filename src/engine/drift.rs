@@ -137,46 +137,38 @@ pub type Feeds = Vec<Rc<RefCell<Feed>>>;
 /// Feeds one monitor from a batch: each valid value's cell at its position, then the worker's
 /// progress. Runs after prediction, so fields, features and estimates are all at hand.
 pub fn feed_batch(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel, board: &DriftBoard) {
-    let late_before = feed.late;
     let spec = &m.spec;
-    match (&m.extract, m.binning.as_ref()) {
-        (Extract::Prediction, Binning::Numeric(bins)) => {
-            for p in &b.predictions {
-                if let Some(c) = bins.cell(p.estimated_price) {
-                    feed.offer(spec.position(p.seq, p.ts_ms), u64::from(c));
-                }
+    let late =
+        match (&m.extract, m.binning.as_ref()) {
+            (Extract::Prediction, Binning::Numeric(bins)) => {
+                feed.offer_many(b.predictions.iter().filter_map(|p| {
+                    bins.cell(p.estimated_price).map(|c| (spec.position(p.seq, p.ts_ms), u64::from(c)))
+                }))
             }
-        }
-        (Extract::Field { index }, binning) => {
-            for e in &b.events {
+            (Extract::Field { index }, binning) => feed.offer_many(b.events.iter().filter_map(|e| {
                 let cell = match (e.values.get(*index), binning) {
                     (Some(v), Binning::Numeric(bins)) => v.as_f64().and_then(|x| bins.cell(x)).map(u64::from),
                     (Some(crate::data::Value::Text(t)), Binning::Categorical(cats)) => Some(cats.cell(t)),
                     (Some(crate::data::Value::Bool(x)), Binning::Categorical(cats)) => Some(cats.cell(&x.to_string())),
                     _ => None,
                 };
-                if let Some(c) = cell {
-                    feed.offer(spec.position(e.seq, e.ts_ms), c);
-                }
+                cell.map(|c| (spec.position(e.seq, e.ts_ms), c))
+            })),
+            (Extract::Feature { index, categorical: false }, Binning::Numeric(bins)) => {
+                let width = model.features.len().max(1);
+                let rows = b.events.iter().zip(b.rows.chunks_exact(width));
+                feed.offer_many(rows.filter_map(|(e, row)| {
+                    bins.cell(row[*index]).map(|c| (spec.position(e.seq, e.ts_ms), u64::from(c)))
+                }))
             }
-        }
-        (Extract::Feature { index, categorical: false }, Binning::Numeric(bins)) => {
-            let width = model.features.len();
-            for (e, row) in b.events.iter().zip(b.rows.chunks_exact(width.max(1))) {
-                if let Some(c) = bins.cell(row[*index]) {
-                    feed.offer(spec.position(e.seq, e.ts_ms), u64::from(c));
-                }
+            (Extract::Feature { index, .. }, Binning::Categorical(cats)) => {
+                feed.offer_many(b.events.iter().filter_map(|e| match model.features.cell(*index, &e.values) {
+                    Cell::Text(t) => Some((spec.position(e.seq, e.ts_ms), cats.cell(&t))),
+                    _ => None,
+                }))
             }
-        }
-        (Extract::Feature { index, .. }, Binning::Categorical(cats)) => {
-            for e in &b.events {
-                if let Cell::Text(t) = model.features.cell(*index, &e.values) {
-                    feed.offer(spec.position(e.seq, e.ts_ms), cats.cell(&t));
-                }
-            }
-        }
-        _ => {}
-    }
+            _ => 0,
+        };
     // How far this worker has come: the next event number, or the newest event time.
     let progress = match spec.measure {
         crate::program::Measure::Events => {
@@ -187,7 +179,7 @@ pub fn feed_batch(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel,
     if let Some(p) = progress {
         feed.advance(p);
     }
-    board.add_late(m.index, feed.late - late_before);
+    board.add_late(m.index, late);
 }
 
 /// What the rules stage reads and acts on: the monitors' board and registry, the served model,
