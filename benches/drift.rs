@@ -7,8 +7,11 @@
 //! `cargo bench --bench drift`
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use differential_dataflow::difference::Abelian as _;
 use housing_flow::drift::binning::NumericBins;
-use housing_flow::drift::{ks_exact, ks_pvalue, psi, psi_counts, run_windows, Binning, WindowCounts, WindowSpec};
+use housing_flow::drift::{
+    ks_exact, ks_pvalue, psi, psi_counts, run_windows, Binning, CellDelta, WindowCounts, WindowSpec,
+};
 use housing_flow::model::baseline::numeric;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -86,6 +89,44 @@ fn slides(c: &mut Criterion) {
             })
         });
     }
+
+    // As the dataflow applies a slide that touched many cells: entering and leaving counts as
+    // two dense vectors.
+    let cells: Vec<u32> = s.stream.iter().map(|&x| b.cell(x).unwrap()).collect();
+    let mut counts = WindowCounts::new(&s.binning);
+    for &c in &cells[..WINDOW] {
+        counts.apply(&s.binning, u64::from(c), 1);
+    }
+    let mut at = WINDOW;
+    group.bench_function("incremental, dense slides", |bench| {
+        bench.iter(|| {
+            if at + SLIDE > cells.len() {
+                at = WINDOW;
+            }
+            let (mut entering, mut leaving) = (vec![0u32; b.cells()], vec![0u32; b.cells()]);
+            for &c in &cells[at..at + SLIDE] {
+                entering[c as usize] += 1;
+            }
+            for &c in &cells[at - WINDOW..at - WINDOW + SLIDE] {
+                leaving[c as usize] += 1;
+            }
+            let mut leaving = CellDelta::from_counts(&leaving);
+            leaving.negate();
+            counts.apply_delta(&s.binning, &CellDelta::from_counts(&entering));
+            counts.apply_delta(&s.binning, &leaving);
+            at += SLIDE;
+            black_box(counts.statistics(&s.binning))
+        })
+    });
+
+    // The statistics alone, after a dense slide (the bins folded, the KS distance by one pass).
+    let zero = CellDelta::Dense(vec![0; b.cells()]);
+    group.bench_function("statistics after a dense slide", |bench| {
+        bench.iter(|| {
+            counts.apply_delta(&s.binning, &zero);
+            black_box(counts.statistics(&s.binning))
+        })
+    });
 
     // From scratch: the window's values sorted, binned and compared with the sorted reference.
     let mut at = WINDOW;

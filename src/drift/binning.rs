@@ -42,9 +42,9 @@ pub struct NumericBins {
     padded: Vec<f64>,
     cell_psi: Vec<u32>,
     cell_ks: Vec<u32>,
-    /// The first refined cell of each PSI bin and the number of cells, then the same for the KS
-    /// cells: a bin is a run of refined cells, as both sequences above are nondecreasing.
-    starts: Vec<u32>,
+    /// The first refined cell of each PSI bin, and the number of cells: a bin is a run of refined
+    /// cells, as `cell_psi` is nondecreasing.
+    psi_starts: Vec<u32>,
     /// The reference side of the KS distance, per refined cell (see [`KsTree`](super::ks_tree::KsTree)).
     pub ks_reference: KsReference,
     /// Lookup accelerator: equal-width slots (four per bound) over `[bounds[0], bounds[last]]`; slot
@@ -107,10 +107,8 @@ impl NumericBins {
                 }
             }
         }
-        let starts = |of: &[u32], runs: usize| -> Vec<u32> {
-            (0..=runs).map(|r| of.partition_point(|&x| (x as usize) < r) as u32).collect()
-        };
-        let starts = [starts(&cell_psi, psi_edges.len() + 1), starts(&cell_ks, ks_grid.len() + 1)].concat();
+        let psi_starts =
+            (0..=psi_edges.len() + 1).map(|r| cell_psi.partition_point(|&p| (p as usize) < r) as u32).collect();
         let ks_reference = match sample {
             // Reference values in each cell, out of the whole sample; every bound is compared.
             Some(sample) => {
@@ -154,7 +152,7 @@ impl NumericBins {
             bounds,
             cell_psi,
             cell_ks,
-            starts,
+            psi_starts,
             ks_reference,
             slots,
             slot_scale,
@@ -200,14 +198,14 @@ impl NumericBins {
     /// Counts per PSI bin and per KS cell from counts per refined cell (which, once a time's
     /// updates are all in, are none of them negative).
     pub fn fold(&self, cells: &[i64], psi: &mut [u64], ks: &mut [u64]) {
-        let runs = |starts: &[u32], out: &mut [u64]| {
-            for (o, run) in out.iter_mut().zip(starts.windows(2)) {
-                *o = cells[run[0] as usize..run[1] as usize].iter().sum::<i64>().max(0) as u64;
-            }
-        };
-        let (psi_starts, ks_starts) = self.starts.split_at(self.psi_edges.len() + 2);
-        runs(psi_starts, psi);
-        runs(ks_starts, ks);
+        for (bin, run) in psi.iter_mut().zip(self.psi_starts.windows(2)) {
+            *bin = cells[run[0] as usize..run[1] as usize].iter().sum::<i64>().max(0) as u64;
+        }
+        // Nearly every KS cell is one refined cell: add each to its own, no run to set up.
+        ks.fill(0);
+        for (&k, &n) in self.cell_ks.iter().zip(cells) {
+            ks[k as usize] = ks[k as usize].wrapping_add_signed(n);
+        }
     }
 
     /// The PSI bin and KS cell a refined cell lies in.

@@ -155,16 +155,15 @@ impl KsTree {
     /// The root's prefix extremes by one pass over the leaves; leaves the tree out of date.
     fn scan(&mut self) -> Node {
         let (q, m) = (self.q, self.total);
-        let mut node = Node::EMPTY;
-        let mut prefix = 0i64;
+        let (mut max, mut min, mut prefix) = (NO_MAX, NO_MIN, 0i64);
         for ((&w, &r), &evaluated) in self.counts.iter().zip(&self.weights).zip(&self.evaluated) {
             prefix += q * w - m * r;
-            if evaluated {
-                node.max = node.max.max(prefix);
-                node.min = node.min.min(prefix);
-            }
+            // Selected, not branched on, so the extremes stay in registers.
+            let (high, low) = if evaluated { (prefix, prefix) } else { (NO_MAX, NO_MIN) };
+            max = max.max(high);
+            min = min.min(low);
         }
-        node.sum = prefix;
+        let node = Node { sum: prefix, max, min };
         for c in self.dirty.drain(..) {
             self.is_dirty[c as usize] = false;
         }
