@@ -7,7 +7,7 @@
 //! `cargo bench --bench drift`
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use differential_dataflow::difference::Abelian as _;
+use differential_dataflow::difference::Semigroup as _;
 use housing_flow::drift::binning::NumericBins;
 use housing_flow::drift::{
     ks_exact, ks_pvalue, psi, psi_counts, run_windows, Binning, CellDelta, WindowCounts, WindowSpec,
@@ -110,17 +110,17 @@ fn slides(c: &mut Criterion) {
             for &c in &cells[at - WINDOW..at - WINDOW + SLIDE] {
                 leaving[c as usize] += 1;
             }
-            let mut leaving = CellDelta::from_counts(&leaving);
-            leaving.negate();
-            counts.apply_delta(&s.binning, &CellDelta::from_counts(&entering));
-            counts.apply_delta(&s.binning, &leaving);
+            // One update: the entering slide plus the leaving one, as each worker sends it.
+            let mut update = CellDelta::from_counts(&entering);
+            update.plus_equals(&CellDelta::from_counts(&leaving).leaving());
+            counts.apply_delta(&s.binning, &update);
             at += SLIDE;
             black_box(counts.statistics(&s.binning))
         })
     });
 
     // The statistics alone, after a dense slide (the bins folded, the KS distance by one pass).
-    let zero = CellDelta::Dense(vec![0; b.cells()]);
+    let zero = CellDelta::dense(vec![0; b.cells()]);
     group.bench_function("statistics after a dense slide", |bench| {
         bench.iter(|| {
             counts.apply_delta(&s.binning, &zero);

@@ -79,8 +79,8 @@ impl WindowCounts {
     /// Applies a slide's counts. A dense slide of a numeric target is added to the counts per
     /// refined cell in one pass; the bins follow when the statistics are computed.
     pub fn apply_delta(&mut self, binning: &Binning, delta: &CellDelta) {
-        match (&mut *self, delta) {
-            (WindowCounts::Numeric { tree, stale, .. }, CellDelta::Dense(counts)) => {
+        match (&mut *self, delta.as_dense()) {
+            (WindowCounts::Numeric { tree, stale, .. }, Some(counts)) => {
                 tree.add_dense(counts);
                 *stale = true;
             }

@@ -2,12 +2,12 @@
 //!
 //! Each worker maps its values to cells ([`Binning`]) and feeds a [`Feed`]. The feed turns the
 //! values entering window `j` into updates of a differential collection whose logical time is
-//! the window index and whose difference is the slide's counts per cell ([`CellDelta`]): the
-//! counts at time `j`, and the same counts negated at `j + size/every`, the window they leave.
-//! The collection at time `j` is exactly the multiset of cells in window `j`, and a slide costs
-//! two updates per worker, whatever the window length and however many cells it touches. (A
-//! late value of an event-time window joins the open windows and leaves when it would have,
-//! as its own +1 and −1.)
+//! the window index and whose difference is counts per cell ([`CellDelta`]): at time `j`, the
+//! counts of the slide that enters window `j` plus the negated counts of the slide that leaves
+//! it (the one that entered at `j − size/every`). The collection at time `j` is exactly the
+//! multiset of cells in window `j`, and a slide costs one update per worker, whatever the
+//! window length and however many cells it touches. (A late value of an event-time window joins
+//! the open windows and leaves when it would have, as its own +1 and −1.)
 //!
 //! [`window_stats`] exchanges the collection to the drift's owner worker, accumulates it into
 //! [`WindowCounts`] in time order as the frontier passes each index and emits the window's
@@ -18,7 +18,7 @@ use super::counts::{Statistics, WindowCounts};
 use super::delta::CellDelta;
 use super::window::WindowSpec;
 use crate::program::Measure;
-use differential_dataflow::difference::Abelian as _;
+use differential_dataflow::difference::Semigroup as _;
 use differential_dataflow::input::InputSession;
 use differential_dataflow::{AsCollection as _, VecCollection};
 use serde::Serialize;
@@ -67,6 +67,9 @@ pub struct Feed {
     pub late: u64,
     /// Zeroed dense counts of windows already handed over, for the next windows.
     spare: Vec<Vec<u32>>,
+    /// What leaves each later window: the slides handed over, negated, by the window they
+    /// leave. Each goes out with the slide that enters the same window, as one update.
+    leaving: BTreeMap<u64, CellDelta>,
 }
 
 enum Pending {
@@ -121,6 +124,7 @@ impl Feed {
             watermark: 0,
             late: 0,
             spare: Vec::new(),
+            leaving: BTreeMap::new(),
         }
     }
 
@@ -224,7 +228,7 @@ impl Feed {
         }
     }
 
-    /// Hands over every window below `open` as ((), window, counts).
+    /// Hands over every window below `open`: ((), window, what enters it and what leaves it).
     fn hand_over(&mut self, open: u64) {
         if self.hot.as_ref().is_some_and(|h| h.0 < open) {
             self.cool();
@@ -236,7 +240,7 @@ impl Feed {
                 break;
             }
             let (at, pending) = entry.remove_entry();
-            let delta = match pending {
+            let entering = match pending {
                 Pending::Dense { mut counts, touched } => {
                     let delta = match touched {
                         // Few of many cells: the touched ones, sorted, as pairs.
@@ -262,11 +266,22 @@ impl Feed {
                 }
                 Pending::Sparse(map) => CellDelta::from_pairs(map.into_iter().map(|(c, n)| (c, n as i64)).collect()),
             };
+            // Earlier windows that nothing enters from this worker get only what leaves them.
+            while let Some(leaving) = self.leaving.first_entry().filter(|e| *e.key() < at) {
+                let (window, delta) = leaving.remove_entry();
+                session.update_at((), window, delta);
+            }
             // What enters window `at` leaves window `at + size/every`.
-            let mut leaving = delta.clone();
-            leaving.negate();
-            session.update_at((), at, delta);
-            session.update_at((), at + slides, leaving);
+            self.leaving.insert(at + slides, entering.leaving());
+            let mut update = entering;
+            if let Some(leaving) = self.leaving.remove(&at) {
+                update.plus_equals(&leaving);
+            }
+            session.update_at((), at, update);
+        }
+        while let Some(leaving) = self.leaving.first_entry().filter(|e| *e.key() < open) {
+            let (window, delta) = leaving.remove_entry();
+            session.update_at((), window, delta);
         }
     }
 
@@ -290,10 +305,10 @@ const TRACK_TOUCHED_ABOVE: usize = 8192;
 type Held = (Capability<u64>, Vec<CellDelta>);
 
 /// The `drift-window` operator: a drift's window as a differential collection of cell counts on
-/// worker `owner`, timed by window index. The feeds already put each slide's counts in at the
-/// window they enter and, negated, at the window they leave (and a late value's +1 and −1 at the
-/// windows it joins and leaves), so the collection at time `j` is window `j`; this exchanges it
-/// to its owner.
+/// worker `owner`, timed by window index. The feeds already put in, at each window, the counts of
+/// the slide that enters it plus the negated counts of the slide that leaves it (and a late
+/// value's +1 and −1 at the windows it joins and leaves), so the collection at time `j` is window
+/// `j`; this exchanges it to its owner.
 pub fn window_collection(updates: CellUpdates<'_>, owner: u64) -> CellUpdates<'_> {
     let to_owner = move |_: &((), u64, CellDelta)| owner;
     updates.inner.exchange(to_owner).as_collection()

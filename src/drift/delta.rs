@@ -19,10 +19,23 @@ use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
 
-/// Counts per cell. Equality, order and hashing are those of the nonzero (cell, count) pairs in
-/// cell order, whichever form holds them.
+/// Counts per cell, and how many values entered with them. Equality, order and hashing are
+/// those of the nonzero (cell, count) pairs in cell order and of that number, whichever form
+/// holds the counts.
+///
+/// The number entered tells the windows that took values from those that only lost some (the
+/// retractions that drain the last windows when the input ends): a slide's update is its own
+/// counts plus the negated counts of the slide that leaves at the same window, and those may
+/// cancel or leave every count negative. It is a second coordinate of the group, added like
+/// the counts: what leaves is `(−counts, 0)`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub enum CellDelta {
+pub struct CellDelta {
+    counts: Counts,
+    entered: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+enum Counts {
     /// (cell, count) sorted by cell, with no zero count.
     Sparse(Vec<(u64, i64)>),
     /// The count of cell `c` at index `c`; cells past the end are zero.
@@ -34,17 +47,25 @@ const DENSE_SHARE: usize = 4;
 
 impl Default for CellDelta {
     fn default() -> Self {
-        CellDelta::Sparse(Vec::new())
+        CellDelta::zero()
     }
 }
 
 impl CellDelta {
-    /// One cell changed by `n`.
-    pub fn one(cell: u64, n: i64) -> CellDelta {
-        CellDelta::Sparse(if n == 0 { Vec::new() } else { vec![(cell, n)] })
+    fn entering(counts: Counts) -> CellDelta {
+        let entered = match &counts {
+            Counts::Sparse(pairs) => pairs.iter().map(|&(_, n)| n.max(0)).sum(),
+            Counts::Dense(dense) => dense.iter().map(|&n| n.max(0)).sum(),
+        };
+        CellDelta { counts, entered }
     }
 
-    /// From (cell, n) pairs in any order; equal cells are added up.
+    /// One cell changed by `n`: `n` values entering, or (negative) leaving.
+    pub fn one(cell: u64, n: i64) -> CellDelta {
+        CellDelta::entering(Counts::Sparse(if n == 0 { Vec::new() } else { vec![(cell, n)] }))
+    }
+
+    /// From (cell, n) pairs in any order; equal cells are added up. Positive counts entered.
     pub fn from_pairs(mut pairs: Vec<(u64, i64)>) -> CellDelta {
         pairs.sort_unstable_by_key(|&(c, _)| c);
         pairs.dedup_by(|later, kept| {
@@ -56,89 +77,85 @@ impl CellDelta {
             }
         });
         pairs.retain(|&(_, n)| n != 0);
-        CellDelta::Sparse(pairs)
+        CellDelta::entering(Counts::Sparse(pairs))
     }
 
-    /// From pairs already sorted by cell, each cell once, none zero.
+    /// From pairs already sorted by cell, each cell once, none zero. Positive counts entered.
     pub fn from_sorted(pairs: Vec<(u64, i64)>) -> CellDelta {
         debug_assert!(pairs.windows(2).all(|w| w[0].0 < w[1].0) && pairs.iter().all(|p| p.1 != 0));
-        CellDelta::Sparse(pairs)
+        CellDelta::entering(Counts::Sparse(pairs))
     }
 
-    /// From counts per cell (cell `c` at index `c`), in whichever form is smaller.
+    /// From counts per cell (cell `c` at index `c`), dense. Positive counts entered.
+    pub fn dense(counts: Vec<i64>) -> CellDelta {
+        CellDelta::entering(Counts::Dense(counts))
+    }
+
+    /// The values of a slide, counted per cell (cell `c` at index `c`), in whichever form is
+    /// smaller.
     pub fn from_counts(counts: &[u32]) -> CellDelta {
         let touched = counts.iter().filter(|&&n| n > 0).count();
-        if touched * DENSE_SHARE >= counts.len() {
-            CellDelta::Dense(counts.iter().map(|&n| i64::from(n)).collect())
+        let counts = if touched * DENSE_SHARE >= counts.len() {
+            Counts::Dense(counts.iter().map(|&n| i64::from(n)).collect())
         } else {
             let nonzero = counts.iter().enumerate().filter(|(_, &n)| n > 0);
-            CellDelta::Sparse(nonzero.map(|(c, &n)| (c as u64, i64::from(n))).collect())
-        }
+            Counts::Sparse(nonzero.map(|(c, &n)| (c as u64, i64::from(n))).collect())
+        };
+        CellDelta::entering(counts)
+    }
+
+    /// The same values leaving: the counts negated, nothing entering.
+    pub fn leaving(&self) -> CellDelta {
+        let mut counts = self.counts.clone();
+        counts.negate();
+        CellDelta { counts, entered: 0 }
     }
 
     /// (cell, n) in cell order, nonzero only.
     pub fn iter(&self) -> impl Iterator<Item = (u64, i64)> + '_ {
-        let (sparse, dense) = match self {
-            CellDelta::Sparse(pairs) => (pairs.as_slice(), &[][..]),
-            CellDelta::Dense(counts) => (&[][..], counts.as_slice()),
+        let (sparse, dense) = match &self.counts {
+            Counts::Sparse(pairs) => (pairs.as_slice(), &[][..]),
+            Counts::Dense(counts) => (&[][..], counts.as_slice()),
         };
         let dense = dense.iter().enumerate().filter(|(_, &n)| n != 0).map(|(c, &n)| (c as u64, n));
         sparse.iter().copied().chain(dense)
     }
 
-    /// Whether any value enters (some count is positive).
+    /// The counts, if they are dense (cell `c` at index `c`).
+    pub fn as_dense(&self) -> Option<&[i64]> {
+        match &self.counts {
+            Counts::Dense(counts) => Some(counts),
+            Counts::Sparse(_) => None,
+        }
+    }
+
+    /// Whether values entered with these counts.
     pub fn adds(&self) -> bool {
+        self.entered > 0
+    }
+}
+
+impl Counts {
+    fn negate(&mut self) {
         match self {
-            CellDelta::Sparse(pairs) => pairs.iter().any(|&(_, n)| n > 0),
-            CellDelta::Dense(counts) => counts.iter().any(|&n| n > 0),
+            Counts::Sparse(pairs) => pairs.iter_mut().for_each(|(_, n)| *n = -*n),
+            Counts::Dense(counts) => counts.iter_mut().for_each(|n| *n = -*n),
         }
     }
-}
 
-impl PartialEq for CellDelta {
-    fn eq(&self, other: &Self) -> bool {
-        self.iter().eq(other.iter())
-    }
-}
-
-impl Eq for CellDelta {}
-
-impl PartialOrd for CellDelta {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for CellDelta {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.iter().cmp(other.iter())
-    }
-}
-
-impl Hash for CellDelta {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        for pair in self.iter() {
-            pair.hash(state);
-        }
-    }
-}
-
-impl IsZero for CellDelta {
     fn is_zero(&self) -> bool {
         match self {
-            CellDelta::Sparse(pairs) => pairs.is_empty(),
-            CellDelta::Dense(counts) => counts.iter().all(|&n| n == 0),
+            Counts::Sparse(pairs) => pairs.is_empty(),
+            Counts::Dense(counts) => counts.iter().all(|&n| n == 0),
         }
     }
-}
 
-impl Semigroup for CellDelta {
     /// Adds cell by cell: dense plus anything stays dense; two sparse vectors are merged,
     /// dropping cells that cancel.
-    fn plus_equals(&mut self, rhs: &Self) {
+    fn plus_equals(&mut self, rhs: &Counts) {
         match (&mut *self, rhs) {
-            (_, CellDelta::Sparse(b)) if b.is_empty() => {}
-            (CellDelta::Dense(a), CellDelta::Dense(b)) => {
+            (_, Counts::Sparse(b)) if b.is_empty() => {}
+            (Counts::Dense(a), Counts::Dense(b)) => {
                 if a.len() < b.len() {
                     a.resize(b.len(), 0);
                 }
@@ -146,7 +163,7 @@ impl Semigroup for CellDelta {
                     *x += y;
                 }
             }
-            (CellDelta::Dense(a), CellDelta::Sparse(b)) => {
+            (Counts::Dense(a), Counts::Sparse(b)) => {
                 for &(c, n) in b {
                     let c = c as usize;
                     if c >= a.len() {
@@ -155,13 +172,13 @@ impl Semigroup for CellDelta {
                     a[c] += n;
                 }
             }
-            (CellDelta::Sparse(a), CellDelta::Dense(b)) => {
+            (Counts::Sparse(a), Counts::Dense(b)) => {
                 let pairs = std::mem::take(a);
-                let mut dense = CellDelta::Dense(b.clone());
-                dense.plus_equals(&CellDelta::Sparse(pairs));
+                let mut dense = Counts::Dense(b.clone());
+                dense.plus_equals(&Counts::Sparse(pairs));
                 *self = dense;
             }
-            (CellDelta::Sparse(a), CellDelta::Sparse(b)) => {
+            (Counts::Sparse(a), Counts::Sparse(b)) => {
                 if a.is_empty() {
                     a.clone_from(b);
                     return;
@@ -194,18 +211,58 @@ impl Semigroup for CellDelta {
     }
 }
 
+impl PartialEq for CellDelta {
+    fn eq(&self, other: &Self) -> bool {
+        self.entered == other.entered && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for CellDelta {}
+
+impl PartialOrd for CellDelta {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for CellDelta {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.iter().cmp(other.iter()).then(self.entered.cmp(&other.entered))
+    }
+}
+
+impl Hash for CellDelta {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for pair in self.iter() {
+            pair.hash(state);
+        }
+        self.entered.hash(state);
+    }
+}
+
+impl IsZero for CellDelta {
+    fn is_zero(&self) -> bool {
+        self.entered == 0 && self.counts.is_zero()
+    }
+}
+
+impl Semigroup for CellDelta {
+    fn plus_equals(&mut self, rhs: &Self) {
+        self.counts.plus_equals(&rhs.counts);
+        self.entered += rhs.entered;
+    }
+}
+
 impl Monoid for CellDelta {
     fn zero() -> Self {
-        CellDelta::Sparse(Vec::new())
+        CellDelta { counts: Counts::Sparse(Vec::new()), entered: 0 }
     }
 }
 
 impl Abelian for CellDelta {
     fn negate(&mut self) {
-        match self {
-            CellDelta::Sparse(pairs) => pairs.iter_mut().for_each(|(_, n)| *n = -*n),
-            CellDelta::Dense(counts) => counts.iter_mut().for_each(|n| *n = -*n),
-        }
+        self.counts.negate();
+        self.entered = -self.entered;
     }
 }
 
@@ -231,22 +288,43 @@ mod tests {
         assert!(CellDelta::one(7, 0).is_zero());
     }
 
+    #[test]
+    fn a_slide_with_the_one_it_replaces_still_says_values_entered() {
+        let old = CellDelta::from_pairs(vec![(5, 2)]);
+        let mut update = CellDelta::from_pairs(vec![(5, 1)]);
+        update.plus_equals(&old.leaving());
+        // Every count is negative, yet a value entered with it.
+        assert_eq!(update.iter().collect::<Vec<_>>(), vec![(5, -1)]);
+        assert!(update.adds());
+        assert!(!old.leaving().adds());
+        let mut cancelled = old.leaving();
+        cancelled.plus_equals(&old);
+        assert_eq!(cancelled.iter().count(), 0, "the counts cancel");
+        assert!(cancelled.adds() && !cancelled.is_zero(), "the values that entered remain");
+        let mut inverse = old.clone();
+        inverse.negate();
+        let mut zero = old.clone();
+        zero.plus_equals(&inverse);
+        assert!(zero.is_zero());
+    }
+
     /// The same counts in the dense form, over `len` cells.
     fn densified(d: &CellDelta, len: usize) -> CellDelta {
         let mut counts = vec![0; len];
         for (c, n) in d.iter() {
             counts[c as usize] += n;
         }
-        CellDelta::Dense(counts)
+        let entered = d.entered;
+        CellDelta { counts: Counts::Dense(counts), entered }
     }
 
     #[test]
     fn a_slide_is_dense_when_it_touches_many_cells() {
         let many = CellDelta::from_counts(&[1, 0, 2, 0, 0, 0, 0, 0]);
-        assert!(matches!(many, CellDelta::Dense(_)));
+        assert!(many.as_dense().is_some());
         let few = CellDelta::from_counts(&[0, 0, 3, 0, 0, 0, 0, 0, 0]);
         assert_eq!(few, CellDelta::from_sorted(vec![(2, 3)]));
-        assert!(matches!(few, CellDelta::Sparse(_)));
+        assert!(few.as_dense().is_none());
         assert_eq!(many, CellDelta::from_sorted(vec![(0, 1), (2, 2)]));
     }
 
@@ -274,7 +352,7 @@ mod tests {
             expected.retain(|_, n| *n != 0);
             prop_assert_eq!(sum.is_zero(), expected.is_empty());
             prop_assert_eq!(dense(&sum), expected);
-            if let CellDelta::Sparse(pairs) = &sum {
+            if let Counts::Sparse(pairs) = &sum.counts {
                 prop_assert!(pairs.windows(2).all(|w| w[0].0 < w[1].0));
                 prop_assert!(pairs.iter().all(|p| p.1 != 0));
             }
