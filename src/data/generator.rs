@@ -132,27 +132,43 @@ impl Generator {
 
     /// Event number `index`: `id = index`, `ts_ms = EPOCH_MS + index`.
     pub fn event(&self, index: u64) -> Event {
+        let mut event = Event { id: index, seq: index, ts_ms: 0, values: Vec::with_capacity(self.fills.len()) };
+        self.event_into(index, &mut event);
+        event
+    }
+
+    /// Event number `index`, written over `event`: the same event as [`event`](Self::event),
+    /// in the buffers of one already used (its values and its first text's), so a source that
+    /// gets its spent events back allocates nothing per event.
+    pub fn event_into(&self, index: u64, event: &mut Event) {
+        let spare = event.values.iter_mut().find_map(|v| match v {
+            Value::Text(t) => Some(std::mem::take(t)),
+            _ => None,
+        });
+        event.values.clear();
         let house = self.wants_numbers.then(|| house(&mut self.rng(STREAM_NUMBERS, index)));
-        let mut address = self.wants_address.then(|| address(&mut self.rng(STREAM_ADDRESS, index)));
+        let mut address = self.wants_address.then(|| {
+            let mut out = spare.unwrap_or_default();
+            out.clear();
+            address_into(&mut self.rng(STREAM_ADDRESS, index), &mut out);
+            out
+        });
         let mut addresses_left = self.address_fields;
         let mut generic = self.rng(STREAM_GENERIC, index);
-        let values = self
-            .fills
-            .iter()
-            .map(|fill| match fill {
-                // Moved into the last address field, copied into any before it.
-                Fill::Housing { part: Part::Address, .. } => {
-                    addresses_left -= 1;
-                    let text = if addresses_left == 0 { address.take() } else { address.clone() };
-                    Value::Text(text.unwrap_or_default())
-                }
-                Fill::Housing { part, integer, range } => {
-                    housing_value(house.map_or(f64::NAN, |h| h.get(*part)), *integer, *range)
-                }
-                Fill::Generic(field) => generic_value(field, &mut generic),
-            })
-            .collect();
-        Event { id: index, seq: index, ts_ms: ts_ms(index), values }
+        let values = self.fills.iter().map(|fill| match fill {
+            // Moved into the last address field, copied into any before it.
+            Fill::Housing { part: Part::Address, .. } => {
+                addresses_left -= 1;
+                let text = if addresses_left == 0 { address.take() } else { address.clone() };
+                Value::Text(text.unwrap_or_default())
+            }
+            Fill::Housing { part, integer, range } => {
+                housing_value(house.map_or(f64::NAN, |h| h.get(*part)), *integer, *range)
+            }
+            Fill::Generic(field) => generic_value(field, &mut generic),
+        });
+        event.values.extend(values);
+        (event.id, event.seq, event.ts_ms) = (index, index, ts_ms(index));
     }
 
     /// Events `range.start .. range.end`, in order.
@@ -380,7 +396,15 @@ const CITY_SUFFIXES: [&str; 10] = ["bury", "town", "land", "ville", "port", "bor
 const CITY_PREFIXES: [&str; 4] = ["Lake", "Port", "New", "East"];
 
 /// A US-style address with a two-letter state code and a five-digit ZIP (sometimes ZIP+4).
+#[cfg(test)]
 fn address(rng: &mut SmallRng) -> String {
+    let mut out = String::with_capacity(64);
+    address_into(rng, &mut out);
+    out
+}
+
+/// [`address`], appended to `out`.
+fn address_into(rng: &mut SmallRng, out: &mut String) {
     // One buffer, no intermediate strings and no formatter; the random draws keep their
     // order, so every seed gives the same addresses as ever (a test compares with the plain
     // `format!` version).
@@ -400,38 +424,36 @@ fn address(rng: &mut SmallRng) -> String {
         out.extend([", ", state, " "]);
         push_digits(out, zip, 5);
     };
-    let mut out = String::with_capacity(64);
     if rng.random_bool(0.2) {
         // The short one-line form: "123 Main St, Austin, TX 78701".
-        push_digits(&mut out, rng.random_range(1..10_000u32), 1);
+        push_digits(out, rng.random_range(1..10_000u32), 1);
         out.extend([" ", pick(rng, &SHORT_STREETS), ", "]);
-        city(&mut out);
-        state_zip(&mut out);
-        return out;
+        city(out);
+        state_zip(out);
+        return;
     }
     // The data set's two-line form: "4759 Daniel Shoals Suite 442\nTylerland, TX 91479".
-    push_digits(&mut out, rng.random_range(1..100_000u32), 1);
+    push_digits(out, rng.random_range(1..100_000u32), 1);
     let street = pick(rng, &NAMES);
     out.extend([" ", street, " ", pick(rng, &STREET_KINDS)]);
     match rng.random_range(0..3u32) {
         0 => {
             out.push_str(" Apt. ");
-            push_digits(&mut out, rng.random_range(0..1_000u32), 3);
+            push_digits(out, rng.random_range(0..1_000u32), 3);
         }
         1 => {
             out.push_str(" Suite ");
-            push_digits(&mut out, rng.random_range(0..1_000u32), 3);
+            push_digits(out, rng.random_range(0..1_000u32), 3);
         }
         _ => {}
     }
     out.push('\n');
-    city(&mut out);
-    state_zip(&mut out);
+    city(out);
+    state_zip(out);
     if rng.random_bool(0.25) {
         out.push('-');
-        push_digits(&mut out, rng.random_range(0..10_000u32), 4);
+        push_digits(out, rng.random_range(0..10_000u32), 4);
     }
-    out
 }
 
 /// Appends `n` in decimal, zero-padded to at least `width` digits (`{n:0width$}`).
@@ -711,6 +733,29 @@ mod tests {
         }
         assert!((800..1_200).contains(&trues), "{trues} trues of 2000");
         assert_eq!(seen.len(), 3);
+    }
+
+    #[test]
+    fn an_event_written_over_a_spent_one_is_the_fresh_event() {
+        let categories = FieldType::Category(vec!["a".into(), "b".into()]);
+        let mixed = Schema {
+            name: "mixed".into(),
+            fields: vec![field("kind", categories, None), field("note", FieldType::Str, None)],
+        };
+        for schema in [housing_schema(), mixed] {
+            let generator = Generator::new(&schema, 9).unwrap();
+            let mut spent = generator.event(3);
+            for (k, index) in [10u64, 0, 77, 5_000_001, 2].into_iter().enumerate() {
+                // Whatever happened to it on the way: a value blanked, one too many.
+                match k % 3 {
+                    0 => spent.values[0] = Value::Missing,
+                    1 => spent.values.push(Value::Text("left over".into())),
+                    _ => spent.values.clear(),
+                }
+                generator.event_into(index, &mut spent);
+                assert_eq!(spent, generator.event(index), "{} event {index}", schema.name);
+            }
+        }
     }
 
     #[test]

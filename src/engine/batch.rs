@@ -5,6 +5,8 @@ use crate::data::dead_letter::DeadLetter;
 use crate::data::Event;
 use crate::kafka::Acks;
 use crate::model::serving::ServingModel;
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -39,5 +41,62 @@ impl Batch {
             predictions: Vec::new(),
             acks: None,
         }
+    }
+}
+
+/// A worker's spent events: the last stage gives them back, and the source writes the next
+/// events into their buffers (`Generator::event_into`) instead of allocating two per event,
+/// which the worker would otherwise free a batch later.
+#[derive(Clone, Default)]
+pub struct Spent(Rc<RefCell<Vec<Event>>>);
+
+/// Spent events kept for reuse, at most: a few batches' worth.
+const SPENT_KEPT: usize = 8192;
+
+impl Spent {
+    /// Takes `events` (leaving the vector empty), keeping what fits.
+    pub fn give(&self, events: &mut Vec<Event>) {
+        let mut kept = self.0.borrow_mut();
+        let room = SPENT_KEPT.saturating_sub(kept.len());
+        if events.len() > room {
+            events.truncate(room);
+        }
+        kept.append(events);
+    }
+
+    /// Up to `n` spent events.
+    pub fn take(&self, n: usize) -> Vec<Event> {
+        let mut kept = self.0.borrow_mut();
+        let from = kept.len().saturating_sub(n);
+        kept.split_off(from)
+    }
+
+    /// Gives back events taken and not used.
+    pub fn put_back(&self, mut events: Vec<Event>) {
+        self.give(&mut events);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(n: usize) -> Vec<Event> {
+        (0..n as u64).map(|id| Event { id, seq: id, ts_ms: 0, values: Vec::new() }).collect()
+    }
+
+    #[test]
+    fn spent_events_are_kept_up_to_a_bound_and_taken_back() {
+        let spent = Spent::default();
+        let mut batch = events(10);
+        spent.give(&mut batch);
+        assert!(batch.is_empty());
+        assert_eq!(spent.take(4).len(), 4);
+        let rest = spent.take(100);
+        assert_eq!(rest.len(), 6);
+        spent.put_back(rest);
+        spent.give(&mut events(SPENT_KEPT + 50));
+        assert_eq!(spent.take(usize::MAX).len(), SPENT_KEPT, "no more than the bound is kept");
+        assert!(spent.take(1).is_empty());
     }
 }

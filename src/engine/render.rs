@@ -2,7 +2,7 @@
 //! worker's chain of batches. Every stage is pipelined (no exchange): a worker carries its
 //! own share of the events from source to sink.
 
-use super::batch::Batch;
+use super::batch::{Batch, Spent};
 use super::drift::{feed_batch, Feeds, Monitor, Rules};
 use super::profile::OpTimer;
 use super::record::PredictionRecord;
@@ -28,14 +28,15 @@ type Batches<'s> = Stream<'s, u64, Vec<Batch>>;
 
 /// Adds every operator of `df` after the source stream; returns the end of the chain.
 /// `feeds` are this worker's inputs to the drift window collections, one per monitor.
-pub fn render<'s>(df: &Dataflow, source: Batches<'s>, rt: &Arc<Runtime>, feeds: &Feeds) -> Batches<'s> {
+/// The last stage gives the batch's events to `spent`, for the source to write new ones into.
+pub fn render<'s>(df: &Dataflow, source: Batches<'s>, rt: &Arc<Runtime>, feeds: &Feeds, spent: &Spent) -> Batches<'s> {
     let mut stream = source;
     // Monitor operators and the alerts sinks they feed are in the monitors' own dataflows
     // (`render_drift`).
     for op in df.operators.iter().filter(|o| o.kind.in_main_dataflow()) {
         stream = render_operator(op, stream, rt, feeds);
     }
-    render_accounting(stream, rt.clone())
+    render_accounting(stream, rt.clone(), spent.clone())
 }
 
 /// Builds one monitor's own dataflow, whose logical time is the window index, from the plan's
@@ -314,7 +315,7 @@ impl Drop for LatencyRecorder {
 }
 
 /// The last stage of every chain: counts what left the pipeline and how.
-fn render_accounting<'s>(stream: Batches<'s>, rt: Arc<Runtime>) -> Batches<'s> {
+fn render_accounting<'s>(stream: Batches<'s>, rt: Arc<Runtime>, spent: Spent) -> Batches<'s> {
     stage(stream, "Accounting", None, move |b| {
         rt.stats.predictions_out.fetch_add(b.predictions.len() as u64, Ordering::Relaxed);
         if let Some(first) = b.predictions.first() {
@@ -330,7 +331,7 @@ fn render_accounting<'s>(stream: Batches<'s>, rt: Arc<Runtime>) -> Batches<'s> {
         }
         b.predictions.clear();
         b.rejected.clear();
-        b.events.clear();
+        spent.give(&mut b.events);
         b.rows.clear();
     })
 }

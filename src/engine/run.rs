@@ -1,7 +1,7 @@
 //! Running a plan: timely workers, each feeding its share of the source through the
 //! rendered dataflow, until the source ends, `--events`, `--duration` or a signal.
 
-use super::batch::Batch;
+use super::batch::{Batch, Spent};
 pub use super::injection::{Faults, StreamTraffic};
 use super::profile::OpTimer;
 use super::render::{render, render_drift};
@@ -166,9 +166,10 @@ fn execute_timely(
         let probe = ProbeHandle::new();
         let monitors = rt.drift.as_ref().map(|d| d.monitors.clone()).unwrap_or_default();
         let feeds: Vec<_> = monitors.iter().map(|m| render_drift(worker, &df, m, &rt)).collect();
+        let spent = Spent::default();
         worker.dataflow::<u64, _, _>(|scope| {
             let stream = scope.input_from(&mut input);
-            render(&df, stream, &rt, &feeds).probe_with(&probe);
+            render(&df, stream, &rt, &feeds, &spent).probe_with(&probe);
         });
         let mut feeder = match Feeder::open(&source, &rt.schema, index, peers, &opts, health.clone()) {
             Ok(f) => f,
@@ -190,11 +191,11 @@ fn execute_timely(
             }
             let next = match source_timer.as_mut() {
                 Some(t) => {
-                    let next = t.time(0, || feeder.next_batch(opts.batch, &rt.stats));
+                    let next = t.time(0, || feeder.next_batch(opts.batch, &rt.stats, &spent));
                     t.emitted(next.events());
                     next
                 }
-                None => feeder.next_batch(opts.batch, &rt.stats),
+                None => feeder.next_batch(opts.batch, &rt.stats, &spent),
             };
             let batch = match next {
                 Next::Batch(b) => b,
@@ -425,7 +426,7 @@ impl Feeder {
     /// The next batch of up to `size` events of this worker's share, a wait when a paced share
     /// has nothing due, or its end. A read error ends the share
     /// and is recorded in `stats` (the events before it are kept and go on through the run).
-    fn next_batch(&mut self, size: usize, stats: &super::stats::Stats) -> Next {
+    fn next_batch(&mut self, size: usize, stats: &super::stats::Stats, spent: &Spent) -> Next {
         match self {
             Feeder::Generate { generator, next, step, end, pace, bad, shift, traffic, faults } => {
                 if *next >= *end {
@@ -436,9 +437,16 @@ impl Feeder {
                     Err(wait) => return Next::Wait(wait),
                 };
                 let mut events = Vec::with_capacity(allowed);
+                let mut reuse = spent.take(allowed);
                 let elapsed_ms = pace.as_ref().map_or(0, |p| p.started.elapsed().as_millis() as u64);
                 while events.len() < allowed && *next < *end {
-                    let mut e = generator.event(*next);
+                    let mut e = match reuse.pop() {
+                        Some(mut e) => {
+                            generator.event_into(*next, &mut e);
+                            e
+                        }
+                        None => generator.event(*next),
+                    };
                     if let Some(s) = shift {
                         s.apply(&mut e);
                     }
@@ -457,6 +465,7 @@ impl Feeder {
                     events.push(e);
                     *next += *step;
                 }
+                spent.put_back(reuse);
                 Next::Batch(Batch::new(events))
             }
             Feeder::Csv { reader, left, pace, shift } => {
