@@ -67,9 +67,27 @@ pub struct Feed {
     pub late: u64,
     /// Zeroed dense counts of windows already handed over, for the next windows.
     spare: Vec<Vec<u32>>,
-    /// What leaves each later window: the slides handed over, negated, by the window they
-    /// leave. Each goes out with the slide that enters the same window, as one update.
-    leaving: BTreeMap<u64, CellDelta>,
+    /// What leaves each later window: the slides handed over, by the window they leave. Each
+    /// goes out with the slide that enters the same window, as one update.
+    leaving: BTreeMap<u64, Leaving>,
+}
+
+/// A slide handed over, kept until the window it leaves.
+enum Leaving {
+    /// Its dense counts per cell, as the feed counted them.
+    Counts(Vec<u32>),
+    /// Its update, negated.
+    Delta(CellDelta),
+}
+
+impl Leaving {
+    /// Alone, for a window that nothing enters from this worker.
+    fn into_update(self) -> CellDelta {
+        match self {
+            Leaving::Counts(counts) => CellDelta::leaving_counts(&counts),
+            Leaving::Delta(delta) => delta,
+        }
+    }
 }
 
 enum Pending {
@@ -240,48 +258,58 @@ impl Feed {
                 break;
             }
             let (at, pending) = entry.remove_entry();
-            let entering = match pending {
-                Pending::Dense { mut counts, touched } => {
-                    let delta = match touched {
-                        // Few of many cells: the touched ones, sorted, as pairs.
-                        Some(mut touched) if touched.len() * 16 <= counts.len() => {
-                            touched.sort_unstable();
-                            let pairs =
-                                touched.iter().map(|&c| (u64::from(c), i64::from(counts[c as usize]))).collect();
-                            for &c in &touched {
-                                counts[c as usize] = 0;
-                            }
-                            CellDelta::from_sorted(pairs)
-                        }
-                        _ => {
-                            let delta = CellDelta::from_counts(&counts);
-                            counts.fill(0);
-                            delta
-                        }
-                    };
-                    if self.spare.len() < 4 {
-                        self.spare.push(counts);
-                    }
-                    delta
-                }
-                Pending::Sparse(map) => CellDelta::from_pairs(map.into_iter().map(|(c, n)| (c, n as i64)).collect()),
-            };
             // Earlier windows that nothing enters from this worker get only what leaves them.
             while let Some(leaving) = self.leaving.first_entry().filter(|e| *e.key() < at) {
-                let (window, delta) = leaving.remove_entry();
-                session.update_at((), window, delta);
+                let (window, leaving) = leaving.remove_entry();
+                session.update_at((), window, leaving.into_update());
             }
             // What enters window `at` leaves window `at + size/every`.
-            self.leaving.insert(at + slides, entering.leaving());
-            let mut update = entering;
-            if let Some(leaving) = self.leaving.remove(&at) {
-                update.plus_equals(&leaving);
+            let leaves = self.leaving.remove(&at);
+            let (update, kept) = match pending {
+                Pending::Dense { mut counts, touched: Some(mut touched) } if touched.len() * 16 <= counts.len() => {
+                    // Few of many cells: the touched ones, sorted, as pairs.
+                    touched.sort_unstable();
+                    let pairs = touched.iter().map(|&c| (u64::from(c), i64::from(counts[c as usize]))).collect();
+                    for &c in &touched {
+                        counts[c as usize] = 0;
+                    }
+                    self.spare.push(counts);
+                    let entering = CellDelta::from_sorted(pairs);
+                    (entering.clone(), Leaving::Delta(entering.leaving()))
+                }
+                Pending::Dense { counts, .. } => {
+                    // The counts themselves wait for the window they leave, and the update is
+                    // built in one pass from them and the counts that leave now.
+                    let update = match &leaves {
+                        Some(Leaving::Counts(leaving)) => CellDelta::slide(&counts, Some(leaving)),
+                        _ => CellDelta::from_counts(&counts),
+                    };
+                    (update, Leaving::Counts(counts))
+                }
+                Pending::Sparse(map) => {
+                    let entering = CellDelta::from_pairs(map.into_iter().map(|(c, n)| (c, n as i64)).collect());
+                    (entering.clone(), Leaving::Delta(entering.leaving()))
+                }
+            };
+            let mut update = update;
+            match leaves {
+                Some(Leaving::Counts(mut counts)) => {
+                    if !matches!(kept, Leaving::Counts(_)) {
+                        update.plus_equals(&CellDelta::leaving_counts(&counts));
+                    }
+                    counts.fill(0);
+                    self.spare.push(counts);
+                }
+                Some(Leaving::Delta(delta)) => update.plus_equals(&delta),
+                None => {}
             }
+            self.spare.truncate(4);
+            self.leaving.insert(at + slides, kept);
             session.update_at((), at, update);
         }
         while let Some(leaving) = self.leaving.first_entry().filter(|e| *e.key() < open) {
-            let (window, delta) = leaving.remove_entry();
-            session.update_at((), window, delta);
+            let (window, leaving) = leaving.remove_entry();
+            session.update_at((), window, leaving.into_update());
         }
     }
 

@@ -38,8 +38,9 @@ pub struct CellDelta {
 enum Counts {
     /// (cell, count) sorted by cell, with no zero count.
     Sparse(Vec<(u64, i64)>),
-    /// The count of cell `c` at index `c`; cells past the end are zero.
-    Dense(Vec<i64>),
+    /// The count of cell `c` at index `c`; cells past the end are zero. (A slide's counts fit:
+    /// larger ones travel as pairs.)
+    Dense(Vec<i32>),
 }
 
 /// Below one touched cell in this many, a slide's counts are sent as pairs.
@@ -55,7 +56,7 @@ impl CellDelta {
     fn entering(counts: Counts) -> CellDelta {
         let entered = match &counts {
             Counts::Sparse(pairs) => pairs.iter().map(|&(_, n)| n.max(0)).sum(),
-            Counts::Dense(dense) => dense.iter().map(|&n| n.max(0)).sum(),
+            Counts::Dense(dense) => dense.iter().map(|&n| i64::from(n.max(0))).sum(),
         };
         CellDelta { counts, entered }
     }
@@ -87,21 +88,40 @@ impl CellDelta {
     }
 
     /// From counts per cell (cell `c` at index `c`), dense. Positive counts entered.
-    pub fn dense(counts: Vec<i64>) -> CellDelta {
+    pub fn dense(counts: Vec<i32>) -> CellDelta {
         CellDelta::entering(Counts::Dense(counts))
     }
 
     /// The values of a slide, counted per cell (cell `c` at index `c`), in whichever form is
     /// smaller.
     pub fn from_counts(counts: &[u32]) -> CellDelta {
-        let touched = counts.iter().filter(|&&n| n > 0).count();
-        let counts = if touched * DENSE_SHARE >= counts.len() {
-            Counts::Dense(counts.iter().map(|&n| i64::from(n)).collect())
-        } else {
-            let nonzero = counts.iter().enumerate().filter(|(_, &n)| n > 0);
-            Counts::Sparse(nonzero.map(|(c, &n)| (c as u64, i64::from(n))).collect())
+        CellDelta::slide(counts, None)
+    }
+
+    /// One window's update from counts per cell: the slide that enters it, minus the slide
+    /// that leaves it (of the same length), in whichever form is smaller; the entering values
+    /// are the ones that entered.
+    pub fn slide(entering: &[u32], leaving: Option<&[u32]>) -> CellDelta {
+        let leaving = leaving.unwrap_or(&[]);
+        assert!(leaving.is_empty() || leaving.len() == entering.len(), "slides of one window's cells");
+        let touched = |counts: &[u32]| counts.iter().filter(|&&n| n > 0).count();
+        let fits = |counts: &[u32]| counts.iter().all(|&n| n <= i32::MAX as u32);
+        let entered = entering.iter().map(|&n| i64::from(n)).sum();
+        let dense = (touched(entering) + touched(leaving)) * DENSE_SHARE >= entering.len();
+        let counts = match (dense && fits(entering) && fits(leaving), leaving.is_empty()) {
+            (true, true) => Counts::Dense(entering.iter().map(|&n| n as i32).collect()),
+            (true, false) => Counts::Dense(entering.iter().zip(leaving).map(|(&e, &l)| e as i32 - l as i32).collect()),
+            (false, _) => {
+                let at = |c: usize| i64::from(entering[c]) - leaving.get(c).map_or(0, |&l| i64::from(l));
+                Counts::Sparse((0..entering.len()).map(|c| (c as u64, at(c))).filter(|&(_, n)| n != 0).collect())
+            }
         };
-        CellDelta::entering(counts)
+        CellDelta { counts, entered }
+    }
+
+    /// A slide's counts per cell leaving, nothing entering.
+    pub fn leaving_counts(counts: &[u32]) -> CellDelta {
+        CellDelta::from_counts(counts).leaving()
     }
 
     /// The same values leaving: the counts negated, nothing entering.
@@ -117,12 +137,12 @@ impl CellDelta {
             Counts::Sparse(pairs) => (pairs.as_slice(), &[][..]),
             Counts::Dense(counts) => (&[][..], counts.as_slice()),
         };
-        let dense = dense.iter().enumerate().filter(|(_, &n)| n != 0).map(|(c, &n)| (c as u64, n));
+        let dense = dense.iter().enumerate().filter(|(_, &n)| n != 0).map(|(c, &n)| (c as u64, i64::from(n)));
         sparse.iter().copied().chain(dense)
     }
 
     /// The counts, if they are dense (cell `c` at index `c`).
-    pub fn as_dense(&self) -> Option<&[i64]> {
+    pub fn as_dense(&self) -> Option<&[i32]> {
         match &self.counts {
             Counts::Dense(counts) => Some(counts),
             Counts::Sparse(_) => None,
@@ -136,6 +156,16 @@ impl CellDelta {
 }
 
 impl Counts {
+    /// The same counts as pairs.
+    fn to_sparse(&self) -> Counts {
+        match self {
+            Counts::Sparse(pairs) => Counts::Sparse(pairs.clone()),
+            Counts::Dense(counts) => Counts::Sparse(
+                counts.iter().enumerate().filter(|(_, &n)| n != 0).map(|(c, &n)| (c as u64, i64::from(n))).collect(),
+            ),
+        }
+    }
+
     fn negate(&mut self) {
         match self {
             Counts::Sparse(pairs) => pairs.iter_mut().for_each(|(_, n)| *n = -*n),
@@ -159,24 +189,44 @@ impl Counts {
                 if a.len() < b.len() {
                     a.resize(b.len(), 0);
                 }
+                let mut overflow = false;
                 for (x, &y) in a.iter_mut().zip(b) {
-                    *x += y;
+                    let (sum, over) = x.overflowing_add(y);
+                    *x = sum;
+                    overflow |= over;
+                }
+                if overflow {
+                    // Undo, and add as pairs of 64-bit counts instead.
+                    for (x, &y) in a.iter_mut().zip(b) {
+                        *x = x.wrapping_sub(y);
+                    }
+                    let mut wide = self.to_sparse();
+                    wide.plus_equals(&Counts::Dense(b.clone()).to_sparse());
+                    *self = wide;
                 }
             }
             (Counts::Dense(a), Counts::Sparse(b)) => {
-                for &(c, n) in b {
-                    let c = c as usize;
-                    if c >= a.len() {
-                        a.resize(c + 1, 0);
+                let fits = |&(c, n): &(u64, i64)| {
+                    let sum = a.get(c as usize).map_or(0, |&x| i64::from(x)) + n;
+                    c < 1 << 32 && i32::try_from(sum).is_ok()
+                };
+                if b.iter().all(fits) {
+                    for &(c, n) in b {
+                        let c = c as usize;
+                        if c >= a.len() {
+                            a.resize(c + 1, 0);
+                        }
+                        a[c] = (i64::from(a[c]) + n) as i32;
                     }
-                    a[c] += n;
+                } else {
+                    let mut wide = self.to_sparse();
+                    wide.plus_equals(rhs);
+                    *self = wide;
                 }
             }
-            (Counts::Sparse(a), Counts::Dense(b)) => {
-                let pairs = std::mem::take(a);
-                let mut dense = Counts::Dense(b.clone());
-                dense.plus_equals(&Counts::Sparse(pairs));
-                *self = dense;
+            (Counts::Sparse(_), Counts::Dense(_)) => {
+                let wide = rhs.to_sparse();
+                self.plus_equals(&wide);
             }
             (Counts::Sparse(a), Counts::Sparse(b)) => {
                 if a.is_empty() {
@@ -312,7 +362,7 @@ mod tests {
     fn densified(d: &CellDelta, len: usize) -> CellDelta {
         let mut counts = vec![0; len];
         for (c, n) in d.iter() {
-            counts[c as usize] += n;
+            counts[c as usize] += n as i32;
         }
         let entered = d.entered;
         CellDelta { counts: Counts::Dense(counts), entered }
@@ -326,6 +376,50 @@ mod tests {
         assert_eq!(few, CellDelta::from_sorted(vec![(2, 3)]));
         assert!(few.as_dense().is_none());
         assert_eq!(many, CellDelta::from_sorted(vec![(0, 1), (2, 2)]));
+    }
+
+    #[test]
+    fn counts_beyond_32_bits_travel_as_pairs() {
+        let big = u32::MAX - 1;
+        let slide = CellDelta::from_counts(&[big, 1, 1]);
+        assert!(slide.as_dense().is_none());
+        assert_eq!(slide.iter().collect::<Vec<_>>(), vec![(0, i64::from(big)), (1, 1), (2, 1)]);
+        // Two dense slides whose sum overflows 32 bits: added as 64-bit pairs instead.
+        let half = (i32::MAX as u32) - 5;
+        let mut sum = CellDelta::from_counts(&[half, 1]);
+        assert!(sum.as_dense().is_some());
+        sum.plus_equals(&CellDelta::from_counts(&[half, 2]));
+        assert_eq!(sum.iter().collect::<Vec<_>>(), vec![(0, 2 * i64::from(half)), (1, 3)]);
+        let mut with_pair = CellDelta::from_counts(&[half, 1]);
+        with_pair.plus_equals(&CellDelta::one(0, i64::from(half)));
+        assert_eq!(with_pair.iter().collect::<Vec<_>>(), vec![(0, 2 * i64::from(half)), (1, 1)]);
+    }
+
+    proptest! {
+        /// A window's update built in one pass is the entering slide plus the leaving one.
+        #[test]
+        fn a_slide_is_what_enters_plus_what_leaves(
+            counts in prop::collection::vec((0u32..4, 0u32..4), 1..80),
+            sparse in prop::collection::vec(0usize..80, 0..5),
+            leaves in any::<bool>(),
+        ) {
+            let mut entering: Vec<u32> = counts.iter().map(|p| p.0).collect();
+            let mut leaving: Vec<u32> = counts.iter().map(|p| p.1).collect();
+            // Some inputs touch few cells, so both forms come out.
+            if !sparse.is_empty() {
+                entering.iter_mut().chain(leaving.iter_mut()).for_each(|n| *n = 0);
+                for &c in &sparse {
+                    entering[c % counts.len()] += 1;
+                }
+            }
+            let got = CellDelta::slide(&entering, leaves.then_some(&leaving[..]));
+            let mut want = CellDelta::from_counts(&entering);
+            if leaves {
+                want.plus_equals(&CellDelta::leaving_counts(&leaving));
+            }
+            prop_assert_eq!(&got, &want);
+            prop_assert_eq!(got.adds(), entering.iter().any(|&n| n > 0));
+        }
     }
 
     proptest! {
