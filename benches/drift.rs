@@ -172,6 +172,18 @@ fn slides(c: &mut Criterion) {
     group.bench_function("lookup", |bench| {
         bench.iter(|| probes.iter().map(|&x| b.cell(x).unwrap_or(0) as u64).sum::<u64>())
     });
+    // As the feed does: each value's cell counted.
+    let mut counts = vec![0u32; b.cells()];
+    group.bench_function("lookup and count", |bench| {
+        bench.iter(|| {
+            for &x in &probes {
+                if let Some(c) = b.cell(x) {
+                    counts[c as usize] += 1;
+                }
+            }
+            black_box(&counts);
+        })
+    });
     group.bench_function("binary search", |bench| {
         bench.iter(|| probes.iter().map(|&x| b.ks_grid.partition_point(|&g| g < x) as u64).sum::<u64>())
     });

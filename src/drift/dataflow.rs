@@ -167,17 +167,24 @@ impl Feed {
     /// [`offer`](Self::offer) for many values in arrival order: while they fall in the hot
     /// window of a dense feed, each costs one count. Returns how many were late.
     #[inline]
-    pub fn offer_many(&mut self, values: impl Iterator<Item = (u64, u64)>) -> u64 {
-        let mut values = values.peekable();
+    pub fn offer_many(&mut self, mut values: impl Iterator<Item = (u64, u64)>) -> u64 {
         let late_before = self.late;
         loop {
+            let mut elsewhere = None;
             if let Some((_, lo, hi, Pending::Dense { counts, touched: None })) = self.hot.as_mut() {
                 let (lo, hi) = (*lo, *hi);
-                while let Some((_, cell)) = values.next_if(|&(p, _)| lo <= p && p < hi) {
-                    counts[cell as usize] += 1;
+                for (position, cell) in values.by_ref() {
+                    if lo <= position && position < hi {
+                        counts[cell as usize] += 1;
+                    } else {
+                        elsewhere = Some((position, cell));
+                        break;
+                    }
                 }
+            } else {
+                elsewhere = values.next();
             }
-            match values.next() {
+            match elsewhere {
                 Some((position, cell)) => {
                     self.offer(position, cell);
                 }

@@ -28,6 +28,8 @@ pub struct Batch {
     /// The broker answers due for the Kafka records this batch produces, when its source
     /// commits offsets only after them (a Kafka source).
     pub acks: Option<Arc<Acks>>,
+    /// The highest event number and event time among its events and rejects, once asked.
+    reach: std::cell::OnceCell<(Option<u64>, Option<i64>)>,
 }
 
 impl Batch {
@@ -40,7 +42,19 @@ impl Batch {
             rows: Vec::new(),
             predictions: Vec::new(),
             acks: None,
+            reach: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The highest event number among the batch's events and rejects, and the newest event
+    /// time among its events: how far its worker's input has come, which every drift monitor
+    /// asks. Computed when first asked: the drift stages ask after prediction, when no event
+    /// moves to the rejects any more.
+    pub fn reach(&self) -> (Option<u64>, Option<i64>) {
+        *self.reach.get_or_init(|| {
+            let seq = self.events.iter().map(|e| e.seq).chain(self.rejected.iter().map(|d| d.seq)).max();
+            (seq, self.events.iter().map(|e| e.ts_ms).max())
+        })
     }
 }
 

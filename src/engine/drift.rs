@@ -171,10 +171,8 @@ pub fn feed_batch(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel,
         };
     // How far this worker has come: the next event number, or the newest event time.
     let progress = match spec.measure {
-        crate::program::Measure::Events => {
-            b.events.iter().map(|e| e.seq).chain(b.rejected.iter().map(|d| d.seq)).max().map(|m| m + 1)
-        }
-        crate::program::Measure::EventTime => b.events.iter().map(|e| e.ts_ms.max(0) as u64).max(),
+        crate::program::Measure::Events => b.reach().0.map(|m| m + 1),
+        crate::program::Measure::EventTime => b.reach().1.map(|t| t.max(0) as u64),
     };
     if let Some(p) = progress {
         feed.advance(p);
