@@ -107,7 +107,7 @@ fn analysis(df: &Dataflow, o: &Outcome, profile: &housing_flow::engine::profile:
             None => {
                 let _ = writeln!(
                     out,
-                    "#{:<3} {:<14} (runs in its monitor's dataflow: counted in `other`)",
+                    "#{:<3} {:<14} (runs in the monitors' dataflow: counted in `other`)",
                     op.id,
                     op.kind.name()
                 );

@@ -31,7 +31,7 @@ type Batches<'s> = Stream<'s, u64, Vec<Batch>>;
 /// The last stage gives the batch's events to `spent`, for the source to write new ones into.
 pub fn render<'s>(df: &Dataflow, source: Batches<'s>, rt: &Arc<Runtime>, feeds: &Feeds, spent: &Spent) -> Batches<'s> {
     let mut stream = source;
-    // Monitor operators and the alerts sinks they feed are in the monitors' own dataflows
+    // Monitor operators and the alerts sinks they feed are in the monitors' dataflow
     // (`render_drift`).
     for op in df.operators.iter().filter(|o| o.kind.in_main_dataflow()) {
         stream = render_operator(op, stream, rt, feeds);
@@ -39,52 +39,62 @@ pub fn render<'s>(df: &Dataflow, source: Batches<'s>, rt: &Arc<Runtime>, feeds: 
     render_accounting(stream, rt.clone(), spent.clone())
 }
 
-/// Builds one monitor's own dataflow, whose logical time is the window index, from the plan's
-/// operators for it: `drift-window` (the window collection, exchanged as the plan says),
-/// `drift-stats` (the statistics per window) and `rules`. Returns this worker's feed into it,
-/// which the main dataflow's `drift-cells` fills.
+/// Builds the monitors' dataflow, whose logical time is the window index: for each monitor, from
+/// the plan's operators for it, `drift-window` (the window collection, exchanged as the plan
+/// says), `drift-stats` (the statistics per window) and `rules`. Each monitor has its own input
+/// and frontier; sharing one dataflow, they share its progress tracking and channels. Returns
+/// this worker's feeds into them, in the monitors' order, which the main dataflow's
+/// `drift-cells` stages fill.
 pub fn render_drift(
     worker: &mut timely::worker::Worker,
     df: &Dataflow,
-    m: &Monitor,
+    monitors: &[Monitor],
     rt: &Arc<Runtime>,
-) -> Rc<RefCell<Feed>> {
+) -> Feeds {
     use differential_dataflow::input::Input;
+    if monitors.is_empty() {
+        return Vec::new();
+    }
     let (index, peers) = (worker.index(), worker.peers());
-    let ops: Vec<&Operator> = df.operators.iter().filter(|o| o.kind.monitor() == Some(m.drift.name.as_str())).collect();
     worker.dataflow::<u64, _, _>(|scope| {
-        let (input, updates) = scope.new_collection::<(), CellDelta>();
-        let mut window = None;
-        let mut windows = None;
-        for op in ops {
-            match &op.kind {
-                OperatorKind::DriftWindow { .. } => {
-                    let owner = match op.exchange {
-                        Exchange::ToOwner { monitor } => monitor % peers,
-                        Exchange::Pipeline => index,
-                    };
-                    window = Some(window_collection(updates.clone(), owner as u64));
-                }
-                OperatorKind::DriftStats { .. } => {
-                    windows = window.clone().map(|w| window_statistics(w, m.binning.clone(), m.spec));
-                }
-                OperatorKind::Rules { rules, guardrails, .. } => {
-                    let cx = rt.rules_context().expect("a run with drift monitors has their runtime");
-                    let Some(w) = windows.take() else { continue };
-                    let alerts = render_rules(w, Rules::new(m, rules, guardrails, cx));
-                    // The `alerts` sinks the plan feeds from this operator.
-                    for sink in df.operators.iter().filter(|s| s.inputs.iter().any(|i| i.from == op.id)) {
-                        if let OperatorKind::Sink { sink: name, .. } = &sink.kind {
-                            if let Some(target) = rt.sinks.iter().find(|s| &s.name == name).cloned() {
-                                alerts.clone().inspect(move |a| target.write_alerts(std::slice::from_ref(a)));
+        let mut feeds = Vec::with_capacity(monitors.len());
+        for m in monitors {
+            let ops: Vec<&Operator> =
+                df.operators.iter().filter(|o| o.kind.monitor() == Some(m.drift.name.as_str())).collect();
+            let (input, updates) = scope.new_collection::<(), CellDelta>();
+            let mut window = None;
+            let mut windows = None;
+            for op in ops {
+                match &op.kind {
+                    OperatorKind::DriftWindow { .. } => {
+                        let owner = match op.exchange {
+                            Exchange::ToOwner { monitor } => monitor % peers,
+                            Exchange::Pipeline => index,
+                        };
+                        window = Some(window_collection(updates.clone(), owner as u64));
+                    }
+                    OperatorKind::DriftStats { .. } => {
+                        windows = window.clone().map(|w| window_statistics(w, m.binning.clone(), m.spec));
+                    }
+                    OperatorKind::Rules { rules, guardrails, .. } => {
+                        let cx = rt.rules_context().expect("a run with drift monitors has their runtime");
+                        let Some(w) = windows.take() else { continue };
+                        let alerts = render_rules(w, Rules::new(m, rules, guardrails, cx));
+                        // The `alerts` sinks the plan feeds from this operator.
+                        for sink in df.operators.iter().filter(|s| s.inputs.iter().any(|i| i.from == op.id)) {
+                            if let OperatorKind::Sink { sink: name, .. } = &sink.kind {
+                                if let Some(target) = rt.sinks.iter().find(|s| &s.name == name).cloned() {
+                                    alerts.clone().inspect(move |a| target.write_alerts(std::slice::from_ref(a)));
+                                }
                             }
                         }
                     }
+                    _ => unreachable!("only monitor operators are selected"),
                 }
-                _ => unreachable!("only monitor operators are selected"),
             }
+            feeds.push(Rc::new(RefCell::new(Feed::new(m.spec, &m.binning, input))));
         }
-        Rc::new(RefCell::new(Feed::new(m.spec, &m.binning, input)))
+        feeds
     })
 }
 

@@ -165,7 +165,7 @@ fn execute_timely(
         let mut input = InputHandle::<u64, CapacityContainerBuilder<Vec<Batch>>>::new();
         let probe = ProbeHandle::new();
         let monitors = rt.drift.as_ref().map(|d| d.monitors.clone()).unwrap_or_default();
-        let feeds: Vec<_> = monitors.iter().map(|m| render_drift(worker, &df, m, &rt)).collect();
+        let feeds = render_drift(worker, &df, &monitors, &rt);
         let spent = Spent::default();
         worker.dataflow::<u64, _, _>(|scope| {
             let stream = scope.input_from(&mut input);

@@ -131,10 +131,10 @@ pub enum OperatorKind {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         exact: bool,
     },
-    /// The window as a differential collection of cell counts, in the monitor's own dataflow
-    /// whose time is the window index: +n when values enter, the same counts negated
-    /// `size/every` windows later when they leave (both put in by the feeds). Updates go to the
-    /// worker that owns the monitor.
+    /// The window as a differential collection of cell counts, in the monitors' dataflow whose
+    /// time is the window index: +n when values enter, the same counts negated `size/every`
+    /// windows later when they leave (both put in by the feeds). Updates go to the worker that
+    /// owns the monitor.
     DriftWindow { drift: Drift },
     /// Accumulates the updates into counts per cell as the frontier passes each window index,
     /// and derives every registered statistic from them (PSI over `bins` bins; the grid ones
@@ -151,8 +151,8 @@ pub enum OperatorKind {
 
 impl OperatorKind {
     /// A short name for listings.
-    /// The drift monitor whose own dataflow (timed by window index) this operator belongs to:
-    /// `drift-window`, `drift-stats` and `rules` run there, fed by the main dataflow's
+    /// The drift monitor this operator belongs to: `drift-window`, `drift-stats` and `rules` run
+    /// in the monitors' dataflow (timed by window index), fed by the main dataflow's
     /// `drift-cells`.
     pub fn monitor(&self) -> Option<&str> {
         match self {
