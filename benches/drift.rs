@@ -119,6 +119,19 @@ fn slides(c: &mut Criterion) {
         })
     });
 
+    // A worker's update for one window: what enters it and what leaves it, as the feed counted
+    // them, in one vector.
+    let (mut entering, mut leaving) = (vec![0u32; b.cells()], vec![0u32; b.cells()]);
+    for &c in &cells[WINDOW..WINDOW + SLIDE] {
+        entering[c as usize] += 1;
+    }
+    for &c in &cells[..SLIDE] {
+        leaving[c as usize] += 1;
+    }
+    group.bench_function("update from the entering and leaving counts", |bench| {
+        bench.iter(|| black_box(CellDelta::slide(&entering, Some(&leaving))))
+    });
+
     // The statistics alone, after a dense slide (the bins folded, the KS distance by one pass).
     let zero = CellDelta::dense(vec![0; b.cells()]);
     group.bench_function("statistics after a dense slide", |bench| {

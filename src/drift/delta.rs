@@ -104,11 +104,20 @@ impl CellDelta {
     pub fn slide(entering: &[u32], leaving: Option<&[u32]>) -> CellDelta {
         let leaving = leaving.unwrap_or(&[]);
         assert!(leaving.is_empty() || leaving.len() == entering.len(), "slides of one window's cells");
-        let touched = |counts: &[u32]| counts.iter().filter(|&&n| n > 0).count();
-        let fits = |counts: &[u32]| counts.iter().all(|&n| n <= i32::MAX as u32);
-        let entered = entering.iter().map(|&n| i64::from(n)).sum();
-        let dense = (touched(entering) + touched(leaving)) * DENSE_SHARE >= entering.len();
-        let counts = match (dense && fits(entering) && fits(leaving), leaving.is_empty()) {
+        // One pass for the choice: cells touched, the values that entered, and whether every
+        // count fits 31 bits (their OR does).
+        let (mut touched, mut entered, mut high) = (0usize, 0u64, 0u32);
+        for &n in entering {
+            touched += usize::from(n > 0);
+            entered += u64::from(n);
+            high |= n;
+        }
+        for &n in leaving {
+            touched += usize::from(n > 0);
+            high |= n;
+        }
+        let dense = touched * DENSE_SHARE >= entering.len() && high <= i32::MAX as u32;
+        let counts = match (dense, leaving.is_empty()) {
             (true, true) => Counts::Dense(entering.iter().map(|&n| n as i32).collect()),
             (true, false) => Counts::Dense(entering.iter().zip(leaving).map(|(&e, &l)| e as i32 - l as i32).collect()),
             (false, _) => {
@@ -116,7 +125,7 @@ impl CellDelta {
                 Counts::Sparse((0..entering.len()).map(|c| (c as u64, at(c))).filter(|&(_, n)| n != 0).collect())
             }
         };
-        CellDelta { counts, entered }
+        CellDelta { counts, entered: entered as i64 }
     }
 
     /// A slide's counts per cell leaving, nothing entering.
