@@ -38,7 +38,7 @@ pub struct NumericBins {
     pub reference_count: u64,
     /// Upper bounds of the refined cells; one more cell holds values above the last.
     bounds: Vec<f64>,
-    /// The bounds followed by two +∞, so that the lookup may compare past the last bound.
+    /// The bounds followed by [`LOOKAHEAD`] +∞, so that the lookup may compare past the last bound.
     padded: Vec<f64>,
     cell_psi: Vec<u32>,
     cell_ks: Vec<u32>,
@@ -53,6 +53,9 @@ pub struct NumericBins {
     slots: Vec<u32>,
     slot_scale: f64,
 }
+
+/// Bounds the lookup compares with a value at once.
+const LOOKAHEAD: usize = 4;
 
 /// Slots of the lookup accelerator: four per bound, at least this many.
 const MIN_LOOKUP: usize = 2048;
@@ -148,7 +151,7 @@ impl NumericBins {
             psi_reference,
             ks_grid,
             reference_count,
-            padded: bounds.iter().copied().chain([f64::INFINITY; 2]).collect(),
+            padded: bounds.iter().copied().chain([f64::INFINITY; LOOKAHEAD]).collect(),
             bounds,
             cell_psi,
             cell_ks,
@@ -179,20 +182,23 @@ impl NumericBins {
             return Some(self.bounds.partition_point(|&b| b < x) as u32);
         }
         // The bounds below the slot's lower edge are below x; step forward from there to the
-        // first bound not below x. A slot holds a quarter of a bound on average, so two steps
-        // without a branch (the padding keeps them in range) nearly always get there; a branch
-        // on each comparison would be mispredicted about once per value.
+        // first bound not below x. A slot holds a quarter of a bound on average, so the next
+        // four bounds nearly always include it: they are compared at once (the bounds are
+        // sorted, so the count below x is how far to step), with no branch and no comparison
+        // waiting on another; the padding keeps them in range.
         let mut c = self.slots[slot] as usize;
         if c > 0 && self.bounds[c - 1] >= x {
             // Rounding put x a hair below its slot's lower edge: search the bounds below it.
             c = self.bounds[..c].partition_point(|&b| b < x);
         }
-        c += usize::from(self.padded[c] < x);
-        c += usize::from(self.padded[c] < x);
-        while self.padded[c] < x {
-            c += 1;
+        loop {
+            let next: &[f64; LOOKAHEAD] = self.padded[c..c + LOOKAHEAD].try_into().expect("padded");
+            let below = next.iter().map(|&b| usize::from(b < x)).sum::<usize>();
+            c += below;
+            if below < LOOKAHEAD {
+                return Some(c as u32);
+            }
         }
-        Some(c as u32)
     }
 
     /// Counts per PSI bin and per KS cell from counts per refined cell (which, once a time's
