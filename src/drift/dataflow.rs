@@ -193,6 +193,50 @@ impl Feed {
         }
     }
 
+    /// [`offer_many`](Self::offer_many) for the values `0..n` at strictly ascending positions
+    /// (`cell` is `None` for a value without one): the run of values inside the hot window is
+    /// found by a binary search on the positions and counted without looking at them.
+    #[inline]
+    pub fn offer_ascending(
+        &mut self,
+        n: usize,
+        position: impl Fn(usize) -> u64,
+        mut cell: impl FnMut(usize) -> Option<u64>,
+    ) -> u64 {
+        let late_before = self.late;
+        let mut i = 0;
+        while i < n {
+            if let Some((_, lo, hi, Pending::Dense { counts, touched: None })) = self.hot.as_mut() {
+                let (lo, hi) = (*lo, *hi);
+                if lo <= position(i) {
+                    let (mut end, mut above) = (i, n);
+                    while end < above {
+                        let mid = end + (above - end) / 2;
+                        if position(mid) < hi {
+                            end = mid + 1;
+                        } else {
+                            above = mid;
+                        }
+                    }
+                    for k in i..end {
+                        if let Some(c) = cell(k) {
+                            counts[c as usize] += 1;
+                        }
+                    }
+                    if end > i {
+                        i = end;
+                        continue;
+                    }
+                }
+            }
+            if let Some(c) = cell(i) {
+                self.offer(position(i), c);
+            }
+            i += 1;
+        }
+        self.late - late_before
+    }
+
     /// Makes window `enters` the hot one.
     fn heat(&mut self, enters: u64) {
         self.cool();
@@ -437,7 +481,12 @@ pub fn run_windows(
         for chunk in mine.chunks(batch.max(1)) {
             let mut high = 0;
             high = chunk.iter().map(|&(position, _)| position).fold(high, u64::max);
-            feed.offer_many(chunk.iter().copied());
+            // As the engine does: ascending positions take the run-counting path.
+            if chunk.windows(2).all(|w| w[0].0 < w[1].0) {
+                feed.offer_ascending(chunk.len(), |k| chunk[k].0, |k| Some(chunk[k].1));
+            } else {
+                feed.offer_many(chunk.iter().copied());
+            }
             // Windows of events: positions arrive in order, so the next one is above `high`.
             feed.advance(if spec.measure == Measure::Events { high + 1 } else { high });
             worker.step();

@@ -28,8 +28,8 @@ pub struct Batch {
     /// The broker answers due for the Kafka records this batch produces, when its source
     /// commits offsets only after them (a Kafka source).
     pub acks: Option<Arc<Acks>>,
-    /// The highest event number and event time among its events and rejects, once asked.
-    reach: std::cell::OnceCell<(Option<u64>, Option<i64>)>,
+    /// How far its events reach, once asked.
+    reach: std::cell::OnceCell<Reach>,
 }
 
 impl Batch {
@@ -46,16 +46,28 @@ impl Batch {
         }
     }
 
-    /// The highest event number among the batch's events and rejects, and the newest event
-    /// time among its events: how far its worker's input has come, which every drift monitor
-    /// asks. Computed when first asked: the drift stages ask after prediction, when no event
-    /// moves to the rejects any more.
-    pub fn reach(&self) -> (Option<u64>, Option<i64>) {
-        *self.reach.get_or_init(|| {
-            let seq = self.events.iter().map(|e| e.seq).chain(self.rejected.iter().map(|d| d.seq)).max();
-            (seq, self.events.iter().map(|e| e.ts_ms).max())
+    /// How far the batch's events reach: what every drift monitor asks. Computed when first
+    /// asked: the drift stages ask after prediction, when no event moves to the rejects any
+    /// more.
+    pub fn reach(&self) -> Reach {
+        *self.reach.get_or_init(|| Reach {
+            seq: self.events.iter().map(|e| e.seq).chain(self.rejected.iter().map(|d| d.seq)).max(),
+            ts: self.events.iter().map(|e| e.ts_ms).max(),
+            ascending: self.events.windows(2).all(|w| w[0].seq < w[1].seq),
         })
     }
+}
+
+/// How far a batch's events reach.
+#[derive(Clone, Copy, Debug)]
+pub struct Reach {
+    /// The highest event number among its events and rejects.
+    pub seq: Option<u64>,
+    /// The newest event time among its events.
+    pub ts: Option<i64>,
+    /// Whether its events' numbers ascend (a generated or CSV share; not several Kafka
+    /// partitions).
+    pub ascending: bool,
 }
 
 /// A worker's spent events: the last stage gives them back, and the source writes the next

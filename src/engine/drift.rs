@@ -154,6 +154,13 @@ pub fn feed_batch(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel,
                 };
                 cell.map(|c| (spec.position(e.seq, e.ts_ms), c))
             })),
+            (Extract::Feature { index, categorical: false }, Binning::Numeric(bins))
+                if spec.measure == crate::program::Measure::Events && b.reach().ascending =>
+            {
+                let (width, events, rows) = (model.features.len().max(1), &b.events, &b.rows);
+                let position = |k: usize| events[k].seq;
+                feed.offer_ascending(events.len(), position, |k| bins.cell(rows[k * width + index]).map(u64::from))
+            }
             (Extract::Feature { index, categorical: false }, Binning::Numeric(bins)) => {
                 let width = model.features.len().max(1);
                 let rows = b.events.iter().zip(b.rows.chunks_exact(width));
@@ -171,8 +178,8 @@ pub fn feed_batch(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel,
         };
     // How far this worker has come: the next event number, or the newest event time.
     let progress = match spec.measure {
-        crate::program::Measure::Events => b.reach().0.map(|m| m + 1),
-        crate::program::Measure::EventTime => b.reach().1.map(|t| t.max(0) as u64),
+        crate::program::Measure::Events => b.reach().seq.map(|m| m + 1),
+        crate::program::Measure::EventTime => b.reach().ts.map(|t| t.max(0) as u64),
     };
     if let Some(p) = progress {
         feed.advance(p);
