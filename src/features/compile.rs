@@ -4,9 +4,13 @@
 use super::CategoryMaps;
 use crate::data::Value;
 use crate::program::{BinOp, FeatureExpr, FeatureSet, FeatureType, Func};
-use regex::Regex;
+use regex_automata::meta::{Cache, Regex};
+use regex_automata::util::captures::Captures;
+use regex_automata::Input;
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::sync::Arc;
+use thread_local::ThreadLocal;
 
 /// A value while a feature is computed.
 #[derive(Clone, Debug, PartialEq)]
@@ -151,13 +155,20 @@ fn compile(e: &FeatureExpr, earlier: &[Eval]) -> Result<Eval, String> {
             let re = Regex::new(pattern).map_err(|e| e.to_string())?;
             // Only a pattern with a group needs the capture engine; the match of one without is
             // found by the faster search. A match in a field's own text is borrowed, not copied.
+            // Each worker thread keeps its own search cache and capture slots, so a search takes
+            // nothing from a shared pool.
             let grouped = re.captures_len() > 1;
+            let scratch: ThreadLocal<RefCell<(Cache, Captures)>> = ThreadLocal::new();
             Arc::new(move |v: &[Value]| {
                 let Cell::Text(text) = input(v) else { return Cell::Missing };
+                let mut scratch =
+                    scratch.get_or(|| RefCell::new((re.create_cache(), re.create_captures()))).borrow_mut();
+                let (cache, captures) = &mut *scratch;
                 let span = if grouped {
-                    re.captures(&text).and_then(|c| c.get(1).or_else(|| c.get(0))).map(|m| m.range())
+                    re.search_captures_with(cache, &Input::new(text.as_ref()), captures);
+                    captures.get_group(1).or_else(|| captures.get_group(0)).map(|m| m.range())
                 } else {
-                    re.find(&text).map(|m| m.range())
+                    re.search_with(cache, &Input::new(text.as_ref())).map(|m| m.range())
                 };
                 match (span, text) {
                     (None, _) => Cell::Missing,

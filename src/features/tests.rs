@@ -57,3 +57,19 @@ fn comparisons_and_text_functions() {
     let out = f.eval_rows([row(11.0, None, Some("1 MAIN St"), true, "y")], &CategoryMaps::default());
     assert_eq!(out, [1.0, 9.0, 1.0, 1.0]);
 }
+
+#[test]
+fn extract_with_and_without_a_group_on_any_thread() {
+    let f = compiled("zip = extract(addr, \"[0-9]{5}\")\nstate = extract(lower(addr), \"([a-z]{2}) [0-9]{5}\")");
+    let rows =
+        [row(1.0, None, Some("1 Main St, Austin, TX 78701"), true, "y"), row(1.0, None, Some("none here"), true, "x")];
+    let maps = CategoryMaps::learn(&f, rows.iter().map(|r| r.as_slice()));
+    assert_eq!(maps.values["zip"], ["78701"]);
+    assert_eq!(maps.values["state"], ["tx"]);
+    let here = f.eval_rows(&rows, &maps);
+    assert_eq!(here[..2], [0.0, 0.0]);
+    assert!(here[2].is_nan() && here[3].is_nan(), "no match is missing: {here:?}");
+    // Another thread has its own search scratch and finds the same.
+    let there = std::thread::scope(|s| s.spawn(|| f.eval_rows(&rows, &maps)).join().unwrap());
+    assert_eq!(format!("{here:?}"), format!("{there:?}"));
+}
