@@ -314,8 +314,9 @@ impl Feed {
                 let (window, leaving) = leaving.remove_entry();
                 session.update_at((), window, leaving.into_update());
             }
-            // What enters window `at` leaves window `at + size/every`.
-            let leaves = self.leaving.remove(&at);
+            // What leaves window `at` goes out with what enters it; what enters it leaves
+            // window `at + size/every`.
+            let mut leaves = self.leaving.remove(&at);
             let (update, kept) = match pending {
                 Pending::Dense { mut counts, touched: Some(mut touched) } if touched.len() * 16 <= counts.len() => {
                     // Few of many cells: the touched ones, sorted, as pairs.
@@ -329,10 +330,15 @@ impl Feed {
                     (entering.clone(), Leaving::Delta(entering.leaving()))
                 }
                 Pending::Dense { counts, .. } => {
-                    // The counts themselves wait for the window they leave, and the update is
-                    // built in one pass from them and the counts that leave now.
-                    let update = match &leaves {
-                        Some(Leaving::Counts(leaving)) => CellDelta::slide(&counts, Some(leaving)),
+                    // The counts themselves wait for the window they leave; the update is built
+                    // in one pass from them and the counts that leave now.
+                    let update = match leaves.take_if(|l| matches!(l, Leaving::Counts(_))) {
+                        Some(Leaving::Counts(mut leaving)) => {
+                            let update = CellDelta::slide(&counts, Some(&leaving));
+                            leaving.fill(0);
+                            self.spare.push(leaving);
+                            update
+                        }
                         _ => CellDelta::from_counts(&counts),
                     };
                     (update, Leaving::Counts(counts))
@@ -343,16 +349,8 @@ impl Feed {
                 }
             };
             let mut update = update;
-            match leaves {
-                Some(Leaving::Counts(mut counts)) => {
-                    if !matches!(kept, Leaving::Counts(_)) {
-                        update.plus_equals(&CellDelta::leaving_counts(&counts));
-                    }
-                    counts.fill(0);
-                    self.spare.push(counts);
-                }
-                Some(Leaving::Delta(delta)) => update.plus_equals(&delta),
-                None => {}
+            if let Some(leaving) = leaves {
+                update.plus_equals(&leaving.into_update());
             }
             self.spare.truncate(4);
             self.leaving.insert(at + slides, kept);
