@@ -327,7 +327,8 @@ impl Feed {
                     }
                     self.spare.push(counts);
                     let entering = CellDelta::from_sorted(pairs);
-                    (entering.clone(), Leaving::Delta(entering.leaving()))
+                    let leaving = entering.leaving();
+                    (entering, Leaving::Delta(leaving))
                 }
                 Pending::Dense { counts, .. } => {
                     // The counts themselves wait for the window they leave; the update is built
@@ -345,7 +346,8 @@ impl Feed {
                 }
                 Pending::Sparse(map) => {
                     let entering = CellDelta::from_pairs(map.into_iter().map(|(c, n)| (c, n as i64)).collect());
-                    (entering.clone(), Leaving::Delta(entering.leaving()))
+                    let leaving = entering.leaving();
+                    (entering, Leaving::Delta(leaving))
                 }
             };
             let mut update = update;

@@ -138,44 +138,33 @@ pub type Feeds = Vec<Rc<RefCell<Feed>>>;
 /// progress. Runs after prediction, so fields, features and estimates are all at hand.
 pub fn feed_batch(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel, board: &DriftBoard) {
     let spec = &m.spec;
-    let late =
-        match (&m.extract, m.binning.as_ref()) {
-            (Extract::Prediction, Binning::Numeric(bins)) => {
-                feed.offer_many(b.predictions.iter().filter_map(|p| {
-                    bins.cell(p.estimated_price).map(|c| (spec.position(p.seq, p.ts_ms), u64::from(c)))
-                }))
-            }
-            (Extract::Field { index }, binning) => feed.offer_many(b.events.iter().filter_map(|e| {
-                let cell = match (e.values.get(*index), binning) {
-                    (Some(v), Binning::Numeric(bins)) => v.as_f64().and_then(|x| bins.cell(x)).map(u64::from),
-                    (Some(crate::data::Value::Text(t)), Binning::Categorical(cats)) => Some(cats.cell(t)),
-                    (Some(crate::data::Value::Bool(x)), Binning::Categorical(cats)) => Some(cats.cell(&x.to_string())),
-                    _ => None,
-                };
-                cell.map(|c| (spec.position(e.seq, e.ts_ms), c))
-            })),
-            (Extract::Feature { index, categorical: false }, Binning::Numeric(bins))
-                if spec.measure == crate::program::Measure::Events && b.reach().ascending =>
-            {
-                let (width, events, rows) = (model.features.len().max(1), &b.events, &b.rows);
-                let position = |k: usize| events[k].seq;
-                feed.offer_ascending(events.len(), position, |k| bins.cell(rows[k * width + index]).map(u64::from))
-            }
-            (Extract::Feature { index, categorical: false }, Binning::Numeric(bins)) => {
-                let width = model.features.len().max(1);
-                let rows = b.events.iter().zip(b.rows.chunks_exact(width));
-                feed.offer_many(rows.filter_map(|(e, row)| {
-                    bins.cell(row[*index]).map(|c| (spec.position(e.seq, e.ts_ms), u64::from(c)))
-                }))
-            }
-            (Extract::Feature { index, .. }, Binning::Categorical(cats)) => {
-                feed.offer_many(b.events.iter().filter_map(|e| match model.features.cell(*index, &e.values) {
-                    Cell::Text(t) => Some((spec.position(e.seq, e.ts_ms), cats.cell(&t))),
-                    _ => None,
-                }))
-            }
-            _ => 0,
-        };
+    let events = &b.events;
+    let width = model.features.len().max(1);
+    let late = match (&m.extract, m.binning.as_ref()) {
+        (Extract::Prediction, Binning::Numeric(bins)) => feed.offer_many(
+            b.predictions
+                .iter()
+                .filter_map(|p| bins.cell(p.estimated_price).map(|c| (spec.position(p.seq, p.ts_ms), u64::from(c)))),
+        ),
+        (Extract::Field { index }, binning) => {
+            offer_events(feed, spec, b, |k| match (events[k].values.get(*index), binning) {
+                (Some(v), Binning::Numeric(bins)) => v.as_f64().and_then(|x| bins.cell(x)).map(u64::from),
+                (Some(crate::data::Value::Text(t)), Binning::Categorical(cats)) => Some(cats.cell(t)),
+                (Some(crate::data::Value::Bool(x)), Binning::Categorical(cats)) => Some(cats.cell(&x.to_string())),
+                _ => None,
+            })
+        }
+        (Extract::Feature { index, categorical: false }, Binning::Numeric(bins)) => {
+            offer_events(feed, spec, b, |k| bins.cell(b.rows[k * width + index]).map(u64::from))
+        }
+        (Extract::Feature { index, .. }, Binning::Categorical(cats)) => {
+            offer_events(feed, spec, b, |k| match model.features.cell(*index, &events[k].values) {
+                Cell::Text(t) => Some(cats.cell(&t)),
+                _ => None,
+            })
+        }
+        _ => 0,
+    };
     // How far this worker has come: the next event number, or the newest event time.
     let progress = match spec.measure {
         crate::program::Measure::Events => b.reach().seq.map(|m| m + 1),
@@ -185,6 +174,20 @@ pub fn feed_batch(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel,
         feed.advance(p);
     }
     board.add_late(m.index, late);
+}
+
+/// Offers the cell of each of the batch's events (`cell(k)` for event `k`, `None` without one):
+/// counted by runs when the positions are event numbers in ascending order (a generated or CSV
+/// share), one by one otherwise. Returns how many were late.
+fn offer_events(feed: &mut Feed, spec: &WindowSpec, b: &Batch, mut cell: impl FnMut(usize) -> Option<u64>) -> u64 {
+    let events = &b.events;
+    if spec.measure == crate::program::Measure::Events && b.reach().ascending {
+        feed.offer_ascending(events.len(), |k| events[k].seq, cell)
+    } else {
+        feed.offer_many(
+            (0..events.len()).filter_map(|k| cell(k).map(|c| (spec.position(events[k].seq, events[k].ts_ms), c))),
+        )
+    }
 }
 
 /// What the rules stage reads and acts on: the monitors' board and registry, the served model,
