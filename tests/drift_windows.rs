@@ -275,6 +275,53 @@ proptest! {
         prop_assert_eq!(windows.is_empty(), values.is_empty());
     }
 
+    /// Monitors of one window shape share an input, an exchange and a statistics operator, each
+    /// owned by its own worker: every monitor's windows and late count equal the naive ones of
+    /// its own values, whatever the others hold (another reference, a coarse grid where slides
+    /// travel dense, fewer values or none) and however the values arrive (late ones included).
+    #[test]
+    fn monitors_sharing_an_input_each_match_naive(
+        monitors in prop::collection::vec(
+            (reference_strategy(), values_strategy(), prop::collection::vec(0u64..400, 300), prop_oneof![Just(1000usize), 4usize..=16]),
+            1..=4,
+        ),
+        every in 1u64..=30,
+        slides in 1u64..=4,
+        in_order in prop::bool::ANY,
+        workers in prop_oneof![Just(1usize), Just(2), Just(4)],
+        batch in 1usize..40,
+    ) {
+        // Out of order, values may be late: the feeds agree with the naive windows on one worker.
+        let workers = if in_order { workers } else { 1 };
+        let spec = if in_order { WindowSpec::events(every * slides, every) } else { WindowSpec::event_time(every * slides, every, 5) };
+        let fixtures: Vec<(Fixture, Vec<(u64, f64)>)> = monitors
+            .iter()
+            .map(|(reference, values, positions, cells)| {
+                let fx = if *cells == 1000 { Fixture::new(reference) } else { Fixture::coarse(reference, *cells) };
+                let values = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| (if in_order { i as u64 } else { positions[i] }, v))
+                    .collect();
+                (fx, values)
+            })
+            .collect();
+        let got = housing_flow::drift::run_shared_windows(
+            spec,
+            fixtures.iter().map(|(fx, values)| (fx.binning.clone(), fx.cells(values))).collect(),
+            workers,
+            batch,
+        );
+        prop_assert_eq!(got.len(), fixtures.len());
+        for (m, ((fx, values), (windows, late))) in fixtures.iter().zip(&got).enumerate() {
+            let (want, want_late) = fx.naive(spec, values, batch);
+            prop_assert_eq!(*late, want_late, "monitor {}: late count", m);
+            if let Err(e) = same_windows(spec, windows, &want) {
+                return Err(TestCaseError::fail(format!("monitor {m} of {}, {workers} workers, batch {batch}, {spec:?}: {e}", got.len())));
+            }
+        }
+    }
+
     /// 2. Late values with 1 worker: arbitrary disorder, so some values arrive after their
     /// first window closed (on the 1,000-cell grid or a coarse one, where slides travel dense). The late count and the windows (late values joining the windows still
     /// open) equal the naive ones.

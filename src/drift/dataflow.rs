@@ -2,27 +2,30 @@
 //!
 //! Each worker maps its values to cells ([`Binning`]) and feeds a [`Feed`]. The feed turns the
 //! values entering window `j` into updates of a differential collection whose logical time is
-//! the window index and whose difference is counts per cell ([`CellDelta`]): at time `j`, the
+//! the window index, whose data is the monitor (its place among the monitors that share the
+//! input, see [`SharedInput`]) and whose difference is counts per cell ([`CellDelta`]): at time `j`, the
 //! counts of the slide that enters window `j` plus the negated counts of the slide that leaves
 //! it (the one that entered at `j − size/every`). The collection at time `j` is exactly the
 //! multiset of cells in window `j`, and a slide costs one update per worker, whatever the
 //! window length and however many cells it touches. (A late value of an event-time window joins
 //! the open windows and leaves when it would have, as its own +1 and −1.)
 //!
-//! [`window_stats`] exchanges the collection to the drift's owner worker, accumulates it into
+//! [`window_stats`] exchanges each monitor's updates to its owner worker, accumulates them into
 //! [`WindowCounts`] in time order as the frontier passes each index and emits the window's
 //! [`Statistics`]: no window is ever rescanned.
 
 use super::binning::Binning;
 use super::counts::{Statistics, WindowCounts};
 use super::delta::CellDelta;
+use super::shared_input::SharedInput;
 use super::window::WindowSpec;
 use crate::program::Measure;
 use differential_dataflow::difference::Semigroup as _;
-use differential_dataflow::input::InputSession;
 use differential_dataflow::{AsCollection as _, VecCollection};
 use serde::Serialize;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 use std::sync::Arc;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
@@ -42,18 +45,20 @@ pub struct WindowStats {
     pub statistics: Statistics,
 }
 
-/// The updates of one drift's window collection: ((), window index, ±counts per cell).
-pub type CellUpdates<'s> = VecCollection<'s, u64, (), CellDelta>;
-
-/// A worker's input handle to such a collection.
-pub type CellInput = InputSession<u64, (), CellDelta>;
+/// The updates of the window collections of monitors that share an input: (monitor, window
+/// index, ±counts per cell).
+pub type CellUpdates<'s> = VecCollection<'s, u64, u32, CellDelta>;
 
 /// A worker's side of one drift's window collection: pre-aggregates values per window and cell,
 /// and hands them to the collection once the worker can no longer add to that window.
 pub struct Feed {
     spec: WindowSpec,
-    /// The window collection's input; `None` once closed.
-    session: Option<CellInput>,
+    /// The window collection's input, shared with the monitors of the same window shape.
+    input: Rc<RefCell<SharedInput>>,
+    /// This monitor's place in the shared input.
+    slot: u32,
+    /// The lowest window index still open to this worker's values; `u64::MAX` once closed.
+    open: u64,
     /// Entering updates not yet handed over, by window index.
     pending: BTreeMap<u64, Pending>,
     /// The window most values enter right now, kept out of the map: (index, first position,
@@ -126,16 +131,18 @@ impl Pending {
 }
 
 impl Feed {
-    /// A feed into `input`, the window collection's updates: what enters each window and,
-    /// at the same moment, its retraction from the window it leaves.
-    pub fn new(spec: WindowSpec, binning: &Binning, input: CellInput) -> Feed {
+    /// A feed into `input` as its monitor `slot`, the window collection's updates: what enters
+    /// each window and, at the same moment, its retraction from the window it leaves.
+    pub fn new(spec: WindowSpec, binning: &Binning, input: Rc<RefCell<SharedInput>>, slot: u32) -> Feed {
         let dense = match binning {
             Binning::Numeric(b) => b.cells(),
             Binning::Categorical(_) => 0,
         };
         Feed {
             spec,
-            session: Some(input),
+            input,
+            slot,
+            open: 0,
             pending: BTreeMap::new(),
             hot: None,
             dense,
@@ -144,11 +151,6 @@ impl Feed {
             spare: Vec::new(),
             leaving: BTreeMap::new(),
         }
-    }
-
-    /// The lowest window index still open to this worker's values.
-    fn open(&self) -> u64 {
-        self.session.as_ref().map_or(u64::MAX, |s| *s.time())
     }
 
     /// Adds a value at `position` in `cell`. Returns false for a late value: one whose first
@@ -250,7 +252,7 @@ impl Feed {
     /// A value outside the hot window: switch the hot window, or handle a late value.
     fn offer_elsewhere(&mut self, position: u64, cell: u64) -> bool {
         let enters = self.spec.enters(position);
-        let open = self.open();
+        let open = self.open;
         if enters >= open {
             self.heat(enters);
             if let Some((_, _, _, p)) = self.hot.as_mut() {
@@ -262,9 +264,10 @@ impl Feed {
         let leaves = self.spec.leaves(enters);
         // It joins the open windows now and leaves when it would have, not `size/every` windows
         // after the window it joins, which would keep it too long.
-        if let Some(input) = self.session.as_mut().filter(|_| leaves > open) {
-            input.update_at((), open, CellDelta::one(cell, 1));
-            input.update_at((), leaves, CellDelta::one(cell, -1));
+        if leaves > open && open < u64::MAX {
+            let mut input = self.input.borrow_mut();
+            input.update_at(self.slot, open, CellDelta::one(cell, 1));
+            input.update_at(self.slot, leaves, CellDelta::one(cell, -1));
         }
         false
     }
@@ -279,14 +282,10 @@ impl Feed {
             Measure::EventTime => self.watermark.saturating_sub(self.spec.lateness),
         };
         let open = self.spec.open_index(watermark);
-        if open > self.open() {
+        if open > self.open && self.open < u64::MAX {
             self.hand_over(open);
-            if let Some(input) = self.session.as_mut() {
-                input.advance_to(open);
-            }
-        }
-        if let Some(input) = self.session.as_mut() {
-            input.flush();
+            self.open = open;
+            self.input.borrow_mut().advance(self.slot, open);
         }
     }
 
@@ -303,7 +302,10 @@ impl Feed {
             self.cool();
         }
         let slides = self.spec.slides();
-        let Some(session) = self.session.as_mut() else { return };
+        if self.open == u64::MAX {
+            return;
+        }
+        let (slot, mut input) = (self.slot, self.input.borrow_mut());
         while let Some(entry) = self.pending.first_entry() {
             if *entry.key() >= open {
                 break;
@@ -312,7 +314,7 @@ impl Feed {
             // Earlier windows that nothing enters from this worker get only what leaves them.
             while let Some(leaving) = self.leaving.first_entry().filter(|e| *e.key() < at) {
                 let (window, leaving) = leaving.remove_entry();
-                session.update_at((), window, leaving.into_update());
+                input.update_at(slot, window, leaving.into_update());
             }
             // What leaves window `at` goes out with what enters it; what enters it leaves
             // window `at + size/every`.
@@ -356,77 +358,83 @@ impl Feed {
             }
             self.spare.truncate(4);
             self.leaving.insert(at + slides, kept);
-            session.update_at((), at, update);
+            input.update_at(slot, at, update);
         }
         while let Some(leaving) = self.leaving.first_entry().filter(|e| *e.key() < open) {
             let (window, leaving) = leaving.remove_entry();
-            session.update_at((), window, leaving.into_update());
+            input.update_at(slot, window, leaving.into_update());
         }
     }
 
     /// The input has ended: hands over everything and closes this worker's side of the collection.
     pub fn close(&mut self) {
         self.hand_over(u64::MAX);
-        if let Some(input) = self.session.take() {
-            input.close();
-        }
+        self.open = u64::MAX;
+        self.input.borrow_mut().close(self.slot);
     }
 
     pub fn is_closed(&self) -> bool {
-        self.session.is_none()
+        self.open == u64::MAX
     }
 }
 
 /// Above this many cells a window's pending counts also list the cells they touched.
 const TRACK_TOUCHED_ABOVE: usize = 8192;
 
-/// Updates waiting for the frontier to pass their window index, with the capability to report it.
-type Held = (Capability<u64>, Vec<CellDelta>);
+/// Updates waiting for the frontier to pass their window index, with the capability to report
+/// it: (monitor, ±counts) in arrival order.
+type Held = (Capability<u64>, Vec<(u32, CellDelta)>);
 
-/// The `drift-window` operator: a drift's window as a differential collection of cell counts on
-/// worker `owner`, timed by window index. The feeds already put in, at each window, the counts of
-/// the slide that enters it plus the negated counts of the slide that leaves it (and a late
-/// value's +1 and −1 at the windows it joins and leaves), so the collection at time `j` is window
-/// `j`; this exchanges it to its owner.
-pub fn window_collection(updates: CellUpdates<'_>, owner: u64) -> CellUpdates<'_> {
-    let to_owner = move |_: &((), u64, CellDelta)| owner;
+/// The `drift-window` operator: each monitor's window as a differential collection of cell
+/// counts on its owner worker (`owners[monitor]`), timed by window index. The feeds already put
+/// in, at each window, the counts of the slide that enters it plus the negated counts of the
+/// slide that leaves it (and a late value's +1 and −1 at the windows it joins and leaves), so
+/// the collection at time `j` is window `j`; this exchanges it to the owners.
+pub fn window_collection<'s>(updates: CellUpdates<'s>, owners: Vec<u64>) -> CellUpdates<'s> {
+    let to_owner = move |(monitor, _, _): &(u32, u64, CellDelta)| owners[*monitor as usize];
     updates.inner.exchange(to_owner).as_collection()
 }
 
-/// Accumulates a drift's window collection on worker `owner` and emits each window's statistics
-/// once the frontier has passed its index: [`window_collection`] then [`window_statistics`].
+/// Accumulates the window collections on their owners and emits each window's statistics once
+/// the frontier has passed its index: [`window_collection`] then [`window_statistics`].
 pub fn window_stats<'s>(
     updates: CellUpdates<'s>,
-    binning: Arc<Binning>,
+    binnings: Vec<Arc<Binning>>,
     spec: WindowSpec,
-    owner: u64,
-) -> Stream<'s, u64, Vec<WindowStats>> {
-    window_statistics(window_collection(updates, owner), binning, spec)
+    owners: Vec<u64>,
+) -> Stream<'s, u64, Vec<(u32, WindowStats)>> {
+    window_statistics(window_collection(updates, owners), binnings, spec)
 }
 
-/// The `drift-stats` operator: applies the window collection's updates to counts per cell in
-/// time order as the frontier passes each window index, and emits every statistic of the
-/// window. Windows after the last one any value entered (the retractions that drain the window
-/// when the input ends) are not reported.
+/// The `drift-stats` operator of monitors that share an input (`binnings[monitor]`): applies
+/// each monitor's updates to its counts per cell in time order as the frontier passes each
+/// window index, and emits every statistic of the window, as (monitor, statistics), for each
+/// monitor that had updates at that index. A monitor's windows after the last one any of its
+/// values entered (the retractions that drain the window when the input ends) are not
+/// reported.
 pub fn window_statistics<'s>(
     window: CellUpdates<'s>,
-    binning: Arc<Binning>,
+    binnings: Vec<Arc<Binning>>,
     spec: WindowSpec,
-) -> Stream<'s, u64, Vec<WindowStats>> {
-    window.inner.unary_frontier::<CapacityContainerBuilder<Vec<WindowStats>>, _, _, _>(
+) -> Stream<'s, u64, Vec<(u32, WindowStats)>> {
+    window.inner.unary_frontier::<CapacityContainerBuilder<Vec<(u32, WindowStats)>>, _, _, _>(
         Pipeline,
         "DriftStats",
         move |_, _| {
-            let mut counts = WindowCounts::new(&binning);
+            // A monitor's counts exist on its owner only, from its first update.
+            let mut counts: Vec<Option<WindowCounts>> = vec![None; binnings.len()];
+            let mut last_entry = vec![0u64; binnings.len()];
             let mut pending: BTreeMap<u64, Held> = BTreeMap::new();
-            let mut last_entry = 0u64;
+            let mut touched: Vec<u32> = Vec::new();
             move |(input, frontier), output| {
                 input.for_each(|cap, data| {
-                    for ((), time, delta) in data.drain(..) {
+                    for (monitor, time, delta) in data.drain(..) {
                         if delta.adds() {
-                            last_entry = last_entry.max(time);
+                            let last = &mut last_entry[monitor as usize];
+                            *last = (*last).max(time);
                         }
-                        pending.entry(time).or_insert_with(|| (cap.delayed(&time, 0), Vec::new())).1.push(delta);
+                        let held = pending.entry(time).or_insert_with(|| (cap.delayed(&time, 0), Vec::new()));
+                        held.1.push((monitor, delta));
                     }
                 });
                 let ended = frontier.frontier().is_empty();
@@ -436,15 +444,25 @@ pub fn window_statistics<'s>(
                         break;
                     }
                     let (cap, updates) = entry.remove();
-                    for delta in &updates {
-                        counts.apply_delta(&binning, delta);
+                    touched.clear();
+                    for (monitor, delta) in &updates {
+                        let binning = &binnings[*monitor as usize];
+                        let c = counts[*monitor as usize].get_or_insert_with(|| WindowCounts::new(binning));
+                        c.apply_delta(binning, delta);
+                        touched.push(*monitor);
                     }
-                    if ended && time > last_entry {
-                        continue;
-                    }
+                    touched.sort_unstable();
+                    touched.dedup();
                     let (start, end) = spec.bounds(time);
-                    let statistics = counts.statistics(&binning);
-                    output.session(&cap).give(WindowStats { index: time, start, end, statistics });
+                    let mut session = output.session(&cap);
+                    for &monitor in &touched {
+                        if ended && time > last_entry[monitor as usize] {
+                            continue;
+                        }
+                        let Some(c) = counts[monitor as usize].as_mut() else { continue };
+                        let statistics = c.statistics(&binnings[monitor as usize]);
+                        session.give((monitor, WindowStats { index: time, start, end, statistics }));
+                    }
                 }
             }
         },
@@ -461,38 +479,61 @@ pub fn run_windows(
     workers: usize,
     batch: usize,
 ) -> (Vec<WindowStats>, u64) {
+    run_shared_windows(spec, vec![(binning, values)], workers, batch).remove(0)
+}
+
+/// [`run_windows`] for several monitors of one window shape sharing an input, monitor `m`
+/// owned by worker `m % workers`: each monitor's windows and late values.
+pub fn run_shared_windows(
+    spec: WindowSpec,
+    monitors: Vec<(Binning, Vec<(u64, u64)>)>,
+    workers: usize,
+    batch: usize,
+) -> Vec<(Vec<WindowStats>, u64)> {
     use differential_dataflow::input::Input;
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Mutex;
-    let results = Arc::new(Mutex::new(Vec::new()));
-    let late = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let n = monitors.len();
+    let results = Arc::new(Mutex::new(vec![Vec::new(); n]));
+    let late: Arc<Vec<AtomicU64>> = Arc::new((0..n).map(|_| AtomicU64::new(0)).collect());
+    let (binnings, values): (Vec<_>, Vec<_>) = monitors.into_iter().map(|(b, v)| (Arc::new(b), v)).unzip();
     let values = Arc::new(values);
-    let binning = Arc::new(binning);
     let (r, l) = (results.clone(), late.clone());
-    timely::execute(timely::Config::process(workers.max(1)), move |worker| {
+    let workers = workers.max(1);
+    timely::execute(timely::Config::process(workers), move |worker| {
         let (index, peers) = (worker.index(), worker.peers());
-        let (binning, results) = (binning.clone(), r.clone());
-        let mut feed = worker.dataflow::<u64, _, _>(|scope| {
-            let (input, updates) = scope.new_collection::<(), CellDelta>();
-            let stats = window_stats(updates, binning.clone(), spec, 0);
-            stats.inspect(move |s| results.lock().expect("results").push(s.clone()));
-            Feed::new(spec, &binning, input)
+        let (binnings, results) = (binnings.clone(), r.clone());
+        let mut feeds = worker.dataflow::<u64, _, _>(|scope| {
+            let (input, updates) = scope.new_collection::<u32, CellDelta>();
+            let owners = (0..binnings.len() as u64).map(|m| m % peers as u64).collect();
+            let stats = window_stats(updates, binnings.clone(), spec, owners);
+            stats.inspect(move |(m, s)| results.lock().expect("results")[*m as usize].push(s.clone()));
+            let input = SharedInput::new(input, binnings.len());
+            (0..binnings.len()).map(|m| Feed::new(spec, &binnings[m], input.clone(), m as u32)).collect::<Vec<_>>()
         });
-        let mine: Vec<(u64, u64)> = values.iter().skip(index).step_by(peers).copied().collect();
-        for chunk in mine.chunks(batch.max(1)) {
-            let mut high = 0;
-            high = chunk.iter().map(|&(position, _)| position).fold(high, u64::max);
-            // As the engine does: ascending positions take the run-counting path.
-            if chunk.windows(2).all(|w| w[0].0 < w[1].0) {
-                feed.offer_ascending(chunk.len(), |k| chunk[k].0, |k| Some(chunk[k].1));
-            } else {
-                feed.offer_many(chunk.iter().copied());
+        let mine: Vec<Vec<(u64, u64)>> =
+            values.iter().map(|v| v.iter().skip(index).step_by(peers).copied().collect()).collect();
+        let chunks = mine.iter().map(|v| v.len().div_ceil(batch.max(1))).max().unwrap_or(0);
+        for k in 0..chunks {
+            for (feed, mine) in feeds.iter_mut().zip(&mine) {
+                let from = (k * batch.max(1)).min(mine.len());
+                let chunk = &mine[from..(from + batch.max(1)).min(mine.len())];
+                let Some(high) = chunk.iter().map(|&(position, _)| position).max() else { continue };
+                // As the engine does: ascending positions take the run-counting path.
+                if chunk.windows(2).all(|w| w[0].0 < w[1].0) {
+                    feed.offer_ascending(chunk.len(), |k| chunk[k].0, |k| Some(chunk[k].1));
+                } else {
+                    feed.offer_many(chunk.iter().copied());
+                }
+                // Windows of events: positions arrive in order, so the next one is above `high`.
+                feed.advance(if spec.measure == Measure::Events { high + 1 } else { high });
             }
-            // Windows of events: positions arrive in order, so the next one is above `high`.
-            feed.advance(if spec.measure == Measure::Events { high + 1 } else { high });
             worker.step();
         }
-        l.fetch_add(feed.late, std::sync::atomic::Ordering::Relaxed);
-        feed.close();
+        for (m, feed) in feeds.iter_mut().enumerate() {
+            l[m].fetch_add(feed.late, Ordering::Relaxed);
+            feed.close();
+        }
         while worker.step() {}
     })
     .expect("timely runs")
@@ -500,6 +541,6 @@ pub fn run_windows(
     .into_iter()
     .for_each(|r| r.expect("worker"));
     let mut out = std::mem::take(&mut *results.lock().expect("results"));
-    out.sort_by_key(|s| s.index);
-    (out, late.load(std::sync::atomic::Ordering::Relaxed))
+    out.iter_mut().for_each(|windows| windows.sort_by_key(|s| s.index));
+    out.into_iter().zip(late.iter()).map(|(windows, late)| (windows, late.load(Ordering::Relaxed))).collect()
 }

@@ -10,7 +10,7 @@ use super::runtime::{Runtime, SinkRuntime};
 use super::stats::new_histogram;
 use crate::data::dead_letter::DeadLetter;
 use crate::data::validate::validate;
-use crate::drift::{window_collection, window_statistics, Alert, CellDelta, Feed, WindowStats};
+use crate::drift::{window_collection, window_statistics, Alert, CellDelta, Feed, SharedInput, WindowStats};
 use crate::plan::{BatchPolicy, Dataflow, Exchange, Operator, OperatorKind};
 use crate::program::Schema;
 use std::cell::RefCell;
@@ -39,12 +39,13 @@ pub fn render<'s>(df: &Dataflow, source: Batches<'s>, rt: &Arc<Runtime>, feeds: 
     render_accounting(stream, rt.clone(), spent.clone())
 }
 
-/// Builds the monitors' dataflow, whose logical time is the window index: for each monitor, from
-/// the plan's operators for it, `drift-window` (the window collection, exchanged as the plan
-/// says), `drift-stats` (the statistics per window) and `rules`. Each monitor has its own input
-/// and frontier; sharing one dataflow, they share its progress tracking and channels. Returns
-/// this worker's feeds into them, in the monitors' order, which the main dataflow's
-/// `drift-cells` stages fill.
+/// Builds the monitors' dataflow, whose logical time is the window index, from the plan's
+/// operators for each monitor: `drift-window` (the window collection, exchanged as the plan
+/// says), `drift-stats` (the statistics per window) and `rules`. Monitors whose windows have the
+/// same shape share one input, one exchange and one operator for each of the other two stages
+/// ([`SharedInput`]): their window indices are the same times, so the group's progress moves once
+/// per window. Returns this worker's feeds into them, in the monitors' order, which the main
+/// dataflow's `drift-cells` stages fill.
 pub fn render_drift(
     worker: &mut timely::worker::Worker,
     df: &Dataflow,
@@ -56,54 +57,85 @@ pub fn render_drift(
         return Vec::new();
     }
     let (index, peers) = (worker.index(), worker.peers());
+    let mut groups: Vec<Vec<&Monitor>> = Vec::new();
+    for m in monitors {
+        match groups.iter_mut().find(|g| g[0].spec == m.spec) {
+            Some(g) => g.push(m),
+            None => groups.push(vec![m]),
+        }
+    }
     worker.dataflow::<u64, _, _>(|scope| {
-        let mut feeds = Vec::with_capacity(monitors.len());
-        for m in monitors {
-            let ops: Vec<&Operator> =
-                df.operators.iter().filter(|o| o.kind.monitor() == Some(m.drift.name.as_str())).collect();
-            let (input, updates) = scope.new_collection::<(), CellDelta>();
-            let mut window = None;
-            let mut windows = None;
-            for op in ops {
-                match &op.kind {
-                    OperatorKind::DriftWindow { .. } => {
-                        let owner = match op.exchange {
-                            Exchange::ToOwner { monitor } => monitor % peers,
-                            Exchange::Pipeline => index,
-                        };
-                        window = Some(window_collection(updates.clone(), owner as u64));
-                    }
-                    OperatorKind::DriftStats { .. } => {
-                        windows = window.clone().map(|w| window_statistics(w, m.binning.clone(), m.spec));
-                    }
-                    OperatorKind::Rules { rules, guardrails, .. } => {
-                        let cx = rt.rules_context().expect("a run with drift monitors has their runtime");
-                        let Some(w) = windows.take() else { continue };
-                        let alerts = render_rules(w, Rules::new(m, rules, guardrails, cx));
-                        // The `alerts` sinks the plan feeds from this operator.
-                        for sink in df.operators.iter().filter(|s| s.inputs.iter().any(|i| i.from == op.id)) {
-                            if let OperatorKind::Sink { sink: name, .. } = &sink.kind {
-                                if let Some(target) = rt.sinks.iter().find(|s| &s.name == name).cloned() {
-                                    alerts.clone().inspect(move |a| target.write_alerts(std::slice::from_ref(a)));
+        let mut feeds: Vec<Option<Rc<RefCell<Feed>>>> = vec![None; monitors.len()];
+        for group in groups {
+            let spec = group[0].spec;
+            let (input, updates) = scope.new_collection::<u32, CellDelta>();
+            let mut owners = Vec::with_capacity(group.len());
+            let mut rules = Vec::with_capacity(group.len());
+            let mut sinks = Vec::new();
+            for (slot, m) in group.iter().enumerate() {
+                let mut owner = index;
+                for op in df.operators.iter().filter(|o| o.kind.monitor() == Some(m.drift.name.as_str())) {
+                    match &op.kind {
+                        OperatorKind::DriftWindow { .. } => {
+                            owner = match op.exchange {
+                                Exchange::ToOwner { monitor } => monitor % peers,
+                                Exchange::Pipeline => index,
+                            };
+                        }
+                        // Rendered once for the group, below.
+                        OperatorKind::DriftStats { .. } => {}
+                        OperatorKind::Rules { rules: r, guardrails, .. } => {
+                            let cx = rt.rules_context().expect("a run with drift monitors has their runtime");
+                            rules.push((slot, Rules::new(m, r, guardrails, cx)));
+                            // The `alerts` sinks the plan feeds from this operator.
+                            for sink in df.operators.iter().filter(|s| s.inputs.iter().any(|i| i.from == op.id)) {
+                                if let OperatorKind::Sink { sink: name, .. } = &sink.kind {
+                                    if let Some(target) = rt.sinks.iter().find(|s| &s.name == name).cloned() {
+                                        sinks.push((slot as u32, target));
+                                    }
                                 }
                             }
                         }
+                        _ => unreachable!("only monitor operators are selected"),
                     }
-                    _ => unreachable!("only monitor operators are selected"),
                 }
+                owners.push(owner as u64);
             }
-            feeds.push(Rc::new(RefCell::new(Feed::new(m.spec, &m.binning, input))));
+            let window = window_collection(updates, owners);
+            let binnings = group.iter().map(|m| m.binning.clone()).collect();
+            let windows = window_statistics(window, binnings, spec);
+            let alerts = render_rules(windows, rules);
+            for (slot, target) in sinks {
+                alerts.clone().inspect(move |(s, a)| {
+                    if *s == slot {
+                        target.write_alerts(std::slice::from_ref(a));
+                    }
+                });
+            }
+            let input = SharedInput::new(input, group.len());
+            for (slot, m) in group.iter().enumerate() {
+                feeds[m.index] = Some(Rc::new(RefCell::new(Feed::new(spec, &m.binning, input.clone(), slot as u32))));
+            }
         }
-        feeds
+        feeds.into_iter().map(|f| f.expect("every monitor is in a group")).collect()
     })
 }
 
-/// The `rules` operator: each window's statistics in, the alerts its rules and guardrails raise out.
-fn render_rules<'s>(windows: Stream<'s, u64, Vec<WindowStats>>, mut rules: Rules) -> Stream<'s, u64, Vec<Alert>> {
-    windows.unary::<CapacityContainerBuilder<Vec<Alert>>, _, _, _>(Pipeline, "Rules", move |_, _| {
+/// The `rules` operator of monitors that share an input: each window's statistics in, the
+/// alerts each monitor's rules and guardrails raise out, as (monitor, alert).
+fn render_rules<'s>(
+    windows: Stream<'s, u64, Vec<(u32, WindowStats)>>,
+    mut rules: Vec<(usize, Rules)>,
+) -> Stream<'s, u64, Vec<(u32, Alert)>> {
+    windows.unary::<CapacityContainerBuilder<Vec<(u32, Alert)>>, _, _, _>(Pipeline, "Rules", move |_, _| {
         move |input, output| {
             input.for_each(|cap, data| {
-                let alerts: Vec<Alert> = data.iter().flat_map(|w| rules.on_window(w)).collect();
+                let mut alerts = Vec::new();
+                for (slot, w) in data.iter() {
+                    if let Some((_, r)) = rules.iter_mut().find(|(s, _)| *s == *slot as usize) {
+                        alerts.extend(r.on_window(w).into_iter().map(|a| (*slot, a)));
+                    }
+                }
                 if !alerts.is_empty() {
                     output.session(&cap).give_iterator(alerts.into_iter());
                 }
