@@ -332,19 +332,23 @@ impl Feed {
                     let leaving = entering.leaving();
                     (entering, Leaving::Delta(leaving))
                 }
-                Pending::Dense { counts, .. } => {
-                    // The counts themselves wait for the window they leave; the update is built
-                    // in one pass from them and the counts that leave now.
-                    let update = match leaves.take_if(|l| matches!(l, Leaving::Counts(_))) {
+                Pending::Dense { mut counts, .. } => {
+                    // The update is built in one pass from the counts and those that leave now.
+                    // A copy of the counts waits for the window they leave, in the leaving
+                    // ones' place; the counts themselves are zeroed for the next slide, so
+                    // the values of every slide are counted into the same few arrays, which
+                    // stay in cache, and not into one last touched `size/every` slides ago.
+                    let (update, kept) = match leaves.take_if(|l| matches!(l, Leaving::Counts(_))) {
                         Some(Leaving::Counts(mut leaving)) => {
                             let update = CellDelta::slide(&counts, Some(&leaving));
-                            leaving.fill(0);
-                            self.spare.push(leaving);
-                            update
+                            leaving.copy_from_slice(&counts);
+                            (update, leaving)
                         }
-                        _ => CellDelta::from_counts(&counts),
+                        _ => (CellDelta::from_counts(&counts), counts.clone()),
                     };
-                    (update, Leaving::Counts(counts))
+                    counts.fill(0);
+                    self.spare.push(counts);
+                    (update, Leaving::Counts(kept))
                 }
                 Pending::Sparse(map) => {
                     let entering = CellDelta::from_pairs(map.into_iter().map(|(c, n)| (c, n as i64)).collect());
