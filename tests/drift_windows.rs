@@ -348,6 +348,23 @@ proptest! {
     }
 }
 
+/// Slides of a thousand values over four cells: a cell's count in a slide passes 255, so the
+/// feeds keep those slides as full counts rather than bytes, next to slides that fit in bytes.
+#[test]
+fn slides_with_counts_beyond_a_byte_match_naive() {
+    let fx = Fixture::coarse(&uniform_reference(), 4);
+    let spec = WindowSpec::events(3_000, 1_000);
+    // Dense stretches (every value in one cell) and spread ones.
+    let values: Vec<(u64, f64)> =
+        (0..12_000u64).map(|i| (i, if (i / 2_500) % 2 == 0 { 10.0 } else { (i * 37 % 1_000) as f64 })).collect();
+    let (want, want_late) = fx.naive(spec, &values, 500);
+    for workers in [1, 2] {
+        let (got, late) = fx.run(spec, &values, workers, 500);
+        assert_eq!(late, want_late);
+        same_windows(spec, &got, &want).unwrap_or_else(|e| panic!("{workers} workers: {e}"));
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. Late values: hand-made cases.
 // ---------------------------------------------------------------------------------------------

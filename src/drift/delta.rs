@@ -95,13 +95,13 @@ impl CellDelta {
     /// The values of a slide, counted per cell (cell `c` at index `c`), in whichever form is
     /// smaller.
     pub fn from_counts(counts: &[u32]) -> CellDelta {
-        CellDelta::slide(counts, None)
+        CellDelta::slide::<u32>(counts, None)
     }
 
     /// One window's update from counts per cell: the slide that enters it, minus the slide
     /// that leaves it (of the same length), in whichever form is smaller; the entering values
     /// are the ones that entered.
-    pub fn slide(entering: &[u32], leaving: Option<&[u32]>) -> CellDelta {
+    pub fn slide<L: Copy + Into<u32>>(entering: &[u32], leaving: Option<&[L]>) -> CellDelta {
         let leaving = leaving.unwrap_or(&[]);
         assert!(leaving.is_empty() || leaving.len() == entering.len(), "slides of one window's cells");
         // One pass for the choice: cells touched, the values that entered, and whether every
@@ -113,15 +113,18 @@ impl CellDelta {
             high |= n;
         }
         for &n in leaving {
+            let n: u32 = n.into();
             touched += usize::from(n > 0);
             high |= n;
         }
         let dense = touched * DENSE_SHARE >= entering.len() && high <= i32::MAX as u32;
         let counts = match (dense, leaving.is_empty()) {
             (true, true) => Counts::Dense(entering.iter().map(|&n| n as i32).collect()),
-            (true, false) => Counts::Dense(entering.iter().zip(leaving).map(|(&e, &l)| e as i32 - l as i32).collect()),
+            (true, false) => {
+                Counts::Dense(entering.iter().zip(leaving).map(|(&e, &l)| e as i32 - l.into() as i32).collect())
+            }
             (false, _) => {
-                let at = |c: usize| i64::from(entering[c]) - leaving.get(c).map_or(0, |&l| i64::from(l));
+                let at = |c: usize| i64::from(entering[c]) - leaving.get(c).map_or(0, |&l| i64::from(l.into()));
                 Counts::Sparse((0..entering.len()).map(|c| (c as u64, at(c))).filter(|&(_, n)| n != 0).collect())
             }
         };
@@ -129,8 +132,9 @@ impl CellDelta {
     }
 
     /// A slide's counts per cell leaving, nothing entering.
-    pub fn leaving_counts(counts: &[u32]) -> CellDelta {
-        CellDelta::from_counts(counts).leaving()
+    pub fn leaving_counts<C: Copy + Into<u32>>(counts: &[C]) -> CellDelta {
+        let counts: Vec<u32> = counts.iter().map(|&n| n.into()).collect();
+        CellDelta::from_counts(&counts).leaving()
     }
 
     /// The same values leaving: the counts negated, nothing entering.
