@@ -70,9 +70,9 @@ impl PredictionStore {
         let overflow = (inner.ring.len() + records.len() - skip).saturating_sub(self.keep);
         inner.evict_front(overflow);
         let records = &records[skip..];
-        let mut seq = inner.first_seq + inner.ring.len() as u64;
+        let first = inner.first_seq + inner.ring.len() as u64;
         inner.ring.extend(records.iter().cloned());
-        for r in records {
+        for (seq, r) in (first..).zip(records) {
             match inner.runs.back_mut() {
                 Some(run) if run.hi < r.id && run.first_seq + run.len as u64 == seq => {
                     run.hi = r.id;
@@ -80,7 +80,6 @@ impl PredictionStore {
                 }
                 _ => inner.runs.push_back(Run { first_seq: seq, len: 1, lo: r.id, hi: r.id }),
             }
-            seq += 1;
         }
     }
 
