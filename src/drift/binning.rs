@@ -170,31 +170,19 @@ impl NumericBins {
     /// The refined cell of `x`; `None` for NaN, which has no place in an ordering.
     #[inline]
     pub fn cell(&self, x: f64) -> Option<u32> {
-        let Some(&lo) = self.bounds.first() else { return (!x.is_nan()).then_some(0) };
-        if x.is_nan() {
-            return None;
-        }
-        if x <= lo {
-            return Some(0);
-        }
-        let slot = ((x - lo) * self.slot_scale) as usize;
-        if slot >= self.slots.len().saturating_sub(1) {
-            return Some(self.bounds.partition_point(|&b| b < x) as u32);
-        }
-        // The bounds of earlier slots are below x and those of later slots above it (the table
-        // was built with this arithmetic, which is monotone), so x's cell is among the bounds
-        // of its own slot: step forward from the first of them. A slot holds half a bound on
-        // average, so the next four bounds nearly always include it: they are compared
-        // at once (the bounds are sorted, so the count below x is how far to step), with no
-        // branch and no comparison waiting on another; the padding keeps them in range.
-        let mut c = self.slots[slot] as usize;
-        loop {
-            let next: &[f64; LOOKAHEAD] = self.padded[c..c + LOOKAHEAD].try_into().expect("padded");
-            let below = next.iter().map(|&b| usize::from(b < x)).sum::<usize>();
-            c += below;
-            if below < LOOKAHEAD {
-                return Some(c as u32);
-            }
+        self.lookup().cell(x)
+    }
+
+    /// The lookup's tables, to be held in a loop over many values: its fields are then locals,
+    /// not loads through the bins on every value.
+    #[inline]
+    pub fn lookup(&self) -> Lookup<'_> {
+        Lookup {
+            lo: self.bounds.first().copied().unwrap_or(f64::NAN),
+            scale: self.slot_scale,
+            bounds: &self.bounds,
+            padded: &self.padded,
+            slots: &self.slots[..self.slots.len().saturating_sub(1)],
         }
     }
 
@@ -214,6 +202,52 @@ impl NumericBins {
     /// The PSI bin and KS cell a refined cell lies in.
     pub fn split(&self, cell: usize) -> (usize, usize) {
         (self.cell_psi[cell] as usize, self.cell_ks[cell] as usize)
+    }
+}
+
+/// Values to refined cells ([`NumericBins::lookup`]).
+#[derive(Clone, Copy)]
+pub struct Lookup<'a> {
+    lo: f64,
+    scale: f64,
+    bounds: &'a [f64],
+    padded: &'a [f64],
+    /// Every slot but the last, which only bounds the last bound's.
+    slots: &'a [u32],
+}
+
+impl Lookup<'_> {
+    /// The refined cell of `x`; `None` for NaN, which has no place in an ordering.
+    #[inline]
+    pub fn cell(&self, x: f64) -> Option<u32> {
+        if self.bounds.is_empty() {
+            return (!x.is_nan()).then_some(0);
+        }
+        if x.is_nan() {
+            return None;
+        }
+        if x <= self.lo {
+            return Some(0);
+        }
+        let slot = ((x - self.lo) * self.scale) as usize;
+        let Some(&first) = self.slots.get(slot) else {
+            return Some(self.bounds.partition_point(|&b| b < x) as u32);
+        };
+        // The bounds of earlier slots are below x and those of later slots above it (the table
+        // was built with this arithmetic, which is monotone), so x's cell is among the bounds
+        // of its own slot: step forward from the first of them. A slot holds half a bound on
+        // average, so the next four bounds nearly always include it: they are compared
+        // at once (the bounds are sorted, so the count below x is how far to step), with no
+        // branch and no comparison waiting on another; the padding keeps them in range.
+        let mut c = first as usize;
+        loop {
+            let next: &[f64; LOOKAHEAD] = self.padded[c..c + LOOKAHEAD].try_into().expect("padded");
+            let below = next.iter().map(|&b| usize::from(b < x)).sum::<usize>();
+            c += below;
+            if below < LOOKAHEAD {
+                return Some(c as u32);
+            }
+        }
     }
 }
 

@@ -155,7 +155,8 @@ pub fn feed_batch(m: &Monitor, feed: &mut Feed, b: &Batch, model: &ServingModel,
             })
         }
         (Extract::Feature { index, categorical: false }, Binning::Numeric(bins)) => {
-            offer_events(feed, spec, b, |k| bins.cell(b.rows[k * width + index]).map(u64::from))
+            let (lookup, rows) = (bins.lookup(), b.rows.as_slice());
+            offer_events(feed, spec, b, |k| lookup.cell(rows[k * width + index]).map(u64::from))
         }
         (Extract::Feature { index, .. }, Binning::Categorical(cats)) => {
             offer_events(feed, spec, b, |k| match model.features.cell(*index, &events[k].values) {
