@@ -40,8 +40,13 @@ enum Counts {
     Sparse(Vec<(u64, i64)>),
     /// The count of cell `c` at index `c`; cells past the end are zero. (A slide's counts fit:
     /// larger ones travel as pairs.)
-    Dense(Vec<i32>),
+    Dense(Vec<DenseCount>),
 }
+
+/// A count of the dense form: 16 bits, as a slide rarely puts more than 32,767 values in one
+/// cell, and half the bytes of 32 to write, send between workers and add. Larger counts travel
+/// as pairs.
+pub type DenseCount = i16;
 
 /// Below one touched cell in this many, a slide's counts are sent as pairs.
 const DENSE_SHARE: usize = 4;
@@ -88,7 +93,7 @@ impl CellDelta {
     }
 
     /// From counts per cell (cell `c` at index `c`), dense. Positive counts entered.
-    pub fn dense(counts: Vec<i32>) -> CellDelta {
+    pub fn dense(counts: Vec<DenseCount>) -> CellDelta {
         CellDelta::entering(Counts::Dense(counts))
     }
 
@@ -117,12 +122,12 @@ impl CellDelta {
             touched += usize::from(n > 0);
             high |= n;
         }
-        let dense = touched * DENSE_SHARE >= entering.len() && high <= i32::MAX as u32;
+        let dense = touched * DENSE_SHARE >= entering.len() && high <= DenseCount::MAX as u32;
         let counts = match (dense, leaving.is_empty()) {
-            (true, true) => Counts::Dense(entering.iter().map(|&n| n as i32).collect()),
-            (true, false) => {
-                Counts::Dense(entering.iter().zip(leaving).map(|(&e, &l)| e as i32 - l.into() as i32).collect())
-            }
+            (true, true) => Counts::Dense(entering.iter().map(|&n| n as DenseCount).collect()),
+            (true, false) => Counts::Dense(
+                entering.iter().zip(leaving).map(|(&e, &l)| e as DenseCount - l.into() as DenseCount).collect(),
+            ),
             (false, _) => {
                 let at = |c: usize| i64::from(entering[c]) - leaving.get(c).map_or(0, |&l| i64::from(l.into()));
                 Counts::Sparse((0..entering.len()).map(|c| (c as u64, at(c))).filter(|&(_, n)| n != 0).collect())
@@ -155,7 +160,7 @@ impl CellDelta {
     }
 
     /// The counts, if they are dense (cell `c` at index `c`).
-    pub fn as_dense(&self) -> Option<&[i32]> {
+    pub fn as_dense(&self) -> Option<&[DenseCount]> {
         match &self.counts {
             Counts::Dense(counts) => Some(counts),
             Counts::Sparse(_) => None,
@@ -221,7 +226,7 @@ impl Counts {
             (Counts::Dense(a), Counts::Sparse(b)) => {
                 let fits = |&(c, n): &(u64, i64)| {
                     let sum = a.get(c as usize).map_or(0, |&x| i64::from(x)) + n;
-                    c < 1 << 32 && i32::try_from(sum).is_ok()
+                    c < 1 << 32 && DenseCount::try_from(sum).is_ok()
                 };
                 if b.iter().all(fits) {
                     for &(c, n) in b {
@@ -229,7 +234,7 @@ impl Counts {
                         if c >= a.len() {
                             a.resize(c + 1, 0);
                         }
-                        a[c] = (i64::from(a[c]) + n) as i32;
+                        a[c] = (i64::from(a[c]) + n) as DenseCount;
                     }
                 } else {
                     let mut wide = self.to_sparse();
@@ -375,7 +380,7 @@ mod tests {
     fn densified(d: &CellDelta, len: usize) -> CellDelta {
         let mut counts = vec![0; len];
         for (c, n) in d.iter() {
-            counts[c as usize] += n as i32;
+            counts[c as usize] += n as DenseCount;
         }
         let entered = d.entered;
         CellDelta { counts: Counts::Dense(counts), entered }
@@ -392,13 +397,15 @@ mod tests {
     }
 
     #[test]
-    fn counts_beyond_32_bits_travel_as_pairs() {
+    fn counts_beyond_16_bits_travel_as_pairs() {
         let big = u32::MAX - 1;
         let slide = CellDelta::from_counts(&[big, 1, 1]);
         assert!(slide.as_dense().is_none());
         assert_eq!(slide.iter().collect::<Vec<_>>(), vec![(0, i64::from(big)), (1, 1), (2, 1)]);
-        // Two dense slides whose sum overflows 32 bits: added as 64-bit pairs instead.
-        let half = (i32::MAX as u32) - 5;
+        let wide = DenseCount::MAX as u32 + 1;
+        assert!(CellDelta::from_counts(&[wide, 1]).as_dense().is_none());
+        // Two dense slides whose sum overflows 16 bits: added as 64-bit pairs instead.
+        let half = (DenseCount::MAX as u32) - 5;
         let mut sum = CellDelta::from_counts(&[half, 1]);
         assert!(sum.as_dense().is_some());
         sum.plus_equals(&CellDelta::from_counts(&[half, 2]));

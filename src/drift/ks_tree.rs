@@ -114,7 +114,7 @@ impl KsTree {
 
     /// Adds counts per cell (cell `c` at index `c`; at most one per cell), as a slide that
     /// touched many cells does: the next distance is one pass over the cells.
-    pub fn add_dense(&mut self, counts: &[i32]) {
+    pub fn add_dense(&mut self, counts: &[i16]) {
         let mut added = 0;
         for (c, &n) in self.counts.iter_mut().zip(counts) {
             *c += i64::from(n);
