@@ -3,12 +3,12 @@
 //! Each worker maps its values to cells ([`Binning`]) and feeds a [`Feed`]. The feed turns the
 //! values entering window `j` into updates of a differential collection whose logical time is
 //! the window index, whose data is the monitor (its place among the monitors that share the
-//! input, see [`SharedInput`]) and whose difference is counts per cell ([`CellDelta`]): at time `j`, the
-//! counts of the slide that enters window `j` plus the negated counts of the slide that leaves
-//! it (the one that entered at `j − size/every`). The collection at time `j` is exactly the
-//! multiset of cells in window `j`, and a slide costs one update per worker, whatever the
-//! window length and however many cells it touches. (A late value of an event-time window joins
-//! the open windows and leaves when it would have, as its own +1 and −1.)
+//! input, see [`SharedInput`]) and whose difference is counts per cell ([`CellDelta`]): at time
+//! `j`, the counts of the slide that enters window `j` plus the negated counts of the slide
+//! that leaves it (the one that entered at `j − size/every`). The collection at time `j` is
+//! exactly the multiset of cells in window `j`, and a slide costs one update per worker,
+//! whatever the window length and however many cells it touches. (A late value of an event-time
+//! window joins the open windows and leaves when it would have, as its own +1 and −1.)
 //!
 //! [`window_stats`] exchanges each monitor's updates to its owner worker, accumulates them into
 //! [`WindowCounts`] in time order as the frontier passes each index and emits the window's
@@ -82,8 +82,8 @@ pub struct Feed {
 /// A slide handed over, kept until the window it leaves.
 enum Leaving {
     /// Its dense counts per cell, each below 256: a quarter of the memory of `Counts`. A feed
-    /// keeps `size/every` slides, which read and written as bytes stay out of the way of the
-    /// rest of the pipeline in the caches.
+    /// keeps `size/every` slides; as bytes, writing and reading them back takes less of the
+    /// caches the rest of the pipeline uses.
     Bytes(Vec<u8>),
     /// Its dense counts per cell.
     Counts(Vec<u32>),
