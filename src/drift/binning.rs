@@ -141,7 +141,7 @@ impl NumericBins {
                 // is monotone in the value: a bound in an earlier slot than x's is below x, and
                 // one in a later slot is above it.
                 let slot_of: Vec<usize> = bounds.iter().map(|&b| ((b - lo) * scale) as usize).collect();
-                let slots = (0..=lookup).map(|s| slot_of.partition_point(|&sb| sb < s) as u32).collect();
+                let slots = (0..lookup).map(|s| slot_of.partition_point(|&sb| sb < s) as u32).collect();
                 (slots, scale)
             }
             _ => (Vec::new(), 0.0),
@@ -182,7 +182,7 @@ impl NumericBins {
             scale: self.slot_scale,
             bounds: &self.bounds,
             padded: &self.padded,
-            slots: &self.slots[..self.slots.len().saturating_sub(1)],
+            slots: &self.slots,
         }
     }
 
@@ -212,7 +212,6 @@ pub struct Lookup<'a> {
     scale: f64,
     bounds: &'a [f64],
     padded: &'a [f64],
-    /// Every slot but the last, which only bounds the last bound's.
     slots: &'a [u32],
 }
 

@@ -70,7 +70,7 @@ pub fn render_drift(
             let spec = group[0].spec;
             let (input, updates) = scope.new_collection::<u32, CellDelta>();
             let mut owners = Vec::with_capacity(group.len());
-            let mut rules = Vec::with_capacity(group.len());
+            let mut rules: Vec<Option<Rules>> = (0..group.len()).map(|_| None).collect();
             let mut sinks = Vec::new();
             for (slot, m) in group.iter().enumerate() {
                 let mut owner = index;
@@ -86,7 +86,7 @@ pub fn render_drift(
                         OperatorKind::DriftStats { .. } => {}
                         OperatorKind::Rules { rules: r, guardrails, .. } => {
                             let cx = rt.rules_context().expect("a run with drift monitors has their runtime");
-                            rules.push((slot, Rules::new(m, r, guardrails, cx)));
+                            rules[slot] = Some(Rules::new(m, r, guardrails, cx));
                             // The `alerts` sinks the plan feeds from this operator.
                             for sink in df.operators.iter().filter(|s| s.inputs.iter().any(|i| i.from == op.id)) {
                                 if let OperatorKind::Sink { sink: name, .. } = &sink.kind {
@@ -121,18 +121,19 @@ pub fn render_drift(
     })
 }
 
-/// The `rules` operator of monitors that share an input: each window's statistics in, the
-/// alerts each monitor's rules and guardrails raise out, as (monitor, alert).
+/// The `rules` operator of monitors that share an input (`rules[monitor]`, for those whose plan
+/// has one): each window's statistics in, the alerts each monitor's rules and guardrails raise
+/// out, as (monitor, alert).
 fn render_rules<'s>(
     windows: Stream<'s, u64, Vec<(u32, WindowStats)>>,
-    mut rules: Vec<(usize, Rules)>,
+    mut rules: Vec<Option<Rules>>,
 ) -> Stream<'s, u64, Vec<(u32, Alert)>> {
     windows.unary::<CapacityContainerBuilder<Vec<(u32, Alert)>>, _, _, _>(Pipeline, "Rules", move |_, _| {
         move |input, output| {
             input.for_each(|cap, data| {
                 let mut alerts = Vec::new();
                 for (slot, w) in data.iter() {
-                    if let Some((_, r)) = rules.iter_mut().find(|(s, _)| *s == *slot as usize) {
+                    if let Some(r) = rules[*slot as usize].as_mut() {
                         alerts.extend(r.on_window(w).into_iter().map(|a| (*slot, a)));
                     }
                 }

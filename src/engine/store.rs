@@ -74,7 +74,8 @@ impl PredictionStore {
         inner.ring.extend(records.iter().cloned());
         for (seq, r) in (first..).zip(records) {
             match inner.runs.back_mut() {
-                Some(run) if run.hi < r.id && run.first_seq + run.len as u64 == seq => {
+                // The runs cover the ring, so the last one ends where this record goes.
+                Some(run) if run.hi < r.id => {
                     run.hi = r.id;
                     run.len += 1;
                 }
