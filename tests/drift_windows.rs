@@ -276,15 +276,18 @@ proptest! {
     }
 
     /// Monitors of one window shape share an input, an exchange and a statistics operator, each
-    /// owned by its own worker: every monitor's windows and late count equal the naive ones of
-    /// its own values, whatever the others hold (another reference, a coarse grid where slides
-    /// travel dense, fewer values or none) and however the values arrive (late ones included).
+    /// owned by its own worker. As in a run, they read the same events: values at the same
+    /// positions, each monitor's its own (another reference, another scale, a coarse grid where
+    /// slides travel dense). Every monitor's windows and late count equal the naive ones of its
+    /// values, however they arrive (late ones included).
     #[test]
     fn monitors_sharing_an_input_each_match_naive(
         monitors in prop::collection::vec(
-            (reference_strategy(), values_strategy(), prop::collection::vec(0u64..400, 300), prop_oneof![Just(1000usize), 4usize..=16]),
+            (reference_strategy(), 0.5f64..2.0, -50.0f64..50.0, prop_oneof![Just(1000usize), 4usize..=16]),
             1..=4,
         ),
+        values in values_strategy(),
+        positions in prop::collection::vec(0u64..400, 300),
         every in 1u64..=30,
         slides in 1u64..=4,
         in_order in prop::bool::ANY,
@@ -296,12 +299,12 @@ proptest! {
         let spec = if in_order { WindowSpec::events(every * slides, every) } else { WindowSpec::event_time(every * slides, every, 5) };
         let fixtures: Vec<(Fixture, Vec<(u64, f64)>)> = monitors
             .iter()
-            .map(|(reference, values, positions, cells)| {
+            .map(|(reference, scale, shift, cells)| {
                 let fx = if *cells == 1000 { Fixture::new(reference) } else { Fixture::coarse(reference, *cells) };
                 let values = values
                     .iter()
                     .enumerate()
-                    .map(|(i, &v)| (if in_order { i as u64 } else { positions[i] }, v))
+                    .map(|(i, &v)| (if in_order { i as u64 } else { positions[i] }, v * scale + shift))
                     .collect();
                 (fx, values)
             })

@@ -514,7 +514,10 @@ pub fn run_windows(
 }
 
 /// [`run_windows`] for several monitors of one window shape sharing an input, monitor `m`
-/// owned by worker `m % workers`: each monitor's windows and late values.
+/// owned by worker `m % workers`: each monitor's windows and late values. As in a run, where
+/// they read the same events, the monitors' values should be at the same positions: the input
+/// ends for all of them at once, and a monitor whose values stop earlier reports the windows
+/// they leave while the others go on, where alone it would have ended.
 pub fn run_shared_windows(
     spec: WindowSpec,
     monitors: Vec<(Binning, Vec<(u64, u64)>)>,
