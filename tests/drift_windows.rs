@@ -590,7 +590,8 @@ fn wasserstein_matches_scipy_within_its_stated_bound() {
         let (value, bound) =
             wasserstein_grid(grid, &ks_counts(grid, &case.window), case.reference.len() as u64).unwrap();
         let fast = wasserstein_value(grid, &ks_counts(grid, &case.window)).unwrap();
-        assert_eq!(got.to_bits(), fast.to_bits(), "{}: the dataflow computes the one-pass value", case.name);
+        // The dataflow sums the same terms in another order, with the KS distance.
+        assert!((got - fast).abs() <= 1e-12 * fast, "{}: the dataflow computes the one-pass value", case.name);
         assert!((fast - value).abs() <= 1e-9 * value, "{}: which is the bounded one's", case.name);
         let scipy = number(&w1["w1_on_range"]);
         assert!((got - scipy).abs() <= bound, "{}: W1 {got} vs scipy {scipy}, bound {bound}", case.name);

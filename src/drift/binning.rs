@@ -47,6 +47,8 @@ pub struct NumericBins {
     psi_starts: Vec<u32>,
     /// The reference side of the KS distance, per refined cell (see [`KsTree`](super::ks_tree::KsTree)).
     pub ks_reference: KsReference,
+    /// Whether the KS distance is against the reference sample (`ks(exact)`) rather than its grid.
+    exact: bool,
     /// Lookup accelerator: equal-width slots (two per bound) over `[bounds[0], bounds[last]]`; slot
     /// s holds the number of bounds in earlier slots, so a value's cell is found by searching
     /// only the few bounds inside its slot.
@@ -157,9 +159,20 @@ impl NumericBins {
             cell_ks,
             psi_starts,
             ks_reference,
+            exact: sample.is_some(),
             slots,
             slot_scale,
         }
+    }
+
+    /// Upper bounds of the refined cells.
+    pub fn bounds(&self) -> &[f64] {
+        &self.bounds
+    }
+
+    /// Whether the KS distance is against the reference sample rather than its quantile grid.
+    pub fn is_exact(&self) -> bool {
+        self.exact
     }
 
     /// Number of refined cells.
@@ -189,13 +202,18 @@ impl NumericBins {
     /// Counts per PSI bin and per KS cell from counts per refined cell (which, once a time's
     /// updates are all in, are none of them negative).
     pub fn fold(&self, cells: &[i64], psi: &mut [u64], ks: &mut [u64]) {
-        for (bin, run) in psi.iter_mut().zip(self.psi_starts.windows(2)) {
-            *bin = cells[run[0] as usize..run[1] as usize].iter().sum::<i64>().max(0) as u64;
-        }
+        self.fold_psi(cells, psi);
         // Nearly every KS cell is one refined cell: add each to its own, no run to set up.
         ks.fill(0);
         for (&k, &n) in self.cell_ks.iter().zip(cells) {
             ks[k as usize] = ks[k as usize].wrapping_add_signed(n);
+        }
+    }
+
+    /// Counts per PSI bin from counts per refined cell.
+    pub fn fold_psi(&self, cells: &[i64], psi: &mut [u64]) {
+        for (bin, run) in psi.iter_mut().zip(self.psi_starts.windows(2)) {
+            *bin = cells[run[0] as usize..run[1] as usize].iter().sum::<i64>().max(0) as u64;
         }
     }
 

@@ -1,11 +1,13 @@
 //! A window's contents as counts per cell, kept up to date by ±n updates, and the statistics
 //! derived from them, independent of how many values the window holds. An update of a refined
 //! cell adds to its PSI bin and its KS grid cell and to its leaf of the KS tree (which keeps the
-//! counts per refined cell). A window then costs O(bins) for PSI, O(changed cells · log cells)
-//! for the KS distance (O(cells) when most cells or the window's size changed), and O(grid
-//! cells) for the Wasserstein distance. A dense slide (see `delta.rs`) is added to the counts per
-//! refined cell in one pass, and the bins are folded from them when the statistics are next
-//! computed, in one more.
+//! counts per refined cell). A dense slide (see `delta.rs`) is added to the counts per refined
+//! cell in one pass, and the PSI bins are folded from them when the statistics are next
+//! computed. A window then costs O(bins) for PSI and, on the reference quantile grid, one pass
+//! over the refined cells for both the KS and the Wasserstein distance. Against the reference
+//! sample (`ks(exact)`, many more cells) the KS distance costs O(changed cells · log cells)
+//! by the tree (O(cells) when most cells or the window's size changed), and the Wasserstein
+//! distance O(grid cells) on the grid's own counts.
 
 use super::binning::{Binning, UNSEEN};
 use super::delta::CellDelta;
@@ -13,6 +15,7 @@ use super::ks_tree::KsTree;
 use super::psi::PSI_FLOOR;
 use super::statistic::{CategoricalWindow, NumericWindow};
 pub use super::statistics::Statistics;
+use super::wasserstein::wasserstein_value;
 use std::collections::HashMap;
 
 /// Counts per cell of one drift's current window.
@@ -106,16 +109,26 @@ impl WindowCounts {
         let n = self.total();
         match (self, binning) {
             (WindowCounts::Numeric { psi, ks, tree, stale }, Binning::Numeric(b)) => {
-                if std::mem::take(stale) {
-                    b.fold(tree.counts(), psi, ks);
-                }
+                let stale = std::mem::take(stale);
+                let (ks_d, wasserstein) = if b.is_exact() {
+                    // D against the sample, by the tree; the Wasserstein distance on the grid.
+                    if stale {
+                        b.fold(tree.counts(), psi, ks);
+                    }
+                    (tree.distance(), wasserstein_value(&b.ks_grid, ks))
+                } else {
+                    // On the grid both distances come from one pass over the refined cells.
+                    if stale {
+                        b.fold_psi(tree.counts(), psi);
+                    }
+                    tree.distance_and_area(b.bounds())
+                };
                 Statistics::numeric(&NumericWindow {
                     n,
                     psi_reference: &b.psi_reference,
                     psi_counts: psi,
-                    ks_grid: &b.ks_grid,
-                    ks_counts: ks,
-                    ks_d: tree.distance(),
+                    ks_d,
+                    wasserstein,
                     reference_count: b.reference_count,
                 })
             }
@@ -149,7 +162,7 @@ fn categorical_psi<'a>(reference: &[f64], known: &[i64], unseen: impl Iterator<I
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drift::binning::CategoryBins;
+    use crate::drift::binning::{CategoryBins, NumericBins};
     use crate::drift::psi::psi_categorical;
     use std::collections::BTreeMap;
 
@@ -183,5 +196,57 @@ mod tests {
         let bins = Binning::Categorical(CategoryBins::new([("a".to_string(), 1.0)]));
         let s = WindowCounts::new(&bins).statistics(&bins);
         assert_eq!(s, Statistics::none(0));
+    }
+
+    proptest::proptest! {
+        /// On a grid with ties (a discrete reference), counted value by value or as one dense
+        /// slide, the window's statistics are those counted directly from its values: the one
+        /// pass over the refined cells gives the grid's KS distance and the Wasserstein
+        /// distance of the counts per grid cell.
+        #[test]
+        fn grid_statistics_match_the_direct_ones(
+            grid in proptest::collection::vec(0u8..20, 1..60),
+            edges in proptest::collection::vec(0u8..40, 0..4),
+            window in proptest::collection::vec(0u8..48, 1..300),
+            dense in proptest::bool::ANY,
+        ) {
+            let mut grid: Vec<f64> = grid.into_iter().map(f64::from).collect();
+            grid.sort_by(f64::total_cmp);
+            let mut edges: Vec<f64> = edges.into_iter().map(|e| f64::from(e) / 2.0).collect();
+            edges.sort_by(f64::total_cmp);
+            edges.dedup();
+            let psi_reference = vec![1.0 / (edges.len() + 1) as f64; edges.len() + 1];
+            // Values on the grid, between its points, and beyond both ends.
+            let window: Vec<f64> = window.into_iter().map(|v| f64::from(v) / 2.0 - 2.0).collect();
+            let bins = NumericBins::new(edges.clone(), psi_reference.clone(), grid.clone(), 5000);
+            let binning = Binning::Numeric(bins.clone());
+            let mut counts = WindowCounts::new(&binning);
+            if dense {
+                let mut slide = vec![0; bins.cells()];
+                for &x in &window {
+                    slide[bins.cell(x).unwrap() as usize] += 1;
+                }
+                counts.apply_delta(&binning, &CellDelta::dense(slide));
+            } else {
+                for &x in &window {
+                    counts.apply(&binning, u64::from(bins.cell(x).unwrap()), 1);
+                }
+            }
+            let got = counts.statistics(&binning);
+            let reference = crate::drift::naive::Reference {
+                psi_edges: &edges,
+                psi_reference: &psi_reference,
+                ks_grid: &grid,
+                count: 5000,
+            };
+            let want = crate::drift::naive::statistics(&reference, &window);
+            proptest::prop_assert_eq!(got.n, want.n);
+            for key in ["psi", "ks_d", "wasserstein"] {
+                match (got.get(key), want.get(key)) {
+                    (Some(a), Some(b)) => proptest::prop_assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{}: {} vs {}", key, a, b),
+                    (a, b) => proptest::prop_assert_eq!(a, b, "{}", key),
+                }
+            }
+        }
     }
 }

@@ -152,6 +152,62 @@ impl KsTree {
         Some(largest as f64 / (self.q as f64 * self.total as f64))
     }
 
+    /// D and the Wasserstein-1 distance in one pass over the cells, for a tree over the refined
+    /// cells of a reference quantile grid: `q` grid points, `weights[c]` of them equal to the
+    /// upper bound `bounds[c]` of cell `c`. Both are `None` for an empty window; the
+    /// Wasserstein distance also for a grid of fewer than two points.
+    ///
+    /// The Wasserstein distance is [`wasserstein_value`](super::wasserstein::wasserstein_value)
+    /// of the counts per grid cell: between two successive distinct grid values, the width
+    /// times the mean of |R − W| at both ends, where R at a grid value is the level just after
+    /// the grid values below it on the left end of an interval, and after all those equal to it
+    /// on the right end (the grid's cells between equal values have no width).
+    pub fn distance_and_area(&mut self, bounds: &[f64]) -> (Option<f64>, Option<f64>) {
+        debug_assert_eq!(bounds.len() + 1, self.counts.len(), "a bound per cell but the last");
+        let (q, m) = (self.q, self.total);
+        if m <= 0 || q <= 0 {
+            return (self.distance(), None);
+        }
+        let (per_point, per_value) = (1.0 / q as f64, 1.0 / m as f64);
+        let (mut max, mut min, mut prefix) = (NO_MAX, NO_MIN, 0i64);
+        let (mut below, mut points_below) = (0i64, 0i64);
+        // The previous grid value, and |R − W| just after it. The area goes to four sums in
+        // turn, so that the additions overlap instead of each waiting for the one before.
+        let (mut last, mut area) = (None::<(f64, f64)>, [0.0; 4]);
+        for (c, &bound) in bounds.iter().enumerate() {
+            let (w, r) = (self.counts[c], self.weights[c]);
+            prefix += q * w - m * r;
+            below += w;
+            points_below += r;
+            if self.evaluated[c] {
+                max = max.max(prefix);
+                min = min.min(prefix);
+                let window = below as f64 * per_value;
+                let left = ((points_below - r + 1) as f64 * per_point - window).abs();
+                let right = (points_below as f64 * per_point - window).abs();
+                if let Some((from, gap)) = last {
+                    area[c % 4] += (bound - from) * (gap + left);
+                }
+                last = Some((bound, right));
+            }
+        }
+        // The cell above the last bound is never an evaluation point on a grid.
+        self.scanned();
+        self.last_total = self.total;
+        let d = (max != NO_MAX).then(|| max.max(-min) as f64 / (q as f64 * m as f64));
+        (d, (q >= 2).then_some(0.5 * ((area[0] + area[1]) + (area[2] + area[3]))))
+    }
+
+    /// The tree no longer matches the counts after a pass that answered without it.
+    fn scanned(&mut self) {
+        for c in self.dirty.drain(..) {
+            self.is_dirty[c as usize] = false;
+        }
+        self.rebuild_due = false;
+        // Built for no size: the next refresh rebuilds.
+        self.built_for = -1;
+    }
+
     /// The root's prefix extremes by one pass over the leaves; leaves the tree out of date.
     fn scan(&mut self) -> Node {
         let (q, m) = (self.q, self.total);
@@ -164,12 +220,7 @@ impl KsTree {
             min = min.min(low);
         }
         let node = Node { sum: prefix, max, min };
-        for c in self.dirty.drain(..) {
-            self.is_dirty[c as usize] = false;
-        }
-        self.rebuild_due = false;
-        // Built for no size: the next refresh rebuilds.
-        self.built_for = -1;
+        self.scanned();
         node
     }
 

@@ -7,6 +7,7 @@ use super::ks::{ks_counts, ks_grid};
 use super::psi::psi_counts;
 use super::statistic::NumericWindow;
 use super::statistics::Statistics;
+use super::wasserstein::wasserstein_value;
 use super::window::WindowSpec;
 use crate::program::Measure;
 use std::collections::BTreeSet;
@@ -75,9 +76,8 @@ pub fn statistics(reference: &Reference<'_>, window: &[f64]) -> Statistics {
         n,
         psi_reference: reference.psi_reference,
         psi_counts: &psi_counts(reference.psi_edges, window),
-        ks_grid: reference.ks_grid,
         ks_d: if reference.ks_grid.is_empty() { None } else { ks_grid(reference.ks_grid, &ks) },
-        ks_counts: &ks,
+        wasserstein: wasserstein_value(reference.ks_grid, &ks),
         reference_count: reference.count,
     })
 }

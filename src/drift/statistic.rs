@@ -1,19 +1,20 @@
 //! What a drift statistic is: a [`DriftStatistic`] computes one number from a window's counts
 //! against the baseline. The set of them is `statistics.rs`.
 
-/// A numeric window folded onto the baseline: counts per PSI bin and per KS cell.
+/// A numeric window folded onto the baseline: counts per PSI bin, and the distances between
+/// the window's and the reference's distribution functions, which whoever keeps the counts
+/// computes (in one pass over them, see `ks_tree.rs`).
 pub struct NumericWindow<'a> {
     /// Values in the window.
     pub n: u64,
     /// Reference proportion per PSI bin, and the window's count per bin.
     pub psi_reference: &'a [f64],
     pub psi_counts: &'a [u64],
-    /// The reference quantile grid (value at quantile (k + 1)/cells), and the window's count
-    /// per cell (cell k holds values in (grid[k − 1], grid[k]]; the last, values above).
-    pub ks_grid: &'a [f64],
-    pub ks_counts: &'a [u64],
     /// The KS distance, on the grid or exact (see `ks_tree.rs`); `None` for an empty window.
     pub ks_d: Option<f64>,
+    /// The Wasserstein-1 distance on the reference quantile grid (see `wasserstein.rs`);
+    /// `None` for an empty window.
+    pub wasserstein: Option<f64>,
     /// Size of the reference sample.
     pub reference_count: u64,
 }

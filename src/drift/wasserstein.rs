@@ -101,7 +101,7 @@ impl DriftStatistic for Wasserstein {
         ("housing_flow_drift_wasserstein", "Wasserstein-1 distance of the latest window, in the value's unit.")
     }
     fn numeric(&self, w: &NumericWindow) -> Option<f64> {
-        wasserstein_value(w.ks_grid, w.ks_counts)
+        w.wasserstein
     }
 }
 

@@ -33,8 +33,19 @@ pub fn render<'s>(df: &Dataflow, source: Batches<'s>, rt: &Arc<Runtime>, feeds: 
     let mut stream = source;
     // Monitor operators and the alerts sinks they feed are in the monitors' dataflow
     // (`render_drift`).
-    for op in df.operators.iter().filter(|o| o.kind.in_main_dataflow()) {
-        stream = render_operator(op, stream, rt, feeds);
+    let ops: Vec<&Operator> = df.operators.iter().filter(|o| o.kind.in_main_dataflow()).collect();
+    let mut rest = ops.as_slice();
+    while let Some(op) = rest.first() {
+        // Consecutive `drift-cells` stages are one timely operator: each batch goes through every
+        // monitor's feed in turn, with no channel or progress tracking between them.
+        let cells = rest.iter().take_while(|o| matches!(o.kind, OperatorKind::DriftCells { .. })).count();
+        if cells > 0 {
+            stream = render_drift_cells(stream, &rest[..cells], rt, feeds);
+            rest = &rest[cells..];
+        } else {
+            stream = render_operator(op, stream, rt, feeds);
+            rest = &rest[1..];
+        }
     }
     render_accounting(stream, rt.clone(), spent.clone())
 }
@@ -161,30 +172,35 @@ fn render_operator<'s>(op: &Operator, stream: Batches<'s>, rt: &Arc<Runtime>, fe
             None => stream,
         },
         OperatorKind::Latency => render_latency(stream, rt.clone(), timer),
-        OperatorKind::DriftCells { drift, .. } => {
-            let monitor = rt.drift.as_ref().and_then(|d| d.monitors.iter().find(|m| &m.drift.name == drift));
-            match monitor {
-                Some(m) => render_drift_cells(stream, m.clone(), feeds[m.index].clone(), rt.clone(), timer),
-                None => stream,
-            }
-        }
+        OperatorKind::DriftCells { .. } => render_drift_cells(stream, &[op], rt, feeds),
         OperatorKind::DriftWindow { .. } | OperatorKind::DriftStats { .. } | OperatorKind::Rules { .. } => {
             unreachable!("`render` leaves monitor operators to `render_drift`")
         }
     }
 }
 
-fn render_drift_cells<'s>(
-    stream: Batches<'s>,
-    m: Monitor,
-    feed: Rc<RefCell<Feed>>,
-    rt: Arc<Runtime>,
-    timer: Option<OpTimer>,
-) -> Batches<'s> {
-    stage(stream, "DriftCells", timer, move |b| {
-        let Some(drift) = rt.drift.as_ref() else { return };
+/// The `drift-cells` stages `ops` as one operator: each batch's values go to each monitor's
+/// feed in turn, each timed as its own plan operator.
+fn render_drift_cells<'s>(stream: Batches<'s>, ops: &[&Operator], rt: &Arc<Runtime>, feeds: &Feeds) -> Batches<'s> {
+    let Some(drift) = rt.drift.clone() else { return stream };
+    let mut monitors: Vec<(Monitor, Rc<RefCell<Feed>>, OpTimer)> = ops
+        .iter()
+        .filter_map(|op| {
+            let OperatorKind::DriftCells { drift: name, .. } = &op.kind else { return None };
+            let m = drift.monitors.iter().find(|m| &m.drift.name == name)?;
+            Some((m.clone(), feeds[m.index].clone(), OpTimer::new(op.id, rt.stats.profile.clone())))
+        })
+        .collect();
+    if monitors.is_empty() {
+        return stream;
+    }
+    let rt = rt.clone();
+    stage(stream, "DriftCells", None, move |b| {
         let model = rt.model.current();
-        feed_batch(&m, &mut feed.borrow_mut(), b, &model, &drift.board);
+        for (m, feed, timer) in monitors.iter_mut() {
+            timer.time(b.events.len(), || feed_batch(m, &mut feed.borrow_mut(), b, &model, &drift.board));
+            timer.emitted(b.events.len());
+        }
     })
 }
 

@@ -16,7 +16,7 @@ use crate::kafka::{Brokers, PartitionedConsumer};
 use crate::plan::{Dataflow, OperatorKind};
 use crate::program::{Schema, Source, SourceKind};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use timely::container::CapacityContainerBuilder;
@@ -58,7 +58,8 @@ pub struct Cluster {
     pub connect_timeout: Duration,
 }
 
-/// Batches a worker may have in flight before it waits for them to finish.
+/// Batches a worker may have in flight before it waits for them to finish (with a shared
+/// counter of events, the events of this many batches of every worker).
 const IN_FLIGHT: u64 = 4;
 
 /// How long a Kafka source waits at the end for the broker to acknowledge what was written.
@@ -84,7 +85,7 @@ pub fn run_dataflow(df: &Dataflow, rt: Arc<Runtime>, opts: &RunOptions) -> Resul
             Some(health::watch(&source.name, brokers, topic.clone(), known, report, rt.stop.clone())?)
         }
         _ => {
-            Feeder::open(&source, &rt.schema, 0, 1, opts, None)?;
+            Feeder::open(&source, &rt.schema, 0, 1, opts, None, None)?;
             None
         }
     };
@@ -159,6 +160,11 @@ fn execute_timely(
     connected: Arc<AtomicBool>,
     health: Option<Arc<Health>>,
 ) -> Result<(), String> {
+    // The workers of one process take a generated source's events from a shared counter; the
+    // processes of a cluster split them by worker instead.
+    let shared =
+        matches!(config.communication, timely::CommunicationConfig::Process(_) | timely::CommunicationConfig::Thread)
+            .then(|| Arc::new(AtomicU64::new(0)));
     let guards = timely::execute(config, move |worker| {
         connected.store(true, Ordering::Relaxed);
         let (index, peers) = (worker.index(), worker.peers());
@@ -171,7 +177,7 @@ fn execute_timely(
             let stream = scope.input_from(&mut input);
             render(&df, stream, &rt, &feeds, &spent).probe_with(&probe);
         });
-        let mut feeder = match Feeder::open(&source, &rt.schema, index, peers, &opts, health.clone()) {
+        let mut feeder = match Feeder::open(&source, &rt.schema, index, peers, &opts, health.clone(), shared.clone()) {
             Ok(f) => f,
             Err(e) => {
                 tracing::error!(worker = index, "{e}");
@@ -200,19 +206,31 @@ fn execute_timely(
             let batch = match next {
                 Next::Batch(b) => b,
                 Next::Wait(wait) => {
+                    if let Some(claimed) = feeder.claimed() {
+                        input.advance_to(claimed);
+                    }
                     // Park until the next events are due, waking early only for dataflow work.
                     worker.step_or_park(Some(wait));
                     continue;
                 }
                 Next::End => break,
             };
+            let sent = batch.events.len() + batch.rejected.len();
             input.send(batch);
             if let Feeder::Kafka(consumer) = &mut feeder {
                 consumer.sent(epoch);
             }
             epoch += 1;
-            input.advance_to(epoch);
-            while probe.less_than(&epoch.saturating_sub(IN_FLIGHT)) {
+            // The dataflow's time is the worker's batch count, or for events taken from a
+            // shared counter, the counter: every event a worker takes later is at or above it,
+            // and a worker that takes more batches than another is not held to its count. In
+            // flight are then the events of as many batches of this one's size of every worker.
+            let (now, behind) = match feeder.claimed() {
+                Some(claimed) => (claimed, IN_FLIGHT * (sent.max(1) * peers) as u64),
+                None => (epoch, IN_FLIGHT),
+            };
+            input.advance_to(now);
+            while probe.less_than(&now.saturating_sub(behind)) {
                 worker.step();
             }
             worker.step();
@@ -250,8 +268,7 @@ fn execute_timely(
 enum Feeder {
     Generate {
         generator: Generator,
-        next: u64,
-        step: u64,
+        claims: Claims,
         end: u64,
         pace: Option<Pace>,
         bad: Option<Corruptor>,
@@ -266,6 +283,44 @@ enum Feeder {
         shift: Option<Shift>,
     },
     Kafka(Box<PartitionedConsumer>),
+}
+
+/// Which event numbers a worker generates next.
+enum Claims {
+    /// Every `step`-th number from `next`: the workers of a cluster, which share no memory.
+    Strided { next: u64, step: u64 },
+    /// Runs of consecutive numbers taken from a counter the process's workers share, so a
+    /// worker with less else to do (fewer drift monitors to evaluate) takes more events, and
+    /// each worker's windows hold runs of events instead of every other one.
+    Shared(Arc<AtomicU64>),
+}
+
+impl Claims {
+    /// The next at most `n` event numbers below `end` this worker generates, ascending; empty
+    /// once the source is exhausted.
+    fn take(&mut self, n: usize, end: u64) -> impl Iterator<Item = u64> {
+        let n = n as u64;
+        let (start, stop, step) = match self {
+            Claims::Strided { next, step } => {
+                let start = *next;
+                *next = start.saturating_add(n.saturating_mul(*step));
+                (start, (*next).min(end), *step)
+            }
+            Claims::Shared(counter) => {
+                let start = counter.fetch_add(n, Ordering::Relaxed).min(end);
+                (start, start.saturating_add(n).min(end), 1)
+            }
+        };
+        (start..stop).step_by(step as usize)
+    }
+
+    /// Whether no event below `end` is left to take.
+    fn exhausted(&self, end: u64) -> bool {
+        match self {
+            Claims::Strided { next, .. } => *next >= end,
+            Claims::Shared(counter) => counter.load(Ordering::Relaxed) >= end,
+        }
+    }
 }
 
 /// Holds a worker to its share of a declared rate. Events go out in small batches at most
@@ -361,6 +416,7 @@ impl Feeder {
         peers: usize,
         opts: &RunOptions,
         health: Option<Arc<Health>>,
+        shared: Option<Arc<AtomicU64>>,
     ) -> Result<Feeder, String> {
         let limit = opts.events;
         match &source.kind {
@@ -373,8 +429,10 @@ impl Feeder {
                 };
                 Ok(Feeder::Generate {
                     generator: Generator::new(schema, *seed)?,
-                    next: index as u64,
-                    step: peers as u64,
+                    claims: match shared {
+                        Some(counter) => Claims::Shared(counter),
+                        None => Claims::Strided { next: index as u64, step: peers as u64 },
+                    },
                     end,
                     pace: match &opts.traffic {
                         Some(t) => Some(Pace::scheduled(t.clone(), peers)),
@@ -423,13 +481,24 @@ impl Feeder {
         }
     }
 
+    /// For events taken from a counter shared with the other workers, the counter: no event
+    /// this worker takes later is below it.
+    fn claimed(&self) -> Option<u64> {
+        match self {
+            Feeder::Generate { claims: Claims::Shared(counter), end, .. } => {
+                Some(counter.load(Ordering::Relaxed).min(*end))
+            }
+            _ => None,
+        }
+    }
+
     /// The next batch of up to `size` events of this worker's share, a wait when a paced share
     /// has nothing due, or its end. A read error ends the share
     /// and is recorded in `stats` (the events before it are kept and go on through the run).
     fn next_batch(&mut self, size: usize, stats: &super::stats::Stats, spent: &Spent) -> Next {
         match self {
-            Feeder::Generate { generator, next, step, end, pace, bad, shift, traffic, faults } => {
-                if *next >= *end {
+            Feeder::Generate { generator, claims, end, pace, bad, shift, traffic, faults } => {
+                if claims.exhausted(*end) {
                     return Next::End;
                 }
                 let allowed = match pace.as_mut().map_or(Ok(size), |p| p.allow(size)) {
@@ -439,13 +508,13 @@ impl Feeder {
                 let mut events = Vec::with_capacity(allowed);
                 let mut reuse = spent.take(allowed);
                 let elapsed_ms = pace.as_ref().map_or(0, |p| p.started.elapsed().as_millis() as u64);
-                while events.len() < allowed && *next < *end {
+                for index in claims.take(allowed, *end) {
                     let mut e = match reuse.pop() {
                         Some(mut e) => {
-                            generator.event_into(*next, &mut e);
+                            generator.event_into(index, &mut e);
                             e
                         }
-                        None => generator.event(*next),
+                        None => generator.event(index),
                     };
                     if let Some(s) = shift {
                         s.apply(&mut e);
@@ -456,16 +525,17 @@ impl Feeder {
                     if faults.as_ref().is_some_and(|f| f.drop_at_source(elapsed_ms, e.id)) {
                         stats.dropped_by_fault.fetch_add(1, Ordering::Relaxed);
                         stats.events_in.fetch_add(1, Ordering::Relaxed);
-                        *next += *step;
                         continue;
                     }
                     if let Some(bad) = bad {
                         bad.apply(&mut e);
                     }
                     events.push(e);
-                    *next += *step;
                 }
                 spent.put_back(reuse);
+                if events.is_empty() && claims.exhausted(*end) {
+                    return Next::End;
+                }
                 Next::Batch(Batch::new(events))
             }
             Feeder::Csv { reader, left, pace, shift } => {
@@ -565,4 +635,37 @@ fn splitmix(x: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Workers taking runs from one counter get every number below the end exactly once, each
+    /// run ascending; strided workers get the numbers of their residue.
+    #[test]
+    fn claims_cover_every_event_once() {
+        let counter = Arc::new(AtomicU64::new(0));
+        let mut workers = [Claims::Shared(counter.clone()), Claims::Shared(counter)];
+        let mut seen = Vec::new();
+        for round in 0.. {
+            let w = &mut workers[round % 2];
+            if w.exhausted(1000) {
+                break;
+            }
+            // Uneven asks, as workers of uneven speed make.
+            let run: Vec<u64> = w.take(1 + (round * 37) % 100, 1000).collect();
+            assert!(run.windows(2).all(|p| p[1] == p[0] + 1), "a run is consecutive: {run:?}");
+            seen.extend(run);
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (0..1000).collect::<Vec<_>>());
+
+        let mut strided = Claims::Strided { next: 1, step: 3 };
+        let mut got = Vec::new();
+        while !strided.exhausted(20) {
+            got.extend(strided.take(2, 20));
+        }
+        assert_eq!(got, vec![1, 4, 7, 10, 13, 16, 19]);
+    }
 }
