@@ -246,7 +246,9 @@ impl Lookup<'_> {
         if x <= self.lo {
             return Some(0);
         }
-        let slot = ((x - self.lo) * self.scale) as usize;
+        // Through i64, one conversion instruction (x > lo, so it is not negative; a slot
+        // beyond the table, however far, falls to the search below).
+        let slot = ((x - self.lo) * self.scale) as i64 as usize;
         let Some(&first) = self.slots.get(slot) else {
             return Some(self.bounds.partition_point(|&b| b < x) as u32);
         };

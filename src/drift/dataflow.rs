@@ -245,6 +245,7 @@ impl Feed {
                             above = mid;
                         }
                     }
+                    let counts = counts.as_mut_slice();
                     for k in i..end {
                         if let Some(c) = cell(k) {
                             counts[c as usize] += 1;

@@ -143,7 +143,7 @@ fn describe(k: &OperatorKind, workers: usize) -> String {
         OperatorKind::Source { source } => {
             let share = match &source.kind {
                 SourceKind::Generate { .. } => format!(
-                    "{workers} worker(s) generate seeded events, each taking the next run of event numbers when it is ready for more (across processes: event i on worker i % workers)"
+                    "seeded events; each of {workers} worker(s) takes the next batch of event numbers when it is ready for more"
                 ),
                 SourceKind::Csv { .. } => format!("rows are dealt to {workers} worker(s) by row number"),
                 SourceKind::Kafka { start, .. } => {
