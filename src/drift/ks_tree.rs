@@ -168,34 +168,36 @@ impl KsTree {
         if m <= 0 || q <= 0 {
             return (self.distance(), None);
         }
-        let (per_point, per_value) = (1.0 / q as f64, 1.0 / m as f64);
+        // At an evaluation point with R grid values at or below it, q·P − m·R (the prefix, in
+        // exact integers) is q·m times W − R/q: the KS distance's term, and |R − W| for the
+        // Wasserstein distance at the point's right end. At its left end R counts only the first
+        // of the grid values equal to it, one more than those below: prefix + m·(r − 1).
         let (mut max, mut min, mut prefix) = (NO_MAX, NO_MIN, 0i64);
-        let (mut below, mut points_below) = (0i64, 0i64);
-        // The previous grid value, and |R − W| just after it. The area goes to four sums in
+        // The previous grid value, and q·m·|R − W| just after it. The area goes to four sums in
         // turn, so that the additions overlap instead of each waiting for the one before.
-        let (mut last, mut area) = (None::<(f64, f64)>, [0.0; 4]);
-        for (c, &bound) in bounds.iter().enumerate() {
-            let (w, r) = (self.counts[c], self.weights[c]);
-            prefix += q * w - m * r;
-            below += w;
-            points_below += r;
-            if self.evaluated[c] {
+        let (mut last, mut area) = (None::<(f64, i64)>, [0.0; 4]);
+        let cells = bounds.len();
+        let (counts, weights, evaluated) = (&self.counts[..cells], &self.weights[..cells], &self.evaluated[..cells]);
+        for c in 0..cells {
+            let r = weights[c];
+            prefix += q * counts[c] - m * r;
+            if evaluated[c] {
                 max = max.max(prefix);
                 min = min.min(prefix);
-                let window = below as f64 * per_value;
-                let left = ((points_below - r + 1) as f64 * per_point - window).abs();
-                let right = (points_below as f64 * per_point - window).abs();
+                let left = (prefix + m * (r - 1)).abs();
+                let bound = bounds[c];
                 if let Some((from, gap)) = last {
-                    area[c % 4] += (bound - from) * (gap + left);
+                    area[c % 4] += (bound - from) * (gap + left) as f64;
                 }
-                last = Some((bound, right));
+                last = Some((bound, prefix.abs()));
             }
         }
         // The cell above the last bound is never an evaluation point on a grid.
         self.scanned();
         self.last_total = self.total;
-        let d = (max != NO_MAX).then(|| max.max(-min) as f64 / (q as f64 * m as f64));
-        (d, (q >= 2).then_some(0.5 * ((area[0] + area[1]) + (area[2] + area[3]))))
+        let qm = q as f64 * m as f64;
+        let d = (max != NO_MAX).then(|| max.max(-min) as f64 / qm);
+        (d, (q >= 2).then_some(0.5 * ((area[0] + area[1]) + (area[2] + area[3])) / qm))
     }
 
     /// The tree no longer matches the counts after a pass that answered without it.
