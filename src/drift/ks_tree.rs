@@ -115,6 +115,26 @@ impl KsTree {
     /// Adds counts per cell (cell `c` at index `c`; at most one per cell), as a slide that
     /// touched many cells does: the next distance is one pass over the cells.
     pub fn add_dense(&mut self, counts: &[i16]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { self.add_dense_avx2(counts) };
+        }
+        self.add_dense_portable(counts)
+    }
+
+    /// [`Self::add_dense_portable`] compiled for AVX2 (four cells at a time).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn add_dense_avx2(&mut self, counts: &[i16]) {
+        self.add_dense_portable(counts)
+    }
+
+    #[inline(always)]
+    fn add_dense_portable(&mut self, counts: &[i16]) {
         let mut added = 0;
         for (c, &n) in self.counts.iter_mut().zip(counts) {
             *c += i64::from(n);
