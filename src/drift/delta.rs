@@ -100,13 +100,13 @@ impl CellDelta {
     /// The values of a slide, counted per cell (cell `c` at index `c`), in whichever form is
     /// smaller.
     pub fn from_counts(counts: &[u32]) -> CellDelta {
-        CellDelta::slide::<u32>(counts, None)
+        CellDelta::slide::<u32, u32>(counts, None)
     }
 
     /// One window's update from counts per cell: the slide that enters it, minus the slide
     /// that leaves it (of the same length), in whichever form is smaller; the entering values
     /// are the ones that entered.
-    pub fn slide<L: Copy + Into<u32>>(entering: &[u32], leaving: Option<&[L]>) -> CellDelta {
+    pub fn slide<E: Copy + Into<u32>, L: Copy + Into<u32>>(entering: &[E], leaving: Option<&[L]>) -> CellDelta {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
@@ -121,18 +121,19 @@ impl CellDelta {
     /// The CPU must have AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn slide_avx2<L: Copy + Into<u32>>(entering: &[u32], leaving: Option<&[L]>) -> CellDelta {
+    unsafe fn slide_avx2<E: Copy + Into<u32>, L: Copy + Into<u32>>(entering: &[E], leaving: Option<&[L]>) -> CellDelta {
         CellDelta::slide_portable(entering, leaving)
     }
 
     #[inline(always)]
-    fn slide_portable<L: Copy + Into<u32>>(entering: &[u32], leaving: Option<&[L]>) -> CellDelta {
+    fn slide_portable<E: Copy + Into<u32>, L: Copy + Into<u32>>(entering: &[E], leaving: Option<&[L]>) -> CellDelta {
         let leaving = leaving.unwrap_or(&[]);
         assert!(leaving.is_empty() || leaving.len() == entering.len(), "slides of one window's cells");
         // One pass for the choice: cells touched, the values that entered, and whether every
         // count fits 31 bits (their OR does).
         let (mut touched, mut entered, mut high) = (0usize, 0u64, 0u32);
         for &n in entering {
+            let n: u32 = n.into();
             touched += usize::from(n > 0);
             entered += u64::from(n);
             high |= n;
@@ -144,22 +145,25 @@ impl CellDelta {
         }
         let dense = touched * DENSE_SHARE >= entering.len() && high <= DenseCount::MAX as u32;
         let counts = match (dense, leaving.is_empty()) {
-            (true, true) => Counts::Dense(entering.iter().map(|&n| n as DenseCount).collect()),
+            (true, true) => Counts::Dense(entering.iter().map(|&n| n.into() as DenseCount).collect()),
             (true, false) => Counts::Dense(
-                entering.iter().zip(leaving).map(|(&e, &l)| e as DenseCount - l.into() as DenseCount).collect(),
+                entering.iter().zip(leaving).map(|(&e, &l)| e.into() as DenseCount - l.into() as DenseCount).collect(),
             ),
             (false, _) => {
-                let at = |c: usize| i64::from(entering[c]) - leaving.get(c).map_or(0, |&l| i64::from(l.into()));
+                let at = |c: usize| i64::from(entering[c].into()) - leaving.get(c).map_or(0, |&l| i64::from(l.into()));
                 Counts::Sparse((0..entering.len()).map(|c| (c as u64, at(c))).filter(|&(_, n)| n != 0).collect())
             }
         };
         CellDelta { counts, entered: entered as i64 }
     }
 
-    /// A slide's counts per cell leaving, nothing entering.
+    /// A slide's counts per cell leaving, nothing entering: built in the form
+    /// [`slide`](Self::slide) chooses and negated in place.
     pub fn leaving_counts<C: Copy + Into<u32>>(counts: &[C]) -> CellDelta {
-        let counts: Vec<u32> = counts.iter().map(|&n| n.into()).collect();
-        CellDelta::from_counts(&counts).leaving()
+        let mut delta = CellDelta::slide::<C, u32>(counts, None);
+        delta.counts.negate();
+        delta.entered = 0;
+        delta
     }
 
     /// The same values leaving: the counts negated, nothing entering.

@@ -43,7 +43,7 @@ pub fn render<'s>(df: &Dataflow, source: Batches<'s>, rt: &Arc<Runtime>, feeds: 
             stream = render_drift_cells(stream, &rest[..cells], rt, feeds);
             rest = &rest[cells..];
         } else {
-            stream = render_operator(op, stream, rt, feeds);
+            stream = render_operator(op, stream, rt);
             rest = &rest[1..];
         }
     }
@@ -156,7 +156,7 @@ fn render_rules<'s>(
     })
 }
 
-fn render_operator<'s>(op: &Operator, stream: Batches<'s>, rt: &Arc<Runtime>, feeds: &Feeds) -> Batches<'s> {
+fn render_operator<'s>(op: &Operator, stream: Batches<'s>, rt: &Arc<Runtime>) -> Batches<'s> {
     // Each stage counts its batches, events and time for `explain --analyze`.
     let timer = Some(OpTimer::new(op.id, rt.stats.profile.clone()));
     match &op.kind {
@@ -172,7 +172,7 @@ fn render_operator<'s>(op: &Operator, stream: Batches<'s>, rt: &Arc<Runtime>, fe
             None => stream,
         },
         OperatorKind::Latency => render_latency(stream, rt.clone(), timer),
-        OperatorKind::DriftCells { .. } => render_drift_cells(stream, &[op], rt, feeds),
+        OperatorKind::DriftCells { .. } => unreachable!("`render` renders each run of drift-cells stages as one"),
         OperatorKind::DriftWindow { .. } | OperatorKind::DriftStats { .. } | OperatorKind::Rules { .. } => {
             unreachable!("`render` leaves monitor operators to `render_drift`")
         }
