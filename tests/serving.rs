@@ -85,6 +85,17 @@ fn compiled_and_lightgbm_predictors_agree_and_unseen_categories_are_handled() {
         assert!(x.estimate.is_finite() && xi[0] <= xi[1]);
         assert_eq!(x.version, v);
     }
+    // One event at a time (an HTTP request's path, without a batch's buffers) gives the
+    // batch's bits, with either predictor.
+    for (model, batch) in [(&compiled, &a), (&native, &b)] {
+        for (event, want) in fresh.iter().zip(batch.iter()).take(500) {
+            let got = model.predict_event(&event.values).unwrap();
+            let bits = |p: &housing_flow::model::serving::Prediction| {
+                (p.estimate.to_bits(), p.interval.map(|i| i.map(f64::to_bits)), p.version)
+            };
+            assert_eq!(bits(&got), bits(want), "{got:?} against {want:?}");
+        }
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -3,7 +3,7 @@
 use housing_flow::engine::session::Prepared;
 use housing_flow::program::{Serve, Stream};
 use housing_flow::serve::admission::Admission;
-use housing_flow::serve::listener::{self, Limits};
+use housing_flow::serve::listener::{self, ConnectionThreads, Limits};
 use housing_flow::serve::{app_with_timeout, AppState};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -49,14 +49,16 @@ pub fn start(
         max_connections: serve.max_connections as usize,
         max_connections_per_client: serve.max_connections_per_client as usize,
     };
+    // A thread per core serves connections; the `http` thread accepts them. Measured with
+    // wrk as `compare http` runs it, while streaming 20k events/s (2-core Intel Xeon, 2026-12-01): two
+    // threads serve 74–78k requests/s (p99 1.7–2.2 ms), one 72–74k (p99 0.8 ms); a two-thread
+    // work-stealing runtime served 70–72k with 2 µs more CPU per request, spent waking threads.
+    let count = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = ConnectionThreads::start(count).map_err(|e| format!("cannot start the HTTP threads: {e}"))?;
     std::thread::Builder::new()
         .name("http".into())
         .spawn(move || {
-            // Two runtime threads: with paced sources parked between ticks, the stream's workers
-            // leave the cores to HTTP. Measured with `compare http` while streaming 20k events/s
-            // (2026-11-30, three runs each): 62–75k requests/s = 0.58–0.63 of the axum ceiling
-            // with two threads, 63–66k = 0.52–0.58 with one; p99 1.4–1.7 ms against 0.8–1.0 ms.
-            let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(r) => r,
                 Err(e) => return tracing::error!("cannot start the HTTP runtime: {e}"),
             };
@@ -70,7 +72,7 @@ pub fn start(
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                 };
-                listener::serve(listener, router, limits, state, shutdown).await;
+                listener::serve(listener, router, limits, state, &threads, shutdown).await;
             });
         })
         .map_err(|e| e.to_string())?;

@@ -182,6 +182,33 @@ impl ServingModel {
             .collect())
     }
 
+    /// One event's prediction, without the buffers of a batch (an HTTP request's).
+    pub fn predict_event(&self, event: &[Value]) -> Result<Prediction, ModelError> {
+        const ON_STACK: usize = 32;
+        let nf = self.features.len();
+        if nf > ON_STACK || self.permutation.is_some() {
+            return Ok(self.predict_events([event])?.remove(0));
+        }
+        let mut row = [0.0; ON_STACK];
+        let row = &mut row[..nf];
+        self.features.eval_into(event, &self.categories, row);
+        let one = |model: &dyn Predictor| -> Result<f64, ModelError> {
+            let mut out = [0.0];
+            model.predict(row, nf, &mut out)?;
+            Ok(out[0])
+        };
+        let estimate = one(self.estimate.as_ref())?;
+        let interval = match &self.bounds {
+            // Quantile models are trained apart and can cross; report the interval ordered.
+            Some((lo, hi)) => {
+                let (l, h) = (one(lo.as_ref())?, one(hi.as_ref())?);
+                Some([l.min(h), l.max(h)])
+            }
+            None => None,
+        };
+        Ok(Prediction { estimate, interval, version: self.meta.version })
+    }
+
     /// Predictions for events.
     pub fn predict_events<'a>(
         &self,

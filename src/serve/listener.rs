@@ -11,8 +11,13 @@
 //!   connections cannot take every slot from the others. A connection over a cap is answered
 //!   `503` with a JSON error, `Retry-After: 1` and `Connection: close`, and closed.
 //!
-//! Connections are tasks on the server's runtime; none holds a thread, so a held connection
-//! costs memory (a few KiB) and a descriptor, never a handler.
+//! - **Threads.** Connections are accepted on one thread and each is served, for its whole
+//!   life, by one of [`ConnectionThreads`]: a single-threaded runtime per thread, given the
+//!   connection with the fewest open. No request wakes another thread (a work-stealing runtime
+//!   does, and on a small machine those wakeups cost more than the request).
+//!
+//! A connection is a task, not a thread, so a held connection costs memory (a few KiB) and a
+//! descriptor, never a handler.
 
 use super::AppState;
 use hyper::server::conn::http1;
@@ -22,7 +27,7 @@ use hyper_util::service::TowerToHyperService;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -135,13 +140,81 @@ impl Drop for Admitted {
     }
 }
 
-/// Accepts connections on `listener` and serves `router` on them until `shutdown` completes,
-/// then gives open connections [`SHUTDOWN_GRACE`] to finish.
+/// The threads that serve accepted connections: each runs a single-threaded runtime until
+/// the value is dropped.
+pub struct ConnectionThreads {
+    threads: Vec<ConnectionThread>,
+    stop: Arc<tokio::sync::Notify>,
+}
+
+struct ConnectionThread {
+    runtime: tokio::runtime::Handle,
+    /// Connections open on this thread.
+    open: Arc<AtomicUsize>,
+}
+
+impl ConnectionThreads {
+    /// Starts `count` threads (at least one), named `http-1`, `http-2`, ...
+    pub fn start(count: usize) -> std::io::Result<ConnectionThreads> {
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let mut threads = Vec::new();
+        for i in 1..=count.max(1) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let handle = runtime.handle().clone();
+            let stop = stop.clone();
+            std::thread::Builder::new().name(format!("http-{i}")).spawn(move || {
+                runtime.block_on(stop.notified());
+            })?;
+            threads.push(ConnectionThread { runtime: handle, open: Arc::default() });
+        }
+        Ok(ConnectionThreads { threads, stop })
+    }
+
+    /// The thread with the fewest open connections.
+    fn least_loaded(&self) -> &ConnectionThread {
+        self.threads.iter().min_by_key(|t| t.open.load(Ordering::Relaxed)).expect("at least one thread")
+    }
+
+    /// How many connections are open on each thread.
+    pub fn open(&self) -> Vec<usize> {
+        self.threads.iter().map(|t| t.open.load(Ordering::Relaxed)).collect()
+    }
+
+    /// The number of threads.
+    pub fn len(&self) -> usize {
+        self.threads.len()
+    }
+
+    /// Whether there are none (never: [`ConnectionThreads::start`] starts at least one).
+    pub fn is_empty(&self) -> bool {
+        self.threads.is_empty()
+    }
+}
+
+impl Drop for ConnectionThreads {
+    fn drop(&mut self) {
+        // Each thread waits on its own `notified()`; `notify_waiters` wakes them all.
+        self.stop.notify_waiters();
+    }
+}
+
+/// Uncounts a connection of its thread when dropped.
+struct OnThread(Arc<AtomicUsize>);
+
+impl Drop for OnThread {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Accepts connections on `listener` and serves `router` on them, each on one of `threads`,
+/// until `shutdown` completes, then gives open connections [`SHUTDOWN_GRACE`] to finish.
 pub async fn serve(
     listener: TcpListener,
     router: axum::Router,
     limits: Limits,
     state: Arc<AppState>,
+    threads: &ConnectionThreads,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut builder = http1::Builder::new();
@@ -173,10 +246,24 @@ pub async fn serve(
         }
         state.http.connections.open.fetch_add(1, Ordering::Relaxed);
         let guard = Admitted { open: open.clone(), client, state: state.clone() };
+        let thread = threads.least_loaded();
+        thread.open.fetch_add(1, Ordering::Relaxed);
+        let on_thread = OnThread(thread.open.clone());
+        // The socket moves to the thread's runtime: registered with its reactor, polled only there.
+        let stream = match stream.into_std().and_then(|s| {
+            let _entered = thread.runtime.enter();
+            TcpStream::from_std(s)
+        }) {
+            Ok(stream) => stream,
+            Err(e) => {
+                tracing::warn!("HTTP connection from {client} could not be handed to a thread: {e}");
+                continue;
+            }
+        };
         let service = TowerToHyperService::new(router.clone());
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            let _guard = guard;
+        thread.runtime.spawn(async move {
+            let _guards = (guard, on_thread);
             if let Err(e) = connection.await {
                 tracing::debug!("HTTP connection from {client} ended: {e}");
             }

@@ -104,14 +104,23 @@ fn route_label(path: Option<&str>) -> &'static str {
     path.and_then(|p| super::ROUTES.iter().find(|(_, r)| *r == p).map(|(_, r)| *r)).unwrap_or(UNMATCHED)
 }
 
-/// Middleware: times every request and counts it by matched route and status.
-pub(super) async fn track(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+/// What [`track`] needs: the state it records into and the requests' timeout.
+#[derive(Clone)]
+pub(super) struct Tracked {
+    pub state: Arc<AppState>,
+    pub timeout: Duration,
+}
+
+/// Middleware: times every request and counts it by matched route and status, and answers
+/// one that takes longer than its timeout with 503.
+pub(super) async fn track(State(tracked): State<Tracked>, request: Request, next: Next) -> Response {
+    let Tracked { state, timeout } = tracked;
     let route = route_label(request.extensions().get::<MatchedPath>().map(|p| p.as_str()));
     let start = Instant::now();
     // Shed load and injected errors are answered here, and counted like any answer.
     let response = match state.admission.refuse(request.uri().path()) {
         Some(refusal) => refusal.into_response(),
-        None => next.run(request).await,
+        None => super::within(timeout, next.run(request)).await,
     };
     let elapsed = start.elapsed();
     state.http.record(route, response.status().as_u16(), elapsed);

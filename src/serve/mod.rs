@@ -33,8 +33,10 @@ use crate::program::Schema;
 use crate::registry::Registry;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::FromRequestParts;
 use axum::extract::{DefaultBodyLimit, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
@@ -100,24 +102,31 @@ pub fn app_with_timeout(state: Arc<AppState>, body_limit: usize, timeout: Durati
     }
     let router =
         router.fallback(no_route).method_not_allowed_fallback(wrong_method).layer(DefaultBodyLimit::max(body_limit));
-    with_deadline(router, timeout)
-        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
-        .with_state(state)
+    // One middleware both times and bounds each request: every layer costs a boxed clone of
+    // the service behind it per request.
+    let tracked = metrics::Tracked { state: state.clone(), timeout };
+    router.layer(middleware::from_fn_with_state(tracked, metrics::track)).with_state(state)
 }
 
-/// Answers requests that take longer than `timeout` with 503 and a JSON error.
+/// Answers requests that take longer than `timeout` with 503 and a JSON error (as
+/// [`app_with_timeout`] does, for a router of its own).
 pub fn with_deadline<S: Clone + Send + Sync + 'static>(router: Router<S>, timeout: Duration) -> Router<S> {
-    router.layer(middleware::from_fn(move |request: axum::extract::Request, next: middleware::Next| async move {
-        match tokio::time::timeout(timeout, next.run(request)).await {
-            Ok(response) => response,
-            Err(_) => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "timeout",
-                format!("the request took longer than {} ms", timeout.as_millis()),
-            )
-            .into_response(),
-        }
+    router.layer(middleware::from_fn(move |request: axum::extract::Request, next: middleware::Next| {
+        within(timeout, next.run(request))
     }))
+}
+
+/// `response`, or a 503 JSON error if it takes longer than `timeout`.
+async fn within(timeout: Duration, response: impl std::future::Future<Output = Response>) -> Response {
+    match tokio::time::timeout(timeout, response).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            format!("the request took longer than {} ms", timeout.as_millis()),
+        )
+        .into_response(),
+    }
 }
 
 /// The handler of one entry of [`ROUTES`].
@@ -153,23 +162,38 @@ pub struct Answer {
     pub id: u64,
 }
 
+/// The request's `Content-Type`, taken without copying the other headers (a `HeaderMap`
+/// extractor clones them all).
+struct ContentType(Option<header::HeaderValue>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ContentType {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ContentType(parts.headers.get(header::CONTENT_TYPE).cloned()))
+    }
+}
+
 async fn predict(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    ContentType(content_type): ContentType,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Answer>, ApiError> {
-    let json = json_body(&headers, body, parse::Shape::Item)?;
+    let json = json_body(content_type.as_ref(), body, parse::Shape::Item)?;
     let event = to_event(&state, &json)?;
-    let mut answers = answer(&state, &[event])?;
-    Ok(Json(answers.remove(0)))
+    let model = state.handle.current();
+    let p = model
+        .predict_event(&event.values)
+        .map_err(|e| ApiError::internal("model_error", format!("model `{}`: {e}", state.model_name)))?;
+    Ok(Json(Answer { estimated_price: p.estimate, interval: p.interval, model_version: p.version, id: event.id }))
 }
 
 async fn predict_batch(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    ContentType(content_type): ContentType,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Vec<Answer>>, ApiError> {
-    let json = json_body(&headers, body, parse::Shape::Batch)?;
+    let json = json_body(content_type.as_ref(), body, parse::Shape::Batch)?;
     let Value::Array(items) = json else {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "wrong_type", "expected a JSON array of houses"));
     };
@@ -190,8 +214,12 @@ fn to_events(state: &AppState, items: &[Value]) -> Result<Vec<Event>, ApiError> 
 }
 
 /// Checks the content type, then reads and parses the body.
-fn json_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>, shape: parse::Shape) -> Result<Value, ApiError> {
-    let content_type = headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or(""));
+fn json_body(
+    content_type: Option<&header::HeaderValue>,
+    body: Result<Bytes, BytesRejection>,
+    shape: parse::Shape,
+) -> Result<Value, ApiError> {
+    let content_type = content_type.map(|v| v.to_str().unwrap_or(""));
     if !content_type.is_some_and(is_json) {
         let found = match content_type {
             Some(t) => format!("`{t}`"),

@@ -1043,3 +1043,69 @@ async fn injected_errors_answer_503_on_their_route() {
     let (status, _, _) = send_raw(&router, Method::POST, "/predict/batch", &batch).await;
     assert_eq!(status, StatusCode::OK, "another route is untouched");
 }
+
+/// One `GET` on a kept-alive connection; the answer's body.
+fn get_on(stream: &mut std::net::TcpStream, path: &str) -> String {
+    use std::io::{Read, Write};
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "the connection closed: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got).to_string();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                .expect("a content-length");
+            if body.len() >= length {
+                return body[..length].to_string();
+            }
+        }
+    }
+}
+
+#[test]
+fn each_connection_stays_on_one_thread_and_connections_spread_over_the_threads() {
+    let threads = Arc::new(listener::ConnectionThreads::start(2).unwrap());
+    assert_eq!(threads.len(), 2);
+    let router: Router =
+        Router::new().route("/thread", get(|| async { std::thread::current().name().unwrap_or("?").to_string() }));
+    let bound = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    bound.set_nonblocking(true).unwrap();
+    let addr = bound.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (st, on) = (state(None), threads.clone());
+    let acceptor = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(bound).unwrap();
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            listener::serve(listener, router, listener::Limits::default(), st, &on, shutdown).await;
+        });
+    });
+    let mut clients: Vec<_> = (0..4).map(|_| std::net::TcpStream::connect(addr).unwrap()).collect();
+    let mut names = std::collections::BTreeSet::new();
+    for client in &mut clients {
+        let first = get_on(client, "/thread");
+        assert!(first.starts_with("http-"), "served on {first}");
+        for _ in 0..3 {
+            assert_eq!(get_on(client, "/thread"), first, "a connection moved to another thread");
+        }
+        names.insert(first);
+    }
+    assert_eq!(names.len(), 2, "four connections on {names:?}");
+    assert_eq!(threads.open(), vec![2, 2]);
+    drop(clients);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while threads.open() != vec![0, 0] && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(threads.open(), vec![0, 0], "closed connections are uncounted from their threads");
+    stop.send(()).unwrap();
+    acceptor.join().unwrap();
+}
