@@ -4,11 +4,11 @@
 
 mod common;
 
-use common::{quick_main, temp_dir, Running};
+use common::{quick_main, temp_dir, Running, TempDir};
 use std::time::{Duration, Instant};
 
 /// Process 0 of two, alone: its own address takes any free port, and process 1 never comes.
-fn lonely_process(name: &str, extra: &[&str]) -> (std::path::PathBuf, Running) {
+fn lonely_process(name: &str, extra: &[&str]) -> (TempDir, Running) {
     let dir = temp_dir(name);
     std::fs::write(dir.join("main.hf"), quick_main()).unwrap();
     std::fs::write(dir.join("hosts"), "127.0.0.1:0\n127.0.0.1:1\n").unwrap();

@@ -4,13 +4,13 @@
 
 mod common;
 
-use common::{quick_main, run_to_end, temp_dir};
+use common::{quick_main, run_to_end, temp_dir, TempDir};
 use std::time::Duration;
 
 const SHIFT_AT: u64 = 30_000;
 
 /// `main.hf` with an exact KS rule on the income drift, unpaced, and an alerts file.
-fn project() -> std::path::PathBuf {
+fn project() -> TempDir {
     let dir = temp_dir("drift-exact");
     let text = quick_main()
         .replace("rate: 20k/s, ", "")

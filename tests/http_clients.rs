@@ -8,12 +8,11 @@
 mod common;
 
 use common::mlflow::python_bin;
-use common::{quick_main, request, root, temp_dir, Running};
-use std::path::PathBuf;
+use common::{quick_main, request, root, temp_dir, Running, TempDir};
 use std::process::Command;
 
 /// `main.hf` (quick to train) running and serving on a free port.
-fn serving(name: &str) -> (Running, String, PathBuf) {
+fn serving(name: &str) -> (Running, String, TempDir) {
     let dir = temp_dir(name);
     std::fs::write(dir.join("main.hf"), quick_main()).unwrap();
     let mut run = Running::start(&dir, &["run", "main.hf", "--port", "0"]);

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{quick_main, request, temp_dir, Running};
+use common::{quick_main, request, temp_dir, Running, TempDir};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -13,15 +13,16 @@ use std::time::{Duration, Instant};
 const SEED_BODY: &str = r#"{"Avg_Area_Income": 65000, "Avg_Area_House_Age": 7.5, "Avg_Area_Number_of_Rooms": 6.0,
   "Avg_Area_Number_of_Bedrooms": 3.0, "Area_Population": 42000, "Address": "123 Main St, Austin, TX 78701"}"#;
 
-/// `main.hf` (quick to train) serving with these `serve http` arguments on a free port.
-fn serving(name: &str, serve_args: &str) -> (Running, String) {
+/// `main.hf` (quick to train) serving with these `serve http` arguments on a free port, and
+/// its folder (removed when dropped).
+fn serving(name: &str, serve_args: &str) -> (Running, String, TempDir) {
     let dir = temp_dir(name);
     let source = quick_main().replace("serve http(port: 8000)", &format!("serve http(port: 0, {serve_args})"));
     assert!(source.contains(serve_args), "main.hf no longer declares `serve http(port: 8000)`");
     std::fs::write(dir.join("main.hf"), source).unwrap();
     let mut run = Running::start(&dir, &["run", "main.hf"]);
     let addr = run.http_addr();
-    (run, addr)
+    (run, addr, dir)
 }
 
 /// How long until the server closes `s` (reads return 0), with what it sent before closing.
@@ -99,7 +100,7 @@ fn predict_p99(addr: &str, n: usize) -> Duration {
 
 #[test]
 fn a_silent_partial_request_and_an_idle_connection_are_closed_at_the_header_deadline() {
-    let (_run, addr) = serving("slowloris", "header_timeout: 1s");
+    let (_run, addr, _dir) = serving("slowloris", "header_timeout: 1s");
 
     // A request line and one header, then silence.
     let mut silent = TcpStream::connect(&addr).unwrap();
@@ -145,7 +146,7 @@ fn a_silent_partial_request_and_an_idle_connection_are_closed_at_the_header_dead
 
 #[test]
 fn trickling_connections_take_only_their_share_and_a_normal_client_keeps_its_latency() {
-    let (_run, addr) =
+    let (_run, addr, _dir) =
         serving("trickle", "header_timeout: 30s, max_connections: 1000, max_connections_per_client: 200");
 
     let baseline = predict_p99(&addr, 2000);
@@ -226,7 +227,7 @@ fn trickling_connections_take_only_their_share_and_a_normal_client_keeps_its_lat
 
 #[test]
 fn the_whole_server_cap_refuses_with_503_and_frees_slots_when_connections_close() {
-    let (_run, addr) = serving("cap", "max_connections: 20, max_connections_per_client: 20");
+    let (_run, addr, _dir) = serving("cap", "max_connections: 20, max_connections_per_client: 20");
     let mut held: Vec<TcpStream> = (0..20).map(|_| TcpStream::connect(&addr).unwrap()).collect();
     // Let the server accept all twenty before the next one.
     std::thread::sleep(Duration::from_millis(300));

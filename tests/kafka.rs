@@ -7,9 +7,9 @@
 mod common;
 
 use common::kafka::{free_port, read_topic, Broker};
-use common::{quick_main, request, root, run_to_end, temp_dir, Running};
+use common::{quick_main, request, root, run_to_end, temp_dir, Running, TempDir};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 const RAW: &str = "raw_housing";
@@ -18,7 +18,7 @@ const DLQ: &str = "raw_housing.dlq";
 
 /// A folder with `main.hf` (quick to train) and the shipped `kafka.hf` pointed at `broker`,
 /// and the broker's topics created.
-fn pipeline(name: &str, broker: impl FnOnce(&Path) -> Broker, partitions: u32) -> (PathBuf, Broker) {
+fn pipeline(name: &str, broker: impl FnOnce(&Path) -> Broker, partitions: u32) -> (TempDir, Broker) {
     let dir = temp_dir(name);
     let broker = broker(&dir);
     std::fs::write(dir.join("main.hf"), quick_main()).unwrap();

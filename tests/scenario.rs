@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// A project folder with the test scenarios under `tests/scenarios/`.
-fn with_test_scenarios(name: &str) -> std::path::PathBuf {
+fn with_test_scenarios(name: &str) -> common::TempDir {
     let dir = project(name, true);
     std::fs::create_dir_all(dir.join("tests/scenarios")).unwrap();
     for f in

@@ -19,7 +19,7 @@ fn hf_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
 }
 
 /// A fresh folder for one test.
-fn temp_dir(name: &str) -> PathBuf {
+fn temp_dir(name: &str) -> common::TempDir {
     common::temp_dir(&format!("train-{name}"))
 }
 
@@ -176,7 +176,7 @@ fn paths_in_a_file_do_not_depend_on_the_working_directory() {
          model m = lightgbm(f, label: price) {\n  registry: \"../models\"\n  train: csv(\"data/rows.csv\", schema: s)\n  \
          params: { num_iterations: 5 }\n}\n",
     );
-    for (cwd, file) in [(pipelines.clone(), "p.hf"), (dir.clone(), "pipelines/p.hf")] {
+    for (cwd, file) in [(pipelines.clone(), "p.hf"), (dir.to_path_buf(), "pipelines/p.hf")] {
         let (code, out, err) = hf_in(&cwd, &["train", file]);
         assert_eq!(code, 0, "from {}: {out}{err}", cwd.display());
     }

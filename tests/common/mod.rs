@@ -20,12 +20,56 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A fresh, empty folder for one test.
-pub fn temp_dir(name: &str) -> PathBuf {
+/// A fresh, empty folder for one test, removed when dropped; kept (and its path printed) when
+/// the test failed, to look at what the binary left there.
+pub struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("kept {} for a look", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// A fresh, empty folder for one test (see [`TempDir`]). Folders that earlier test processes
+/// kept are removed first, once their process has ended.
+pub fn temp_dir(name: &str) -> TempDir {
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(sweep_ended);
     let d = std::env::temp_dir().join(format!("hf-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TempDir(d)
+}
+
+/// Removes the `hf-NAME-PID` folders of test processes that have ended.
+fn sweep_ended() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let pid = name.strip_prefix("hf-").and_then(|rest| rest.rsplit_once('-')).map(|(_, pid)| pid);
+        let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// `pipelines/main.hf` made quick to train, for tests that only need some model.
@@ -39,7 +83,7 @@ pub fn quick_main() -> String {
 
 /// A folder holding copies of `pipelines/` and `scenarios/` (models and reports land in it);
 /// `quick` trains the model with fewer iterations.
-pub fn project(name: &str, quick: bool) -> PathBuf {
+pub fn project(name: &str, quick: bool) -> TempDir {
     let dir = temp_dir(name);
     for sub in ["pipelines", "scenarios"] {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
