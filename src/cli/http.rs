@@ -49,12 +49,9 @@ pub fn start(
         max_connections: serve.max_connections as usize,
         max_connections_per_client: serve.max_connections_per_client as usize,
     };
-    // A thread per core serves connections; the `http` thread accepts them. Measured with
-    // wrk as `compare http` runs it, while streaming 20k events/s (2-core Intel Xeon, 2026-12-01): two
-    // threads serve 74–78k requests/s (p99 1.7–2.2 ms), one 72–74k (p99 0.8 ms); a two-thread
-    // work-stealing runtime served 70–72k with 2 µs more CPU per request, spent waking threads.
-    let count = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = ConnectionThreads::start(count).map_err(|e| format!("cannot start the HTTP threads: {e}"))?;
+    // A thread per CPU serves connections, each on the CPU its packets arrive on; the `http`
+    // thread accepts them (see `listener`).
+    let threads = ConnectionThreads::per_cpu().map_err(|e| format!("cannot start the HTTP threads: {e}"))?;
     std::thread::Builder::new()
         .name("http".into())
         .spawn(move || {

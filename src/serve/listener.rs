@@ -12,13 +12,15 @@
 //!   `503` with a JSON error, `Retry-After: 1` and `Connection: close`, and closed.
 //!
 //! - **Threads.** Connections are accepted on one thread and each is served, for its whole
-//!   life, by one of [`ConnectionThreads`]: a single-threaded runtime per thread, given the
-//!   connection with the fewest open. No request wakes another thread (a work-stealing runtime
-//!   does, and on a small machine those wakeups cost more than the request).
+//!   life, by one of [`ConnectionThreads`]: a single-threaded runtime per CPU, pinned to it.
+//!   A connection goes to the thread on the CPU its packets arrive on ([`affinity::choose`]),
+//!   so no request wakes another thread or CPU (a work-stealing runtime does, and on a small
+//!   machine those wakeups cost more than the request).
 //!
 //! A connection is a task, not a thread, so a held connection costs memory (a few KiB) and a
 //! descriptor, never a handler.
 
+use super::affinity;
 use super::AppState;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -151,28 +153,53 @@ struct ConnectionThread {
     runtime: tokio::runtime::Handle,
     /// Connections open on this thread.
     open: Arc<AtomicUsize>,
+    /// The CPU the thread is pinned to.
+    cpu: Option<usize>,
 }
 
 impl ConnectionThreads {
-    /// Starts `count` threads (at least one), named `http-1`, `http-2`, ...
+    /// A thread per CPU this process may run on, each pinned to its CPU, named `http-CPU`.
+    /// A thread that cannot be pinned runs unpinned (and takes the least loaded's share).
+    pub fn per_cpu() -> std::io::Result<ConnectionThreads> {
+        Self::spawn(affinity::allowed_cpus().into_iter().map(Some).collect())
+    }
+
+    /// `count` unpinned threads (at least one), named `http-1`, `http-2`, ...
     pub fn start(count: usize) -> std::io::Result<ConnectionThreads> {
+        Self::spawn(vec![None; count.max(1)])
+    }
+
+    fn spawn(cpus: Vec<Option<usize>>) -> std::io::Result<ConnectionThreads> {
         let stop = Arc::new(tokio::sync::Notify::new());
         let mut threads = Vec::new();
-        for i in 1..=count.max(1) {
+        for (i, cpu) in cpus.into_iter().enumerate() {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             let handle = runtime.handle().clone();
             let stop = stop.clone();
-            std::thread::Builder::new().name(format!("http-{i}")).spawn(move || {
+            let (pinned, was_pinned) = std::sync::mpsc::channel();
+            let name = format!("http-{}", cpu.unwrap_or(i + 1));
+            std::thread::Builder::new().name(name).spawn(move || {
+                let pinned_to = cpu.filter(|&cpu| match affinity::pin_to(cpu) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::debug!("HTTP thread not pinned to CPU {cpu}: {e}");
+                        false
+                    }
+                });
+                let _ = pinned.send(pinned_to);
                 runtime.block_on(stop.notified());
             })?;
-            threads.push(ConnectionThread { runtime: handle, open: Arc::default() });
+            let cpu = was_pinned.recv().unwrap_or(None);
+            threads.push(ConnectionThread { runtime: handle, open: Arc::default(), cpu });
         }
         Ok(ConnectionThreads { threads, stop })
     }
 
-    /// The thread with the fewest open connections.
-    fn least_loaded(&self) -> &ConnectionThread {
-        self.threads.iter().min_by_key(|t| t.open.load(Ordering::Relaxed)).expect("at least one thread")
+    /// The thread for a connection: the one on the CPU its packets arrive on ([`affinity::choose`]).
+    fn for_connection(&self, stream: &TcpStream) -> &ConnectionThread {
+        let load: Vec<(Option<usize>, usize)> =
+            self.threads.iter().map(|t| (t.cpu, t.open.load(Ordering::Relaxed))).collect();
+        &self.threads[affinity::choose(affinity::incoming_cpu(stream), &load)]
     }
 
     /// How many connections are open on each thread.
@@ -246,7 +273,7 @@ pub async fn serve(
         }
         state.http.connections.open.fetch_add(1, Ordering::Relaxed);
         let guard = Admitted { open: open.clone(), client, state: state.clone() };
-        let thread = threads.least_loaded();
+        let thread = threads.for_connection(&stream);
         thread.open.fetch_add(1, Ordering::Relaxed);
         let on_thread = OnThread(thread.open.clone());
         // The socket moves to the thread's runtime: registered with its reactor, polled only there.

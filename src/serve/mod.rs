@@ -10,6 +10,7 @@
 //! the accept loop's ([`listener`]).
 
 pub mod admission;
+pub mod affinity;
 mod error;
 mod invocations;
 pub mod listener;

@@ -1109,3 +1109,45 @@ fn each_connection_stays_on_one_thread_and_connections_spread_over_the_threads()
     stop.send(()).unwrap();
     acceptor.join().unwrap();
 }
+
+#[test]
+fn a_connection_is_served_on_the_cpu_its_client_sends_from() {
+    let threads = Arc::new(listener::ConnectionThreads::per_cpu().unwrap());
+    let cpus = affinity::allowed_cpus();
+    assert_eq!(threads.len(), cpus.len());
+    let router: Router = Router::new().route(
+        "/cpu",
+        get(|| async { format!("{} {:?}", std::thread::current().name().unwrap_or("?"), affinity::current_cpu()) }),
+    );
+    let bound = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    bound.set_nonblocking(true).unwrap();
+    let addr = bound.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (st, on) = (state(None), threads.clone());
+    let acceptor = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(bound).unwrap();
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            listener::serve(listener, router, listener::Limits::default(), st, &on, shutdown).await;
+        });
+    });
+    // From the last CPU first: the least loaded thread (all hold none) would be the first CPU's.
+    for &cpu in cpus.iter().rev() {
+        // A client pinned to `cpu`: its connection's packets arrive there.
+        let answers = std::thread::spawn(move || {
+            affinity::pin_to(cpu).unwrap();
+            let mut client = std::net::TcpStream::connect(addr).unwrap();
+            (0..3).map(|_| get_on(&mut client, "/cpu")).collect::<Vec<_>>()
+        })
+        .join()
+        .unwrap();
+        for answer in answers {
+            assert_eq!(answer, format!("http-{cpu} Some({cpu})"), "a client on CPU {cpu}");
+        }
+    }
+    stop.send(()).unwrap();
+    acceptor.join().unwrap();
+}
