@@ -146,7 +146,8 @@ impl Drop for Admitted {
 /// the value is dropped.
 pub struct ConnectionThreads {
     threads: Vec<ConnectionThread>,
-    stop: Arc<tokio::sync::Notify>,
+    /// Dropped with the threads' value, which ends every thread (even one not yet waiting).
+    _running: tokio::sync::watch::Sender<()>,
 }
 
 struct ConnectionThread {
@@ -170,12 +171,12 @@ impl ConnectionThreads {
     }
 
     fn spawn(cpus: Vec<Option<usize>>) -> std::io::Result<ConnectionThreads> {
-        let stop = Arc::new(tokio::sync::Notify::new());
+        let (running, watch) = tokio::sync::watch::channel(());
         let mut threads = Vec::new();
         for (i, cpu) in cpus.into_iter().enumerate() {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             let handle = runtime.handle().clone();
-            let stop = stop.clone();
+            let mut stopped = watch.clone();
             let (pinned, was_pinned) = std::sync::mpsc::channel();
             let name = format!("http-{}", cpu.unwrap_or(i + 1));
             std::thread::Builder::new().name(name).spawn(move || {
@@ -187,12 +188,13 @@ impl ConnectionThreads {
                     }
                 });
                 let _ = pinned.send(pinned_to);
-                runtime.block_on(stop.notified());
+                // `changed` fails once the sender is dropped: the runtime and its tasks end.
+                runtime.block_on(async move { while stopped.changed().await.is_ok() {} });
             })?;
             let cpu = was_pinned.recv().unwrap_or(None);
             threads.push(ConnectionThread { runtime: handle, open: Arc::default(), cpu });
         }
-        Ok(ConnectionThreads { threads, stop })
+        Ok(ConnectionThreads { threads, _running: running })
     }
 
     /// The thread for a connection: the one on the CPU its packets arrive on ([`affinity::choose`]).
@@ -215,13 +217,6 @@ impl ConnectionThreads {
     /// Whether there are none (never: [`ConnectionThreads::start`] starts at least one).
     pub fn is_empty(&self) -> bool {
         self.threads.is_empty()
-    }
-}
-
-impl Drop for ConnectionThreads {
-    fn drop(&mut self) {
-        // Each thread waits on its own `notified()`; `notify_waiters` wakes them all.
-        self.stop.notify_waiters();
     }
 }
 
