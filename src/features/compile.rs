@@ -1,6 +1,7 @@
 //! `FeatureSet` → closures. Each feature is compiled once; evaluating an event calls
 //! the closures, with no walk over the expression tree.
 
+use super::fixed_width::FixedWidth;
 use super::CategoryMaps;
 use crate::data::Value;
 use crate::program::{BinOp, FeatureExpr, FeatureSet, FeatureType, Func};
@@ -153,6 +154,16 @@ fn compile(e: &FeatureExpr, earlier: &[Eval]) -> Result<Eval, String> {
         FeatureExpr::Extract { input, pattern } => {
             let input = compile(input, earlier)?;
             let re = Regex::new(pattern).map_err(|e| e.to_string())?;
+            if let Some(fixed) = FixedWidth::new(pattern) {
+                return Ok(Arc::new(move |v: &[Value]| {
+                    let Cell::Text(text) = input(v) else { return Cell::Missing };
+                    match (fixed.find(text.as_ref()), text) {
+                        (None, _) => Cell::Missing,
+                        (Some(r), Cow::Borrowed(s)) => Cell::Text(Cow::Borrowed(&s[r])),
+                        (Some(r), Cow::Owned(s)) => Cell::Text(Cow::Owned(s[r].to_string())),
+                    }
+                }));
+            }
             // Only a pattern with a group needs the capture engine; the match of one without is
             // found by the faster search. A match in a field's own text is borrowed, not copied.
             // Each worker thread keeps its own search cache and capture slots, so a search takes

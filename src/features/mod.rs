@@ -3,6 +3,7 @@
 
 mod categories;
 mod compile;
+pub mod fixed_width;
 
 pub use categories::CategoryMaps;
 pub use compile::{Cell, CompiledFeatures};
