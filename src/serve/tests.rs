@@ -1067,17 +1067,16 @@ fn get_on(stream: &mut std::net::TcpStream, path: &str) -> String {
     }
 }
 
-#[test]
-fn each_connection_stays_on_one_thread_and_connections_spread_over_the_threads() {
-    let threads = Arc::new(listener::ConnectionThreads::start(2).unwrap());
-    assert_eq!(threads.len(), 2);
-    let router: Router =
-        Router::new().route("/thread", get(|| async { std::thread::current().name().unwrap_or("?").to_string() }));
+/// The accept loop on its own thread, serving `router` on `threads`, until `stop` is sent.
+fn accepting(
+    router: Router,
+    threads: Arc<listener::ConnectionThreads>,
+) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>, std::thread::JoinHandle<()>) {
     let bound = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     bound.set_nonblocking(true).unwrap();
     let addr = bound.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (st, on) = (state(None), threads.clone());
+    let state = state(None);
     let acceptor = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async move {
@@ -1085,9 +1084,19 @@ fn each_connection_stays_on_one_thread_and_connections_spread_over_the_threads()
             let shutdown = async move {
                 let _ = stopped.await;
             };
-            listener::serve(listener, router, listener::Limits::default(), st, &on, shutdown).await;
+            listener::serve(listener, router, listener::Limits::default(), state, &threads, shutdown).await;
         });
     });
+    (addr, stop, acceptor)
+}
+
+#[test]
+fn each_connection_stays_on_one_thread_and_connections_spread_over_the_threads() {
+    let threads = Arc::new(listener::ConnectionThreads::start(2).unwrap());
+    assert_eq!(threads.len(), 2);
+    let router: Router =
+        Router::new().route("/thread", get(|| async { std::thread::current().name().unwrap_or("?").to_string() }));
+    let (addr, stop, acceptor) = accepting(router, threads.clone());
     let mut clients: Vec<_> = (0..4).map(|_| std::net::TcpStream::connect(addr).unwrap()).collect();
     let mut names = std::collections::BTreeSet::new();
     for client in &mut clients {
@@ -1119,21 +1128,7 @@ fn a_connection_is_served_on_the_cpu_its_client_sends_from() {
         "/cpu",
         get(|| async { format!("{} {:?}", std::thread::current().name().unwrap_or("?"), affinity::current_cpu()) }),
     );
-    let bound = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    bound.set_nonblocking(true).unwrap();
-    let addr = bound.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (st, on) = (state(None), threads.clone());
-    let acceptor = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(bound).unwrap();
-            let shutdown = async move {
-                let _ = stopped.await;
-            };
-            listener::serve(listener, router, listener::Limits::default(), st, &on, shutdown).await;
-        });
-    });
+    let (addr, stop, acceptor) = accepting(router, threads.clone());
     // From the last CPU first: the least loaded thread (all hold none) would be the first CPU's.
     for &cpu in cpus.iter().rev() {
         // A client pinned to `cpu`: its connection's packets arrive there.
