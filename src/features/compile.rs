@@ -153,21 +153,16 @@ fn compile(e: &FeatureExpr, earlier: &[Eval]) -> Result<Eval, String> {
         }
         FeatureExpr::Extract { input, pattern } => {
             let input = compile(input, earlier)?;
-            let re = Regex::new(pattern).map_err(|e| e.to_string())?;
             if let Some(fixed) = FixedWidth::new(pattern) {
-                return Ok(Arc::new(move |v: &[Value]| {
-                    let Cell::Text(text) = input(v) else { return Cell::Missing };
-                    match (fixed.find(text.as_ref()), text) {
-                        (None, _) => Cell::Missing,
-                        (Some(r), Cow::Borrowed(s)) => Cell::Text(Cow::Borrowed(&s[r])),
-                        (Some(r), Cow::Owned(s)) => Cell::Text(Cow::Owned(s[r].to_string())),
-                    }
+                return Ok(Arc::new(move |v: &[Value]| match input(v) {
+                    Cell::Text(text) => part_of(text, |t| fixed.find(t)),
+                    _ => Cell::Missing,
                 }));
             }
+            let re = Regex::new(pattern).map_err(|e| e.to_string())?;
             // Only a pattern with a group needs the capture engine; the match of one without is
-            // found by the faster search. A match in a field's own text is borrowed, not copied.
-            // Each worker thread keeps its own search cache and capture slots, so a search takes
-            // nothing from a shared pool.
+            // found by the faster search. Each worker thread keeps its own search cache and
+            // capture slots, so a search takes nothing from a shared pool.
             let grouped = re.captures_len() > 1;
             let scratch: ThreadLocal<RefCell<(Cache, Captures)>> = ThreadLocal::new();
             Arc::new(move |v: &[Value]| {
@@ -175,20 +170,28 @@ fn compile(e: &FeatureExpr, earlier: &[Eval]) -> Result<Eval, String> {
                 let mut scratch =
                     scratch.get_or(|| RefCell::new((re.create_cache(), re.create_captures()))).borrow_mut();
                 let (cache, captures) = &mut *scratch;
-                let span = if grouped {
-                    re.search_captures_with(cache, &Input::new(text.as_ref()), captures);
-                    captures.get_group(1).or_else(|| captures.get_group(0)).map(|m| m.range())
-                } else {
-                    re.search_with(cache, &Input::new(text.as_ref())).map(|m| m.range())
-                };
-                match (span, text) {
-                    (None, _) => Cell::Missing,
-                    (Some(r), Cow::Borrowed(s)) => Cell::Text(Cow::Borrowed(&s[r])),
-                    (Some(r), Cow::Owned(s)) => Cell::Text(Cow::Owned(s[r].to_string())),
-                }
+                part_of(text, |text| {
+                    if grouped {
+                        re.search_captures_with(cache, &Input::new(text), captures);
+                        captures.get_group(1).or_else(|| captures.get_group(0)).map(|m| m.range())
+                    } else {
+                        re.search_with(cache, &Input::new(text)).map(|m| m.range())
+                    }
+                })
             })
         }
     })
+}
+
+/// The part of `text` that `find` finds, or missing: borrowed when `text` is a field's own
+/// text, not copied.
+#[inline(always)]
+fn part_of(text: Cow<'_, str>, find: impl FnOnce(&str) -> Option<std::ops::Range<usize>>) -> Cell<'_> {
+    match (find(text.as_ref()), text) {
+        (None, _) => Cell::Missing,
+        (Some(r), Cow::Borrowed(s)) => Cell::Text(Cow::Borrowed(&s[r])),
+        (Some(r), Cow::Owned(s)) => Cell::Text(Cow::Owned(s[r].to_string())),
+    }
 }
 
 fn binary(op: BinOp, l: Eval, r: Eval) -> Eval {

@@ -169,8 +169,7 @@ impl ServingModel {
                 let (mut l, mut h) = (vec![0.0; n], vec![0.0; n]);
                 lo.predict(rows, nf, &mut l)?;
                 hi.predict(rows, nf, &mut h)?;
-                // Quantile models are trained apart and can cross; report the interval ordered.
-                Some(l.into_iter().zip(h).map(|(a, b)| [a.min(b), a.max(b)]).collect::<Vec<_>>())
+                Some(l.into_iter().zip(h).map(|(a, b)| ordered(a, b)).collect::<Vec<_>>())
             }
             None => None,
         };
@@ -199,11 +198,7 @@ impl ServingModel {
         };
         let estimate = one(self.estimate.as_ref())?;
         let interval = match &self.bounds {
-            // Quantile models are trained apart and can cross; report the interval ordered.
-            Some((lo, hi)) => {
-                let (l, h) = (one(lo.as_ref())?, one(hi.as_ref())?);
-                Some([l.min(h), l.max(h)])
-            }
+            Some((lo, hi)) => Some(ordered(one(lo.as_ref())?, one(hi.as_ref())?)),
             None => None,
         };
         Ok(Prediction { estimate, interval, version: self.meta.version })
@@ -216,6 +211,12 @@ impl ServingModel {
     ) -> Result<Vec<Prediction>, ModelError> {
         self.predict_rows(&self.rows(events))
     }
+}
+
+/// An interval from its two quantile estimates, ordered: quantile models are trained apart and
+/// can cross.
+fn ordered(a: f64, b: f64) -> [f64; 2] {
+    [a.min(b), a.max(b)]
 }
 
 /// How the model's columns map onto the declared features: `None` when they are the same in
